@@ -1,0 +1,900 @@
+#include "config/load.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include "core/util/text.hpp"
+
+namespace outpost::config {
+
+namespace {
+
+// Thrown inside the loader only; load() turns it into a load_error.
+struct config_error {
+    toml::source_region where;
+    std::string what;
+};
+
+[[noreturn]] void fail(const toml::source_region& where, std::string what) {
+    throw config_error{where, std::move(what)};
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+std::string node_type_name(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::table:
+            return "a table";
+        default:
+            return "a date or time";
+    }
+}
+
+// One TOML table being read: typed getters that report the value's position, and a final check
+// that every key in the file was one the schema knows.
+class section {
+public:
+    section(const toml::table& table, std::string name) : table_(table), name_(std::move(name)) {}
+
+    const toml::node* node(std::string_view key) {
+        known_.insert(std::string(key));
+        return table_.get(key);
+    }
+
+    std::optional<std::string> string(std::string_view key) {
+        auto* n = node(key);
+        if (!n)
+            return std::nullopt;
+        if (!n->is_string())
+            fail(
+                n->source(),
+                fmt::format("{} must be a string, not {}", full(key), node_type_name(*n))
+            );
+        return n->as_string()->get();
+    }
+
+    std::string required_string(std::string_view key) {
+        auto v = string(key);
+        if (!v)
+            fail(table_.source(), fmt::format("{} is required", full(key)));
+        if (v->empty())
+            fail(node(key)->source(), fmt::format("{} must not be empty", full(key)));
+        return *v;
+    }
+
+    std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) {
+        auto* n = node(key);
+        if (!n)
+            return std::nullopt;
+        if (!n->is_integer())
+            fail(
+                n->source(),
+                fmt::format("{} must be an integer, not {}", full(key), node_type_name(*n))
+            );
+        auto v = n->as_integer()->get();
+        if (v < min || v > max)
+            fail(n->source(), fmt::format("{} must be between {} and {}", full(key), min, max));
+        return v;
+    }
+
+    void unsigned_value(
+        std::string_view key, unsigned& out, std::int64_t min = 0, std::int64_t max = 1'000'000'000
+    ) {
+        if (auto v = integer(key, min, max))
+            out = static_cast<unsigned>(*v);
+    }
+
+    std::optional<bool> boolean(std::string_view key) {
+        auto* n = node(key);
+        if (!n)
+            return std::nullopt;
+        if (!n->is_boolean())
+            fail(
+                n->source(),
+                fmt::format("{} must be true or false, not {}", full(key), node_type_name(*n))
+            );
+        return n->as_boolean()->get();
+    }
+
+    std::optional<duration> duration_value(std::string_view key) {
+        auto* n = node(key);
+        if (!n)
+            return std::nullopt;
+        return parse_duration_node(*n, full(key));
+    }
+
+    void duration_into(std::string_view key, duration& out) {
+        if (auto v = duration_value(key))
+            out = *v;
+    }
+
+    std::optional<std::uint64_t> size_value(std::string_view key) {
+        auto* n = node(key);
+        if (!n)
+            return std::nullopt;
+        if (n->is_integer() && n->as_integer()->get() >= 0)
+            return static_cast<std::uint64_t>(n->as_integer()->get());
+        if (n->is_string()) {
+            if (auto v = util::parse_size(n->as_string()->get()))
+                return v;
+        }
+        fail(
+            n->source(),
+            fmt::format("{} must be a size such as \"25MB\" or a number of bytes", full(key))
+        );
+    }
+
+    // A string that must be one of choices.
+    std::optional<std::string> choice(
+        std::string_view key, std::initializer_list<std::string_view> choices
+    ) {
+        auto v = string(key);
+        if (!v)
+            return std::nullopt;
+        if (std::find(choices.begin(), choices.end(), *v) == choices.end()) {
+            std::string list;
+            for (auto c : choices)
+                list += fmt::format("{}\"{}\"", list.empty() ? "" : ", ", c);
+            fail(
+                node(key)->source(),
+                fmt::format("{} must be one of {}, not \"{}\"", full(key), list, *v)
+            );
+        }
+        return v;
+    }
+
+    const toml::array* array(std::string_view key) {
+        auto* n = node(key);
+        if (!n)
+            return nullptr;
+        if (!n->is_array())
+            fail(
+                n->source(),
+                fmt::format("{} must be an array, not {}", full(key), node_type_name(*n))
+            );
+        return n->as_array();
+    }
+
+    std::vector<std::string> string_array(std::string_view key) {
+        std::vector<std::string> out;
+        if (auto* a = array(key)) {
+            for (const auto& e : *a) {
+                if (!e.is_string())
+                    fail(e.source(), fmt::format("{} must contain only strings", full(key)));
+                out.push_back(e.as_string()->get());
+            }
+        }
+        return out;
+    }
+
+    // The position of key's value, or of the table when the key is absent.
+    position where(std::string_view key, const std::string& file) {
+        const auto* n = table_.get(key);
+        const auto& src = n ? n->source() : table_.source();
+        return position{file, src.begin.line, src.begin.column};
+    }
+
+    const toml::table& table() const { return table_; }
+
+    std::string full(std::string_view key) const {
+        return name_.empty() ? std::string(key) : fmt::format("{}.{}", name_, key);
+    }
+
+    // Every key not asked for is an error: a typo must never be silently ignored.
+    void finish() const {
+        for (auto&& [k, v] : table_) {
+            if (known_.count(std::string(k.str())))
+                continue;
+            std::string hint;
+            std::size_t best = 3;
+            for (const auto& candidate : known_) {
+                auto d = edit_distance(k.str(), candidate);
+                if (d < best) {
+                    best = d;
+                    hint = fmt::format(" (did you mean \"{}\"?)", candidate);
+                }
+            }
+            fail(
+                k.source(),
+                fmt::format("unknown key \"{}\"{}{}", full(k.str()), name_.empty() ? "" : "", hint)
+            );
+        }
+    }
+
+    static duration parse_duration_node(const toml::node& n, const std::string& what) {
+        if (n.is_string()) {
+            if (auto d = util::parse_duration(n.as_string()->get()))
+                return *d;
+        }
+        fail(
+            n.source(),
+            fmt::format("{} must be a duration such as \"30s\", \"5m\", \"2h\" or \"5d\"", what)
+        );
+    }
+
+private:
+    const toml::table& table_;
+    std::string name_;
+    std::set<std::string> known_;
+};
+
+const toml::table& as_table(const toml::node& n, const std::string& what) {
+    if (!n.is_table())
+        fail(n.source(), fmt::format("{} must be a table, not {}", what, node_type_name(n)));
+    return *n.as_table();
+}
+
+// Reads [[name]] as an array of tables; a single [name] table is an error that says so.
+std::vector<const toml::table*> table_array(section& root, std::string_view key) {
+    std::vector<const toml::table*> out;
+    auto* n = root.node(key);
+    if (!n)
+        return out;
+    if (!n->is_array_of_tables())
+        fail(n->source(), fmt::format("{} must be written as [[{}]] entries", key, key));
+    for (const auto& e : *n->as_array())
+        out.push_back(e.as_table());
+    return out;
+}
+
+std::optional<boost::asio::ip::address> parse_ip(std::string_view text) {
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(std::string(text), ec);
+    if (ec)
+        return std::nullopt;
+    return a;
+}
+
+// "host:port" or "[v6]:port"; with require_ip the host must be an IP address.
+std::optional<endpoint> parse_endpoint(std::string_view text, bool require_ip) {
+    std::string host;
+    std::string_view port_text;
+    if (text.starts_with('[')) {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return std::nullopt;
+        host = std::string(text.substr(1, close - 1));
+        port_text = text.substr(close + 2);
+        auto ip = parse_ip(host);
+        if (!ip || !ip->is_v6())
+            return std::nullopt;
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos || colon == 0)
+            return std::nullopt;
+        host = std::string(text.substr(0, colon));
+        port_text = text.substr(colon + 1);
+        if (host.find(':') != std::string::npos)
+            return std::nullopt;  // a bare IPv6 address needs brackets
+        if (require_ip && !parse_ip(host))
+            return std::nullopt;
+        if (!require_ip && !parse_ip(host)) {
+            for (char c : host)
+                if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
+                    return std::nullopt;
+        }
+    }
+    unsigned port = 0;
+    if (port_text.empty() || port_text.size() > 5)
+        return std::nullopt;
+    for (char c : port_text) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535)
+        return std::nullopt;
+    return endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+std::optional<network> parse_network(std::string_view text) {
+    auto slash = text.find('/');
+    auto ip = parse_ip(text.substr(0, slash));
+    if (!ip)
+        return std::nullopt;
+    unsigned max_len = ip->is_v4() ? 32 : 128;
+    unsigned len = max_len;
+    if (slash != std::string_view::npos) {
+        auto digits = text.substr(slash + 1);
+        if (digits.empty() || digits.size() > 3)
+            return std::nullopt;
+        len = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9')
+                return std::nullopt;
+            len = len * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (len > max_len)
+            return std::nullopt;
+    }
+    // A network with host bits set ("10.0.0.1/8") is almost always a typo.
+    std::vector<unsigned char> bytes;
+    if (ip->is_v4()) {
+        auto b = ip->to_v4().to_bytes();
+        bytes.assign(b.begin(), b.end());
+    } else {
+        auto b = ip->to_v6().to_bytes();
+        bytes.assign(b.begin(), b.end());
+    }
+    for (unsigned bit = len; bit < max_len; ++bit)
+        if (bytes[bit / 8] & (0x80u >> (bit % 8)))
+            return std::nullopt;
+    return network{*ip, len};
+}
+
+// A file the daemon must be able to read; key files must also not be readable by others.
+void check_file(
+    const toml::node& n, const std::string& path, const std::string& what, bool secret
+) {
+    struct stat st {};
+
+    if (::stat(path.c_str(), &st) != 0)
+        fail(n.source(), fmt::format("{} \"{}\" does not exist", what, path));
+    if (!S_ISREG(st.st_mode))
+        fail(n.source(), fmt::format("{} \"{}\" is not a regular file", what, path));
+    if (::access(path.c_str(), R_OK) != 0)
+        fail(n.source(), fmt::format("{} \"{}\" is not readable", what, path));
+    if (secret && (st.st_mode & S_IROTH))
+        fail(
+            n.source(), fmt::format("{} \"{}\" is readable by everyone; chmod 600 it", what, path)
+        );
+}
+
+std::string default_hostname() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0')
+        return "localhost";
+    return buf;
+}
+
+bool valid_domain(std::string_view d) {
+    if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.')
+        return false;
+    for (auto label : util::split(d, '.')) {
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+            return false;
+        for (char c : label)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+                return false;
+    }
+    return true;
+}
+
+std::string domain_value(section& s, std::string_view key, bool required) {
+    auto v = required ? s.required_string(key) : s.string(key).value_or("");
+    if (!v.empty() && !valid_domain(v))
+        fail(
+            s.node(key)->source(),
+            fmt::format("{} \"{}\" is not a valid domain name", s.full(key), v)
+        );
+    return util::to_lower(v);
+}
+
+void read_server(section& root, config& c) {
+    auto* n = root.node("server");
+    if (n) {
+        section s(as_table(*n, "server"), "server");
+        c.server.hostname = domain_value(s, "hostname", false);
+        if (auto v = s.string("spool_dir")) {
+            if (v->empty() || v->front() != '/')
+                fail(s.node("spool_dir")->source(), "server.spool_dir must be an absolute path");
+            c.server.spool_dir = *v;
+        }
+        s.unsigned_value("workers", c.server.workers, 0, 256);
+        s.duration_into("shutdown_timeout", c.server.shutdown_timeout);
+        s.finish();
+    }
+    if (c.server.hostname.empty())
+        c.server.hostname = default_hostname();
+}
+
+void read_listeners(section& root, config& c, const std::string& file) {
+    for (const auto* t : table_array(root, "listener")) {
+        section s(*t, "listener");
+        listener l;
+        auto addr = s.required_string("address");
+        auto ep = parse_endpoint(addr, true);
+        if (!ep)
+            fail(
+                s.node("address")->source(), fmt::format(
+                                                 "listener.address \"{}\" must be IP:PORT, such as "
+                                                 "\"127.0.0.1:587\" or \"[::1]:587\"",
+                                                 addr
+                                             )
+            );
+        l.address = *ep;
+        if (auto v = s.choice("tls", {"none", "starttls", "implicit"}))
+            l.tls = *v == "none"       ? tls_mode::none
+                    : *v == "starttls" ? tls_mode::starttls
+                                       : tls_mode::implicit;
+        if (auto v = s.choice("auth", {"none", "optional", "required"}))
+            l.auth = *v == "none"       ? auth_policy::none
+                     : *v == "optional" ? auth_policy::optional
+                                        : auth_policy::required;
+        l.where = s.where("address", file);
+        s.finish();
+        for (const auto& other : c.listeners)
+            if (other.address.host == l.address.host && other.address.port == l.address.port)
+                fail(
+                    s.node("address")->source(),
+                    fmt::format("listener.address \"{}\" is used twice", addr)
+                );
+        c.listeners.push_back(l);
+    }
+}
+
+void read_tls(section& root, config& c, const std::string& file) {
+    auto* n = root.node("tls");
+    if (!n)
+        return;
+    section s(as_table(*n, "tls"), "tls");
+    tls_section t;
+    t.certificate = s.required_string("certificate");
+    check_file(*s.node("certificate"), t.certificate, "tls.certificate", false);
+    t.private_key = s.required_string("private_key");
+    check_file(*s.node("private_key"), t.private_key, "tls.private_key", true);
+    if (auto v = s.choice("min_version", {"1.2", "1.3"}))
+        t.min_version = *v;
+    t.where = s.where("certificate", file);
+    s.finish();
+    c.tls = t;
+}
+
+void read_relay(section& root, config& c) {
+    auto* n = root.node("relay");
+    if (!n)
+        return;
+    section s(as_table(*n, "relay"), "relay");
+    if (auto* a = s.array("allowed_networks")) {
+        for (const auto& e : *a) {
+            if (!e.is_string())
+                fail(e.source(), "relay.allowed_networks must contain only strings");
+            auto net = parse_network(e.as_string()->get());
+            if (!net)
+                fail(
+                    e.source(), fmt::format(
+                                    "relay.allowed_networks: \"{}\" is not an address or CIDR "
+                                    "network such as \"10.0.0.0/8\"",
+                                    e.as_string()->get()
+                                )
+                );
+            c.relay.allowed_networks.push_back(*net);
+        }
+    }
+    s.finish();
+}
+
+void read_auth(section& root, config& c, const std::string& file) {
+    auto* n = root.node("auth");
+    if (!n)
+        return;
+    section s(as_table(*n, "auth"), "auth");
+    if (auto v = s.string("users_file")) {
+        c.auth.users_file = *v;
+        c.auth.users_file_where = s.where("users_file", file);
+
+        // The users file may not exist yet (outpostctl user add creates it), but if it does it must
+        // be private.
+        struct stat st {};
+
+        if (::stat(v->c_str(), &st) == 0)
+            check_file(*s.node("users_file"), *v, "auth.users_file", true);
+    }
+    s.unsigned_value("max_failures", c.auth.max_failures, 1, 1000);
+    s.duration_into("failure_window", c.auth.failure_window);
+    s.finish();
+}
+
+void read_limits(section& root, config& c) {
+    auto* n = root.node("limits");
+    if (!n)
+        return;
+    section s(as_table(*n, "limits"), "limits");
+    auto& l = c.limits;
+    if (auto v = s.size_value("max_message_size")) {
+        if (*v < 1024)
+            fail(
+                s.node("max_message_size")->source(), "limits.max_message_size must be at least 1KB"
+            );
+        l.max_message_size = *v;
+    }
+    s.unsigned_value("max_recipients", l.max_recipients, 1, 100000);
+    s.unsigned_value("max_line_length", l.max_line_length, 78, 1'000'000);
+    s.unsigned_value("max_command_length", l.max_command_length, 512, 65536);
+    s.unsigned_value("max_connections", l.max_connections, 1, 1'000'000);
+    s.unsigned_value("max_connections_per_client", l.max_connections_per_client, 1, 1'000'000);
+    s.unsigned_value("max_errors", l.max_errors, 1, 1000);
+    s.duration_into("command_timeout", l.command_timeout);
+    s.duration_into("data_timeout", l.data_timeout);
+    s.finish();
+}
+
+void read_log(section& root, config& c) {
+    auto* n = root.node("log");
+    if (!n)
+        return;
+    section s(as_table(*n, "log"), "log");
+    if (auto v = s.choice("level", {"debug", "info", "warn", "error"}))
+        c.log.level = *v == "debug"  ? log_level::debug
+                      : *v == "info" ? log_level::info
+                      : *v == "warn" ? log_level::warn
+                                     : log_level::error;
+    if (auto v = s.choice("format", {"logfmt", "json"}))
+        c.log.format = *v == "json" ? log_format::json : log_format::logfmt;
+    s.finish();
+}
+
+void read_dkim(section& root, config& c, const std::string& file) {
+    // [[dkim]] entries are keys; the [dkim_signing] table holds what applies to all of them.
+    for (const auto* t : table_array(root, "dkim")) {
+        section s(*t, "dkim");
+        dkim_key k;
+        k.domain = domain_value(s, "domain", true);
+        k.selector = s.required_string("selector");
+        if (!valid_domain(k.selector))
+            fail(
+                s.node("selector")->source(),
+                fmt::format("dkim.selector \"{}\" is not a valid DNS label", k.selector)
+            );
+        if (auto v = s.choice("algorithm", {"rsa-sha256", "ed25519-sha256"}))
+            k.algorithm = *v;
+        k.private_key = s.required_string("private_key");
+        check_file(*s.node("private_key"), k.private_key, "dkim.private_key", true);
+        if (auto v = s.boolean("sign_subdomains"))
+            k.sign_subdomains = *v;
+        k.where = s.where("domain", file);
+        k.private_key_where = s.where("private_key", file);
+        s.finish();
+        c.dkim_keys.push_back(k);
+    }
+    if (auto* n = root.node("dkim_signing")) {
+        section s(as_table(*n, "dkim_signing"), "dkim_signing");
+        for (auto& h : s.string_array("headers"))
+            c.dkim.headers.push_back(util::to_lower(h));
+        for (auto& h : s.string_array("oversign"))
+            c.dkim.oversign.push_back(util::to_lower(h));
+        s.duration_into("expiration", c.dkim.expiration);
+        if (auto v = s.boolean("reject_unsignable"))
+            c.dkim.reject_unsignable = *v;
+        s.finish();
+    }
+}
+
+void read_arc(section& root, config& c, const std::string& file) {
+    auto* n = root.node("arc");
+    if (!n)
+        return;
+    section s(as_table(*n, "arc"), "arc");
+    auto& a = c.arc;
+    a.enabled = s.boolean("enabled").value_or(true);
+    a.authserv_id = s.string("authserv_id").value_or(c.server.hostname);
+    a.domain = domain_value(s, "domain", true);
+    a.selector = s.required_string("selector");
+    if (auto v = s.choice("algorithm", {"rsa-sha256", "ed25519-sha256"}))
+        a.algorithm = *v;
+    a.private_key = s.required_string("private_key");
+    check_file(*s.node("private_key"), a.private_key, "arc.private_key", true);
+    a.where = s.where("domain", file);
+    a.private_key_where = s.where("private_key", file);
+    s.finish();
+}
+
+void read_delivery(section& root, config& c) {
+    auto* n = root.node("delivery");
+    if (!n)
+        return;
+    section s(as_table(*n, "delivery"), "delivery");
+    auto& d = c.delivery;
+    if (auto* a = s.array("retry")) {
+        d.retry.clear();
+        for (const auto& e : *a)
+            d.retry.push_back(section::parse_duration_node(e, "delivery.retry"));
+        if (d.retry.empty())
+            fail(a->source(), "delivery.retry needs at least one interval");
+    }
+    s.duration_into("max_lifetime", d.max_lifetime);
+    if (auto v = s.integer("port", 1, 65535))
+        d.port = static_cast<std::uint16_t>(*v);
+    if (auto* a = s.array("dns_servers")) {
+        for (const auto& e : *a) {
+            if (!e.is_string())
+                fail(e.source(), "delivery.dns_servers must contain only strings");
+            auto text = e.as_string()->get();
+            auto ep = parse_endpoint(text, true);
+            if (!ep) {
+                // A bare address means port 53.
+                if (auto ip = parse_ip(text))
+                    ep = endpoint{ip->to_string(), 53};
+                else
+                    fail(
+                        e.source(),
+                        fmt::format("delivery.dns_servers: \"{}\" must be IP or IP:PORT", text)
+                    );
+            }
+            d.dns_servers.push_back(*ep);
+        }
+    }
+    if (auto v = s.choice("tls", {"none", "opportunistic", "required"}))
+        d.tls = *v;
+    s.unsigned_value("max_messages_per_connection", d.max_messages_per_connection, 1, 100000);
+    s.unsigned_value("max_connections", d.max_connections, 1, 100000);
+    s.duration_into("connect_timeout", d.connect_timeout);
+    s.duration_into("command_timeout", d.command_timeout);
+    s.finish();
+}
+
+void read_routes(section& root, config& c, const std::string& file) {
+    for (const auto* t : table_array(root, "route")) {
+        section s(*t, "route");
+        route r;
+        r.domains = s.string_array("domains");
+        if (r.domains.empty())
+            fail(t->source(), "route.domains needs at least one domain or \"*\"");
+        for (auto& d : r.domains)
+            d = util::to_lower(d);
+        auto hop = s.required_string("next_hop");
+        auto ep = parse_endpoint(hop, false);
+        if (!ep)
+            fail(
+                s.node("next_hop")->source(),
+                fmt::format("route.next_hop \"{}\" must be HOST:PORT", hop)
+            );
+        r.next_hop = *ep;
+        r.where = s.where("next_hop", file);
+        s.finish();
+        c.routes.push_back(r);
+    }
+    for (const auto* t : table_array(root, "domain")) {
+        section s(*t, "domain");
+        domain_policy p;
+        p.domain = domain_value(s, "name", true);
+        p.tls = s.choice("tls", {"none", "opportunistic", "required"}).value_or(c.delivery.tls);
+        s.finish();
+        c.domains.push_back(p);
+    }
+}
+
+std::vector<std::uint64_t> daily_caps(section& s, std::string_view key) {
+    std::vector<std::uint64_t> out;
+    if (auto* a = s.array(key)) {
+        for (const auto& e : *a) {
+            if (!e.is_integer() || e.as_integer()->get() < 0)
+                fail(
+                    e.source(),
+                    fmt::format("{} must contain only non-negative integers", s.full(key))
+                );
+            out.push_back(static_cast<std::uint64_t>(e.as_integer()->get()));
+        }
+    }
+    return out;
+}
+
+void read_shaping(section& root, config& c, const std::string& file) {
+    for (const auto* t : table_array(root, "source_ip")) {
+        section s(*t, "source_ip");
+        source_ip ip;
+        auto text = s.required_string("address");
+        auto a = parse_ip(text);
+        if (!a)
+            fail(
+                s.node("address")->source(),
+                fmt::format("source_ip.address \"{}\" is not an IP address", text)
+            );
+        ip.address = *a;
+        ip.ehlo = domain_value(s, "ehlo", false);
+        if (ip.ehlo.empty())
+            ip.ehlo = c.server.hostname;
+        ip.warming = s.string("warming").value_or("");
+        ip.warming_start = s.string("warming_start").value_or("");
+        ip.where = s.where("address", file);
+        s.finish();
+        c.source_ips.push_back(ip);
+    }
+    if (auto* n = root.node("warming")) {
+        const auto& all = as_table(*n, "warming");
+        for (auto&& [name, node] : all) {
+            std::string full = fmt::format("warming.{}", name.str());
+            section s(as_table(node, full), full);
+            warming_schedule w;
+            w.daily = daily_caps(s, "daily");
+            if (auto* p = s.node("provider")) {
+                for (auto&& [pname, pnode] : as_table(*p, full + ".provider")) {
+                    section ps(
+                        as_table(pnode, full + ".provider." + std::string(pname.str())),
+                        full + ".provider." + std::string(pname.str())
+                    );
+                    w.provider[std::string(pname.str())] = daily_caps(ps, "daily");
+                    ps.finish();
+                }
+            }
+            w.where = position{file, node.source().begin.line, node.source().begin.column};
+            s.finish();
+            c.warming[std::string(name.str())] = w;
+        }
+    }
+    for (const auto* t : table_array(root, "provider")) {
+        section s(*t, "provider");
+        provider p;
+        p.name = s.required_string("name");
+        p.mx = s.string_array("mx");
+        p.domains = s.string_array("domains");
+        p.rate = s.string("rate").value_or("");
+        s.unsigned_value("max_connections", p.max_connections, 0, 100000);
+        s.unsigned_value("max_messages_per_connection", p.max_messages_per_connection, 0, 100000);
+        p.where = s.where("name", file);
+        s.finish();
+        c.providers.push_back(p);
+    }
+    for (const auto* t : table_array(root, "throttle")) {
+        section s(*t, "throttle");
+        throttle th;
+        th.domain = s.required_string("domain");
+        th.rate = s.string("rate").value_or("");
+        s.unsigned_value("max_connections", th.max_connections, 0, 100000);
+        s.unsigned_value("max_messages_per_connection", th.max_messages_per_connection, 0, 100000);
+        th.where = s.where("domain", file);
+        s.finish();
+        c.throttles.push_back(th);
+    }
+    for (const auto& ip : c.source_ips) {
+        if (!ip.warming.empty() && !c.warming.count(ip.warming))
+            throw config_error{
+                toml::source_region{
+                    {ip.where.line, ip.where.column}, {ip.where.line, ip.where.column}, nullptr},
+                fmt::format(
+                    "source_ip.warming names \"{}\", but there is no [warming.{}]", ip.warming,
+                    ip.warming
+                )};
+    }
+}
+
+void read_bounce_admin(section& root, config& c) {
+    if (auto* n = root.node("bounce")) {
+        section s(as_table(*n, "bounce"), "bounce");
+        c.bounce.domain = domain_value(s, "domain", false);
+        s.finish();
+    }
+    if (auto* n = root.node("admin")) {
+        section s(as_table(*n, "admin"), "admin");
+        if (auto v = s.string("address")) {
+            if (!(v->starts_with('/') || parse_endpoint(*v, true)))
+                fail(
+                    s.node("address")->source(),
+                    fmt::format(
+                        "admin.address \"{}\" must be IP:PORT or an absolute socket path", *v
+                    )
+                );
+            c.admin.address = *v;
+        }
+        s.finish();
+    }
+}
+
+config read_all(const toml::table& doc, const std::string& file) {
+    config c;
+    c.path = file;
+    section root(doc, "");
+    read_server(root, c);
+    read_listeners(root, c, file);
+    read_tls(root, c, file);
+    read_relay(root, c);
+    read_auth(root, c, file);
+    read_limits(root, c);
+    read_log(root, c);
+    read_dkim(root, c, file);
+    read_arc(root, c, file);
+    read_delivery(root, c);
+    read_routes(root, c, file);
+    read_shaping(root, c, file);
+    read_bounce_admin(root, c);
+    root.finish();
+
+    for (const auto& l : c.listeners) {
+        if (l.tls != tls_mode::none && !c.tls)
+            throw config_error{
+                toml::source_region{
+                    {l.where.line, l.where.column}, {l.where.line, l.where.column}, nullptr},
+                "this listener uses TLS, so a [tls] section with certificate and private_key is "
+                "required"};
+    }
+    return c;
+}
+
+std::variant<config, load_error> run(
+    const std::function<toml::table()>& parse, const std::string& file
+) {
+    try {
+        auto doc = parse();
+        return read_all(doc, file);
+    } catch (const toml::parse_error& e) {
+        const auto& b = e.source().begin;
+        return load_error{fmt::format("{}:{}:{}: {}", file, b.line, b.column, e.description())};
+    } catch (const config_error& e) {
+        return load_error{
+            fmt::format("{}:{}:{}: {}", file, e.where.begin.line, e.where.begin.column, e.what)};
+    }
+}
+
+}  // namespace
+
+std::string position::text() const {
+    return fmt::format("{}:{}:{}", file, line, column);
+}
+
+std::string endpoint::text() const {
+    if (host.find(':') != std::string::npos)
+        return fmt::format("[{}]:{}", host, port);
+    return fmt::format("{}:{}", host, port);
+}
+
+bool network::contains(const boost::asio::ip::address& a) const {
+    auto to_v6_bytes = [](const boost::asio::ip::address& x) {
+        return x.is_v4() ? boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, x.to_v4())
+                               .to_bytes()
+                         : x.to_v6().to_bytes();
+    };
+    auto addr = a;
+    // An IPv4 client on a dual-stack socket appears as ::ffff:a.b.c.d.
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped() && base.is_v4())
+        addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
+    if (addr.is_v4() != base.is_v4())
+        return false;
+    auto x = to_v6_bytes(addr);
+    auto y = to_v6_bytes(base);
+    unsigned bits = prefix_length + (base.is_v4() ? 96u : 0u);
+    for (unsigned i = 0; i < 16 && bits > 0; ++i) {
+        unsigned take = bits >= 8 ? 8 : bits;
+        auto mask = static_cast<unsigned char>(0xff << (8 - take));
+        if ((x[i] & mask) != (y[i] & mask))
+            return false;
+        bits -= take;
+    }
+    return true;
+}
+
+std::string network::text() const {
+    return fmt::format("{}/{}", base.to_string(), prefix_length);
+}
+
+std::variant<config, load_error> load(const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        return load_error{fmt::format("{}:1:1: cannot read the file", path)};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return load_string(ss.str(), path);
+}
+
+std::variant<config, load_error> load_string(const std::string& text, const std::string& file) {
+    return run([&] { return toml::parse(text, file); }, file);
+}
+
+}  // namespace outpost::config

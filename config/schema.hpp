@@ -1,0 +1,215 @@
+// The configuration as typed values: what config::load() produces from outpost.toml.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+
+namespace outpost::config {
+
+using duration = std::chrono::milliseconds;
+
+// Where a value came from, so checks made after parsing (key files, reload diffs) can still report
+// FILE:LINE:COL.
+struct position {
+    std::string file;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+
+    std::string text() const;
+};
+
+// "127.0.0.1:587", "[::1]:587" or, where a host name is allowed, "mx.example.com:25".
+struct endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+
+    std::string text() const;
+};
+
+// An IPv4 or IPv6 network in CIDR form; an address without "/len" is a single host.
+struct network {
+    boost::asio::ip::address base;
+    unsigned prefix_length = 0;
+
+    bool contains(const boost::asio::ip::address& a) const;
+    std::string text() const;
+};
+
+enum class tls_mode { none, starttls, implicit };
+enum class auth_policy { none, optional, required };
+
+struct listener {
+    endpoint address;
+    tls_mode tls = tls_mode::none;
+    auth_policy auth = auth_policy::optional;
+    position where;
+};
+
+struct server_section {
+    std::string hostname;
+    std::string spool_dir = "/var/spool/outpost";
+    unsigned workers = 0;  // threads for signing and disk work; 0 = one per core
+    duration shutdown_timeout = std::chrono::seconds(30);
+};
+
+struct tls_section {
+    std::string certificate;
+    std::string private_key;
+    std::string min_version = "1.2";
+    position where;
+};
+
+struct relay_section {
+    std::vector<network> allowed_networks;
+};
+
+struct auth_section {
+    std::string users_file;
+    unsigned max_failures = 5;                           // failed AUTH per client address ...
+    duration failure_window = std::chrono::minutes(10);  // ... within this window locks it out
+    position users_file_where;
+};
+
+struct limits_section {
+    std::uint64_t max_message_size = 25ull << 20;
+    unsigned max_recipients = 1000;
+    unsigned max_line_length = 998;      // RFC 5322 §2.1.1, excluding CRLF
+    unsigned max_command_length = 2048;  // RFC 5321 allows 512; extensions make lines longer
+    unsigned max_connections = 1000;
+    unsigned max_connections_per_client = 100;
+    unsigned max_errors = 10;
+    duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
+    duration data_timeout = std::chrono::minutes(10);    // whole DATA transfer
+};
+
+enum class log_level { debug, info, warn, error };
+enum class log_format { logfmt, json };
+
+struct log_section {
+    log_level level = log_level::info;
+    log_format format = log_format::logfmt;
+};
+
+struct dkim_key {
+    std::string domain;
+    std::string selector;
+    std::string algorithm = "rsa-sha256";  // or ed25519-sha256
+    std::string private_key;
+    bool sign_subdomains = true;  // a subdomain without its own key signs with this one (d= parent)
+    position where;
+    position private_key_where;
+};
+
+struct dkim_section {
+    std::vector<std::string> headers;   // header fields to sign; empty = the built-in default list
+    std::vector<std::string> oversign;  // listed once more than present; empty = built-in default
+    duration expiration{0};             // x= after t=; 0 = no x=
+    bool reject_unsignable = false;     // zero or several From: fields: reject instead of accept
+};
+
+struct arc_section {
+    bool enabled = false;
+    std::string authserv_id;
+    std::string domain;
+    std::string selector;
+    std::string algorithm = "rsa-sha256";
+    std::string private_key;
+    position where;
+    position private_key_where;
+};
+
+struct delivery_section {
+    std::vector<duration> retry = {std::chrono::minutes(5),  std::chrono::minutes(15),
+                                   std::chrono::minutes(30), std::chrono::hours(1),
+                                   std::chrono::hours(2),    std::chrono::hours(4)};
+    duration max_lifetime = std::chrono::hours(24 * 5);
+    std::uint16_t port = 25;
+    std::vector<endpoint> dns_servers;
+    std::string tls = "opportunistic";  // none | opportunistic | required
+    unsigned max_messages_per_connection = 100;
+    unsigned max_connections = 200;
+    duration connect_timeout = std::chrono::seconds(30);
+    duration command_timeout = std::chrono::minutes(5);
+};
+
+struct route {
+    std::vector<std::string> domains;  // "*" matches every domain
+    endpoint next_hop;
+    position where;
+};
+
+struct domain_policy {
+    std::string domain;
+    std::string tls;  // none | opportunistic | required
+};
+
+struct source_ip {
+    boost::asio::ip::address address;
+    std::string ehlo;
+    std::string warming;
+    std::string warming_start;  // YYYY-MM-DD
+    position where;
+};
+
+struct warming_schedule {
+    std::vector<std::uint64_t> daily;
+    std::map<std::string, std::vector<std::uint64_t>> provider;  // provider name → daily caps
+    position where;
+};
+
+struct provider {
+    std::string name;
+    std::vector<std::string> mx;  // MX host patterns, "*.google.com"
+    std::vector<std::string> domains;
+    std::string rate;
+    unsigned max_connections = 0;
+    unsigned max_messages_per_connection = 0;
+    position where;
+};
+
+struct throttle {
+    std::string domain;
+    std::string rate;
+    unsigned max_connections = 0;
+    unsigned max_messages_per_connection = 0;
+    position where;
+};
+
+struct bounce_section {
+    std::string domain;
+};
+
+struct admin_section {
+    std::string address = "127.0.0.1:9025";  // host:port, or an absolute path for a unix socket
+};
+
+struct config {
+    std::string path;
+    server_section server;
+    std::vector<listener> listeners;
+    std::optional<tls_section> tls;
+    relay_section relay;
+    auth_section auth;
+    limits_section limits;
+    log_section log;
+    std::vector<dkim_key> dkim_keys;
+    dkim_section dkim;
+    arc_section arc;
+    delivery_section delivery;
+    std::vector<route> routes;
+    std::vector<domain_policy> domains;
+    std::vector<source_ip> source_ips;
+    std::map<std::string, warming_schedule> warming;
+    std::vector<provider> providers;
+    std::vector<throttle> throttles;
+    bounce_section bounce;
+    admin_section admin;
+};
+
+}  // namespace outpost::config

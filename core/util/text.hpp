@@ -1,0 +1,41 @@
+// Small text helpers shared by several folders: ASCII case, trimming, durations, sizes, base64.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace outpost::util {
+
+char ascii_lower(char c);
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view s, std::string_view prefix);
+std::string_view trim(std::string_view s);
+
+// Splits on a single character; empty pieces are kept.
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+// "30s", "5m", "2h", "5d", "1w", "250ms"; a bare number means seconds. nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
+
+// "25MB", "512KB", "1GB", "1048576" (bytes); binary multiples (1 KB = 1024). nullopt when
+// malformed.
+std::optional<std::uint64_t> parse_size(std::string_view s);
+
+// Human text for a duration: "5m", "1h30m", "250ms".
+std::string format_duration(std::chrono::milliseconds d);
+
+std::string base64_encode(std::string_view bytes);
+// Decodes standard base64, ignoring whitespace; nullopt when malformed.
+std::optional<std::string> base64_decode(std::string_view text);
+
+// RFC 5322 §3.3 date-time in UTC, e.g. "Tue, 24 Nov 2026 21:31:00 +0000".
+std::string rfc5322_date(std::int64_t unix_seconds);
+// ISO 8601 UTC, e.g. "2026-11-24T21:31:00Z".
+std::string iso8601(std::int64_t unix_seconds);
+
+}  // namespace outpost::util

@@ -1,0 +1,63 @@
+#include "core/util/text.hpp"
+
+#include <doctest/doctest.h>
+
+#include "core/util/log.hpp"
+
+using namespace outpost::util;
+using namespace std::chrono_literals;
+using namespace std::string_view_literals;
+
+TEST_CASE("durations parse with units and reject garbage") {
+    CHECK(parse_duration("30s") == 30s);
+    CHECK(parse_duration("5m") == 5min);
+    CHECK(parse_duration("2h") == 2h);
+    CHECK(parse_duration("5d") == 120h);
+    CHECK(parse_duration("250ms") == 250ms);
+    CHECK(parse_duration("10") == 10s);
+    CHECK_FALSE(parse_duration("5 parsecs"));
+    CHECK_FALSE(parse_duration("m"));
+    CHECK_FALSE(parse_duration(""));
+    CHECK_FALSE(parse_duration("-5s"));
+}
+
+TEST_CASE("sizes parse with binary units") {
+    CHECK(parse_size("25MB") == 25u * 1024 * 1024);
+    CHECK(parse_size("512kb") == 512u * 1024);
+    CHECK(parse_size("1048576") == 1048576u);
+    CHECK_FALSE(parse_size("12 bananas"));
+}
+
+TEST_CASE("durations format compactly") {
+    CHECK(format_duration(90s) == "1m30s");
+    CHECK(format_duration(250ms) == "250ms");
+    CHECK(format_duration(0ms) == "0s");
+    CHECK(format_duration(std::chrono::hours(26)) == "1d2h");
+}
+
+TEST_CASE("base64 round-trips and rejects malformed input") {
+    CHECK(base64_encode("") == "");
+    CHECK(base64_encode("\0user\0pass"sv) == "AHVzZXIAcGFzcw==");
+    CHECK(base64_decode("AHVzZXIAcGFzcw==") == std::string("\0user\0pass", 10));
+    CHECK(base64_decode("Zm9v") == "foo");
+    CHECK(base64_decode("Zm9vYg==") == "foob");
+    CHECK_FALSE(base64_decode("Zm9"));
+    CHECK_FALSE(base64_decode("Zm9*"));
+}
+
+TEST_CASE("dates are RFC 5322 and ISO 8601 in UTC") {
+    CHECK(rfc5322_date(0) == "Thu, 1 Jan 1970 00:00:00 +0000");
+    CHECK(rfc5322_date(1795555860) == "Tue, 24 Nov 2026 21:31:00 +0000");
+    CHECK(iso8601(1795555860) == "2026-11-24T21:31:00Z");
+}
+
+TEST_CASE("log lines escape control characters so clients cannot forge lines") {
+    using namespace outpost::log;
+    auto line = render(
+        format::logfmt, level::info, "T", "smtp.command",
+        {{"helo", "evil\r\nlevel=error"}, {"n", 3}}
+    );
+    CHECK(line == "ts=T level=info event=smtp.command helo=\"evil\\r\\nlevel=error\" n=3\n");
+    auto json = render(format::json, level::warn, "T", "x", {{"k", "a\"b"}});
+    CHECK(json == "{\"ts\":\"T\",\"level\":\"warn\",\"event\":\"x\",\"k\":\"a\\\"b\"}\n");
+}
