@@ -1,0 +1,72 @@
+// The DNS seam: asynchronous MX, A/AAAA, TXT and PTR look-ups. cares_resolver is the real one;
+// tests of pure logic use a fake.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+
+namespace outpost::dns {
+
+enum class status {
+    ok,        // records present (may still be empty for a null MX: see mx_record)
+    nxdomain,  // the name does not exist: permanent
+    nodata,    // the name exists but has no records of that type
+    servfail,  // the server failed: temporary
+    timeout,   // no answer in time: temporary
+    error      // anything else (refused, malformed, ...): temporary
+};
+
+const char* to_string(status s);
+
+// An MX record; a null MX (RFC 7505) is preference 0 with host "." (host is stored as "").
+struct mx_record {
+    std::uint16_t preference = 0;
+    std::string host;  // lower case, no trailing dot
+};
+
+template <class T>
+struct answer {
+    status result = status::error;
+    std::vector<T> records;
+    std::chrono::seconds ttl{0};  // smallest TTL of the records (or the SOA minimum for negatives)
+
+    bool ok() const { return result == status::ok; }
+};
+
+class resolver {
+public:
+    virtual ~resolver() = default;
+
+    virtual boost::asio::awaitable<answer<mx_record>> mx(std::string domain) = 0;
+    // A and AAAA together; ok when either has records.
+    virtual boost::asio::awaitable<answer<boost::asio::ip::address>> address(std::string host) = 0;
+    virtual boost::asio::awaitable<answer<boost::asio::ip::address>> a(std::string host) = 0;
+    virtual boost::asio::awaitable<answer<boost::asio::ip::address>> aaaa(std::string host) = 0;
+    // Each TXT record's character-strings concatenated into one string (RFC 6376 §3.6.2.2).
+    virtual boost::asio::awaitable<answer<std::string>> txt(std::string name) = 0;
+    virtual boost::asio::awaitable<answer<std::string>> ptr(boost::asio::ip::address ip) = 0;
+};
+
+struct server_address {
+    std::string ip;
+    std::uint16_t port = 53;
+};
+
+struct resolver_options {
+    std::vector<server_address> servers;  // empty: the system configuration (/etc/resolv.conf)
+    std::chrono::milliseconds timeout{5000};
+    int tries = 2;
+    bool cache = true;  // keep answers for their TTL
+};
+
+// c-ares on the given executor: no blocking calls, no thread per query.
+std::unique_ptr<resolver> make_cares_resolver(boost::asio::any_io_executor ex, resolver_options options);
+
+}  // namespace outpost::dns
