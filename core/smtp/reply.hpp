@@ -12,7 +12,9 @@ struct reply {
     std::string text;      // lines separated by '\n', without CRLF
 
     bool positive() const { return code >= 200 && code < 400; }
+
     bool transient() const { return code >= 400 && code < 500; }
+
     bool permanent() const { return code >= 500; }
 
     // The reply on the wire: "250-first\r\n250 2.0.0 last\r\n"; every line carries the enhanced

@@ -1,0 +1,117 @@
+#include "core/smtp/data_decoder.hpp"
+
+namespace outpost::smtp {
+
+data_decoder::data_decoder(std::uint64_t max_size, std::size_t max_line_length)
+    : max_size_(max_size), max_line_(max_line_length) {}
+
+void data_decoder::emit(std::string& out, char c) {
+    ++size_;
+    if (size_ > max_size_) {
+        flag(data_problem::too_big);
+        return;
+    }
+    out.push_back(c);
+}
+
+std::size_t data_decoder::feed(std::string_view in, std::string& out) {
+    std::size_t i = 0;
+    while (i < in.size() && state_ != state::done) {
+        char c = in[i++];
+        if (c == '\0')
+            flag(data_problem::nul);
+        switch (state_) {
+            case state::line_start:
+                line_length_ = 0;
+                if (c == '.') {
+                    state_ = state::dot;
+                    continue;
+                }
+                state_ = state::text;
+                break;
+            case state::dot:
+                if (c == '\r') {
+                    state_ = state::dot_cr;
+                    continue;
+                }
+                // RFC 5321 §4.5.2: a leading dot is removed; the rest of the line is text.
+                state_ = state::text;
+                break;
+            case state::dot_cr:
+                if (c == '\n') {
+                    state_ = state::done;
+                    continue;
+                }
+                // ".\r" then something other than LF: the CR was bare.
+                flag(data_problem::bare_line_ending);
+                emit(out, '\r');
+                state_ = state::text;
+                break;
+            case state::cr:
+                if (c == '\n') {
+                    emit(out, '\n');
+                    state_ = state::line_start;
+                    continue;
+                }
+                flag(data_problem::bare_line_ending);
+                state_ = state::text;
+                break;
+            case state::text:
+            case state::done:
+                break;
+        }
+        // c is message text in the middle of a line.
+        if (c == '\r') {
+            emit(out, c);
+            state_ = state::cr;
+            continue;
+        }
+        if (c == '\n') {
+            // A bare LF: refused, and deliberately not a line start.
+            flag(data_problem::bare_line_ending);
+            emit(out, c);
+            continue;
+        }
+        if (++line_length_ > max_line_)
+            flag(data_problem::line_too_long);
+        emit(out, c);
+    }
+    return i;
+}
+
+chunk_checker::chunk_checker(std::uint64_t max_size, std::size_t max_line_length)
+    : max_size_(max_size), max_line_(max_line_length) {}
+
+void chunk_checker::feed(std::string_view chunk, std::string& out) {
+    for (char c : chunk) {
+        if (c == '\0')
+            flag(data_problem::nul);
+        if (pending_cr_) {
+            pending_cr_ = false;
+            if (c == '\n') {
+                line_length_ = 0;
+                continue;
+            }
+            flag(data_problem::bare_line_ending);
+        }
+        if (c == '\r')
+            pending_cr_ = true;
+        else if (c == '\n')
+            flag(data_problem::bare_line_ending);
+        else if (++line_length_ > max_line_)
+            flag(data_problem::line_too_long);
+    }
+    size_ += chunk.size();
+    if (size_ > max_size_) {
+        flag(data_problem::too_big);
+        return;
+    }
+    out.append(chunk);
+}
+
+void chunk_checker::finish() {
+    if (pending_cr_)
+        flag(data_problem::bare_line_ending);
+}
+
+}  // namespace outpost::smtp
