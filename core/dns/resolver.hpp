@@ -52,6 +52,11 @@ public:
     // Each TXT record's character-strings concatenated into one string (RFC 6376 §3.6.2.2).
     virtual boost::asio::awaitable<answer<std::string>> txt(std::string name) = 0;
     virtual boost::asio::awaitable<answer<std::string>> ptr(boost::asio::ip::address ip) = 0;
+
+    // Ends every pending look-up with status::error and makes later ones fail at once, so that
+    // coroutines waiting on DNS finish promptly at shutdown. Destroying a resolver does the same
+    // for the look-ups still pending. The default does nothing (fakes have nothing pending).
+    virtual void shutdown() {}
 };
 
 struct server_address {
@@ -66,7 +71,14 @@ struct resolver_options {
     bool cache = true;  // keep answers for their TTL
 };
 
-// c-ares on the given executor: no blocking calls, no thread per query.
-std::unique_ptr<resolver> make_cares_resolver(boost::asio::any_io_executor ex, resolver_options options);
+// c-ares on the given executor: no blocking calls, no thread per query. The executor must not
+// run handlers concurrently (one io_context thread, or a strand). Completions are always posted
+// to the awaiting coroutine's executor, never run inside c-ares. Each look-up honours
+// cancellation (e.g. `co_await (r.mx(d) || timer.async_wait(use_awaitable))`): it then returns
+// status::error at once and c-ares' eventual answer is dropped.
+// Throws std::runtime_error when c-ares cannot be set up (bad server address, out of memory).
+std::unique_ptr<resolver> make_cares_resolver(
+    boost::asio::any_io_executor ex, resolver_options options
+);
 
 }  // namespace outpost::dns
