@@ -1,0 +1,30 @@
+// Where things live under [server] spool_dir:
+//   tmp/      files being written; never acknowledged, removed at start
+//   queue/    one file per accepted message (see record.hpp), named by queue id
+//   state/    SQLite stores (suppression, warming counters) added by later parts
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace outpost::spool {
+
+struct layout {
+    std::filesystem::path root;
+
+    std::filesystem::path tmp() const { return root / "tmp"; }
+
+    std::filesystem::path queue() const { return root / "queue"; }
+
+    std::filesystem::path message(const std::string& id) const { return queue() / id; }
+};
+
+// Creates the folders (mode 0700) if needed and removes leftovers in tmp/ (messages whose 250 was
+// never sent). Throws std::filesystem::filesystem_error on failure.
+void prepare(const layout& l);
+
+// The queue ids in queue/, oldest first.
+std::vector<std::string> list_queue(const layout& l);
+
+}  // namespace outpost::spool

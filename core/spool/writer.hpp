@@ -1,0 +1,93 @@
+// Group commit: messages handed in from the I/O thread are written by one disk thread in batches.
+// A batch writes every file to tmp/, fdatasyncs each, renames them into queue/ and fsyncs the
+// directory once; only then does each caller's completion run (and the client get its 250).
+// Under load a batch holds every message that arrived while the previous batch was syncing, so the
+// cost of the directory fsync is shared.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include "core/spool/layout.hpp"
+
+namespace outpost::spool {
+
+struct writer_stats {
+    std::uint64_t files = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t largest_batch = 0;
+};
+
+class writer {
+public:
+    // Starts the disk thread. Completions are posted to their handler's associated executor, or
+    // to fallback when a handler has none.
+    writer(layout where, boost::asio::any_io_executor fallback);
+    ~writer();
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
+
+    // Writes pieces, concatenated, as queue/<id>. Completes with an empty error_code once the file
+    // is durable; ENOSPC/EDQUOT mean the disk is full. The pieces are moved in: no copy.
+    template <class Token>
+    auto async_write(std::string id, std::vector<std::string> pieces, Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler, std::string name, std::vector<std::string> bytes) {
+                boost::asio::any_io_executor ex =
+                    boost::asio::get_associated_executor(handler, fallback_);
+                submit(
+                    std::move(name), std::move(bytes), std::move(ex),
+                    boost::asio::any_completion_handler<void(std::error_code)>(std::move(handler))
+                );
+            },
+            token, std::move(id), std::move(pieces)
+        );
+    }
+
+    // Finishes what was handed in, then stops the thread. Later writes fail with ECANCELED.
+    void stop();
+
+    writer_stats stats() const;
+
+private:
+    struct job {
+        std::string id;
+        std::vector<std::string> pieces;
+        boost::asio::any_completion_handler<void(std::error_code)> handler;
+        boost::asio::any_io_executor work;  // the handler's executor, tracking work until done
+        std::error_code result;
+    };
+
+    void submit(
+        std::string id,
+        std::vector<std::string> pieces,
+        boost::asio::any_io_executor ex,
+        boost::asio::any_completion_handler<void(std::error_code)> handler
+    );
+    void run();
+    void write_batch(std::vector<job>& batch);
+    void complete(job& j);
+
+    layout where_;
+    boost::asio::any_io_executor fallback_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<job> pending_;
+    bool stopping_ = false;
+    writer_stats stats_;
+    int queue_dir_fd_ = -1;
+    std::thread thread_;
+};
+
+}  // namespace outpost::spool

@@ -1,0 +1,170 @@
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <doctest/doctest.h>
+
+#include "core/spool/layout.hpp"
+#include "core/spool/queue_id.hpp"
+#include "core/spool/record.hpp"
+#include "core/spool/writer.hpp"
+
+using namespace outpost;
+namespace fs = std::filesystem;
+
+namespace {
+
+smtp::envelope sample_envelope() {
+    smtp::envelope env;
+    env.reverse_path = "app@example.com";
+    env.recipients.push_back(
+        {"bob@example.net", smtp::notify_success | smtp::notify_failure, "rfc822;bob@example.net"}
+    );
+    env.recipients.push_back({"\"john doe\"@example.org", 0, ""});
+    env.ret = smtp::dsn_ret::headers;
+    env.envid = "id 100%";
+    env.client_address = "127.0.0.1";
+    env.helo = "client.test";
+    env.auth_user = "alice";
+    env.protocol = "ESMTPSA";
+    env.tls = "TLSv1.3 TLS_AES_256_GCM_SHA384";
+    return env;
+}
+
+struct temp_dir {
+    fs::path path;
+
+    temp_dir() {
+        path = fs::temp_directory_path() / ("outpost-spool-test-" + spool::next_queue_id());
+        fs::create_directories(path);
+    }
+
+    ~temp_dir() { fs::remove_all(path); }
+};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("an envelope survives the spool format, with appended results") {
+    auto env = sample_envelope();
+    std::string message = "Subject: x\r\n\r\nbody\r\nrcpt fake line\n";
+    auto file =
+        spool::format_envelope("0123456789ABCDEF", 1764000000, env, message.size()) + message;
+    file += spool::format_result(
+        {1, spool::recipient_result::kind::bounced, 1764000100, "550 5.1.1 no such user"}
+    );
+    auto rec = spool::parse(file);
+    REQUIRE(rec);
+    CHECK(rec->id == "0123456789ABCDEF");
+    CHECK(rec->arrived == 1764000000);
+    CHECK(rec->env.reverse_path == env.reverse_path);
+    REQUIRE(rec->env.recipients.size() == 2);
+    CHECK(rec->env.recipients[0].notify == (smtp::notify_success | smtp::notify_failure));
+    CHECK(rec->env.recipients[0].orcpt == "rfc822;bob@example.net");
+    CHECK(rec->env.recipients[1].address == "\"john doe\"@example.org");
+    CHECK(rec->env.ret == smtp::dsn_ret::headers);
+    CHECK(rec->env.envid == "id 100%");
+    CHECK(rec->env.tls == env.tls);
+    CHECK(file.substr(rec->message_offset, rec->size) == message);
+    REQUIRE(rec->results.size() == 1);
+    CHECK(rec->results[0].index == 1);
+    CHECK(rec->results[0].reply == "550 5.1.1 no such user");
+}
+
+TEST_CASE("a null sender is kept as empty") {
+    auto env = sample_envelope();
+    env.reverse_path.clear();
+    auto rec = spool::parse(spool::format_envelope("0123456789ABCDEF", 1, env, 0));
+    REQUIRE(rec);
+    CHECK(rec->env.reverse_path.empty());
+}
+
+TEST_CASE("damaged spool files are refused with a reason") {
+    std::string error;
+    CHECK_FALSE(spool::parse("hello\n", &error));
+    CHECK(error == "not an outpost spool file");
+    auto env = sample_envelope();
+    auto file = spool::format_envelope("0123456789ABCDEF", 1, env, 100) + "short";
+    CHECK_FALSE(spool::parse(file, &error));
+    CHECK(error == "message is cut short");
+    CHECK_FALSE(spool::percent_decode("%4"));
+    CHECK(spool::percent_decode("%41%42") == "AB");
+}
+
+TEST_CASE("queue ids sort by time and are well formed") {
+    auto a = spool::format_queue_id(1764000000000, 5);
+    auto b = spool::format_queue_id(1764000000001, 0);
+    CHECK(a < b);
+    CHECK(spool::valid_queue_id(a));
+    CHECK(spool::valid_queue_id(spool::next_queue_id()));
+    CHECK_FALSE(spool::valid_queue_id("../etc/passwd"));
+    CHECK(spool::next_queue_id() != spool::next_queue_id());
+}
+
+TEST_CASE("the writer makes files durable in queue/ and reports each completion") {
+    temp_dir dir;
+    spool::layout where{dir.path};
+    spool::prepare(where);
+    std::ofstream(where.tmp() / "leftover") << "x";
+    spool::prepare(where);
+    CHECK(fs::is_empty(where.tmp()));
+
+    boost::asio::io_context io;
+    spool::writer w(where, io.get_executor());
+    int done = 0;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 20; ++i) {
+        auto id = spool::next_queue_id();
+        ids.push_back(id);
+        boost::asio::co_spawn(
+            io,
+            [&, id]() -> boost::asio::awaitable<void> {
+                std::vector<std::string> pieces{"head\n", "", "body " + id};
+                co_await w.async_write(id, std::move(pieces), boost::asio::use_awaitable);
+                ++done;
+            },
+            boost::asio::detached
+        );
+    }
+    io.run();
+    CHECK(done == 20);
+    CHECK(spool::list_queue(where) == ids);
+    CHECK(slurp(where.message(ids[3])) == "head\nbody " + ids[3]);
+    CHECK(fs::is_empty(where.tmp()));
+    auto stats = w.stats();
+    CHECK(stats.files == 20);
+    CHECK(stats.batches <= 20);
+}
+
+TEST_CASE("a write that cannot happen reports the error and leaves nothing behind") {
+    temp_dir dir;
+    spool::layout where{dir.path};
+    spool::prepare(where);
+    boost::asio::io_context io;
+    spool::writer w(where, io.get_executor());
+    auto id = spool::next_queue_id();
+    std::ofstream(where.tmp() / id) << "taken";  // O_EXCL must refuse, never overwrite
+    std::error_code result;
+    w.async_write(id, std::vector<std::string>{"x"}, [&](std::error_code ec) { result = ec; });
+    io.run();
+    CHECK(result == std::errc::file_exists);
+    CHECK(spool::list_queue(where).empty());
+
+    w.stop();
+    io.restart();
+    w.async_write(spool::next_queue_id(), std::vector<std::string>{"x"}, [&](std::error_code ec) {
+        result = ec;
+    });
+    io.run();
+    CHECK(result == std::errc::operation_canceled);
+}
