@@ -1,0 +1,218 @@
+// Unit tests for DKIM signing: header selection and over-signing, field layout, and verification
+// of our own signatures by core/dkim/verify (round trip).
+#include "core/dkim/sign.hpp"
+
+#include <doctest/doctest.h>
+
+#include "core/dkim/detail/signature.hpp"
+#include "core/dkim/detail/tag_list.hpp"
+#include "core/dkim/verify.hpp"
+#include "core/util/text.hpp"
+#include "tests/unit/dkim/test_support.hpp"
+
+using namespace outpost;
+using namespace outpost::dkim;
+
+namespace {
+
+constexpr std::int64_t now = 1800000000;
+
+const std::string sample =
+    "From: Joe <joe@example.com>\r\n"
+    "To: a@one.example\r\n"
+    "To: b@two.example\r\n"
+    "Subject: a long subject that is folded\r\n"
+    "\tonto a second line\r\n"
+    "X-Mailer: test\r\n"
+    "\r\n"
+    "Hello,  world \r\n"
+    "\r\n"
+    "\r\n";
+
+std::vector<std::string> h_of(const std::string& field) {
+    auto parsed = message::parse_header(field);
+    REQUIRE(parsed.fields.size() == 1);
+    auto tags = parse_tag_list(parsed.fields[0].value);
+    REQUIRE(tags);
+    std::vector<std::string> out;
+    for (const auto& n : split_colon_list(find_tag(*tags, "h")->value))
+        out.emplace_back(n);
+    return out;
+}
+
+std::optional<std::string> tag_of(const std::string& field, std::string_view name) {
+    auto parsed = message::parse_header(field);
+    REQUIRE(parsed.fields.size() >= 1);
+    auto tags = parse_tag_list(parsed.fields[0].value);
+    REQUIRE(tags);
+    const auto* t = find_tag(*tags, name);
+    return t ? std::optional(strip_fws(t->value)) : std::nullopt;
+}
+
+std::vector<signature_result> check(const std::string& msg, const test::records& keys) {
+    verify_options o;
+    o.now = now;
+    return verify(message::view_message(msg), test::lookup_of(keys), o);
+}
+
+}  // namespace
+
+TEST_CASE("h= lists each present field once per instance and over-signed ones once more") {
+    auto fields = message::parse_header(sample).fields;
+    sign_options o;
+    auto h = signed_header_list(fields, o);
+    CHECK(
+        h ==
+        std::vector<std::string>{
+            "from", "from", "to", "to", "to", "cc", "subject", "subject", "date", "reply-to"}
+    );
+}
+
+TEST_CASE("h= always holds from, and configured names are counted once") {
+    auto fields = message::parse_header(sample).fields;
+    sign_options o;
+    o.headers = {"subject", "x-mailer", "subject"};
+    o.oversign = {};
+    CHECK(signed_header_list(fields, o) == std::vector<std::string>{"from", "subject", "x-mailer"});
+}
+
+TEST_CASE("fields are selected from the bottom up, one instance per h= entry (RFC 6376 §5.4.2)") {
+    auto fields = message::parse_header(sample).fields;
+    std::vector<std::string> names = {"to", "to", "to", "from"};
+    auto selected = detail::select_fields(fields, names);
+    REQUIRE(selected.size() == 3);
+    CHECK(selected[0]->value == " b@two.example");
+    CHECK(selected[1]->value == " a@one.example");
+    CHECK(message::name_is(*selected[2], "from"));
+}
+
+TEST_CASE("a signature has t=, no l=, and folded lines of at most 78 characters") {
+    auto m = message::view_message(sample);
+    signing_key k{"example.com", "sel", test::rsa_key2()};
+    sign_options o;
+    o.time = now;
+    auto field = sign(m, std::span(&k, 1), o);
+    REQUIRE(field.starts_with("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;"));
+    REQUIRE(field.ends_with("\r\n"));
+    CHECK(tag_of(field, "t") == std::to_string(now));
+    CHECK_FALSE(tag_of(field, "l"));
+    CHECK_FALSE(tag_of(field, "x"));
+    CHECK(tag_of(field, "d") == "example.com");
+    CHECK(tag_of(field, "s") == "sel");
+    CHECK(h_of(field) == signed_header_list(m.fields, o));
+    for (auto line : util::split(std::string_view(field).substr(0, field.size() - 2), '\n')) {
+        INFO(line);
+        CHECK(line.size() <= 79);  // 78 characters and the CR
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        CHECK(line.find('\r') == std::string_view::npos);
+    }
+    o.expiration = 3600;
+    CHECK(tag_of(sign(m, std::span(&k, 1), o), "x") == std::to_string(now + 3600));
+}
+
+TEST_CASE("RSA and Ed25519 signatures verify for every canonicalization") {
+    const std::vector<signing_key> keys = {
+        {"example.com", "rsa", test::rsa_key()}, {"example.com", "ed", test::ed_key()}};
+    test::records records = {
+        {"rsa._domainkey.example.com", test::rsa_key().dns_record()},
+        {"ed._domainkey.example.com", test::ed_key().dns_record()}};
+    for (auto hc : {canonicalization::simple, canonicalization::relaxed}) {
+        for (auto bc : {canonicalization::simple, canonicalization::relaxed}) {
+            sign_options o;
+            o.time = now;
+            o.header_canon = hc;
+            o.body_canon = bc;
+            auto block = sign(message::view_message(sample), keys, o);
+            auto signed_msg = block + sample;
+            auto results = check(signed_msg, records);
+            REQUIRE(results.size() == 2);
+            for (const auto& r : results) {
+                INFO(to_string(hc), "/", to_string(bc), " ", r.algorithm, ": ", r.reason);
+                CHECK(r.status == result::pass);
+            }
+        }
+    }
+}
+
+TEST_CASE("tricky bodies sign and verify: empty, no final CRLF, trailing blank lines, 8-bit") {
+    const std::vector<std::string> bodies = {
+        "",
+        "no final line end",
+        "trailing\r\n\r\n\r\n\r\n",
+        "wsp \t \r\n\t\r\n",
+        "caf\xc3\xa9 \xe2\x98\x95\r\n",
+        std::string(5000, 'x') + "\r\n"};
+    signing_key k{"example.com", "ed", test::ed_key()};
+    test::records records = {{"ed._domainkey.example.com", test::ed_key().dns_record()}};
+    for (const auto& body : bodies) {
+        for (auto bc : {canonicalization::simple, canonicalization::relaxed}) {
+            auto msg = "From: j\xc3\xb6rg@example.com\r\nSubject: \xc3\xa9t\xc3\xa9\r\n\r\n" + body;
+            sign_options o;
+            o.time = now;
+            o.body_canon = bc;
+            auto results =
+                check(sign(message::view_message(msg), std::span(&k, 1), o) + msg, records);
+            REQUIRE(results.size() == 1);
+            INFO("body: ", body.substr(0, 40), " ", to_string(bc), ": ", results[0].reason);
+            CHECK(results[0].status == result::pass);
+        }
+    }
+}
+
+TEST_CASE("adding an over-signed field breaks the signature; adding another field does not") {
+    signing_key k{"example.com", "ed", test::ed_key()};
+    test::records records = {{"ed._domainkey.example.com", test::ed_key().dns_record()}};
+    sign_options o;
+    o.time = now;
+    auto signed_msg = sign(message::view_message(sample), std::span(&k, 1), o) + sample;
+    REQUIRE(check(signed_msg, records)[0].status == result::pass);
+
+    auto extra_to = signed_msg;
+    extra_to.insert(extra_to.find("X-Mailer:"), "To: evil@attacker.example\r\n");
+    CHECK(check(extra_to, records)[0].status == result::fail);
+    auto extra_cc = signed_msg;
+    extra_cc.insert(extra_cc.find("X-Mailer:"), "Cc: evil@attacker.example\r\n");
+    CHECK(check(extra_cc, records)[0].status == result::fail);
+    auto extra_other = signed_msg;
+    extra_other.insert(extra_other.find("X-Mailer:"), "X-Added: later\r\n");
+    CHECK(check(extra_other, records)[0].status == result::pass);
+    // Refolding is harmless under relaxed header canonicalization.
+    auto refolded = signed_msg;
+    refolded.replace(refolded.find("\tonto"), 1, "   ");
+    CHECK(check(refolded, records)[0].status == result::pass);
+}
+
+TEST_CASE("verification reports expired signatures, wrong key types and revoked keys") {
+    signing_key k{"example.com", "ed", test::ed_key()};
+    sign_options o;
+    o.time = now;
+    o.expiration = 60;
+    auto signed_msg = sign(message::view_message(sample), std::span(&k, 1), o) + sample;
+    test::records good = {{"ed._domainkey.example.com", test::ed_key().dns_record()}};
+    verify_options vo;
+    vo.now = now + 61;
+    auto late = verify(message::view_message(signed_msg), test::lookup_of(good), vo);
+    CHECK(late[0].status == result::permerror);
+    CHECK(late[0].reason == "signature expired");
+
+    test::records wrong = {{"ed._domainkey.example.com", test::rsa_key().dns_record()}};
+    CHECK(check(signed_msg, wrong)[0].status == result::permerror);
+    test::records other_key = {{"ed._domainkey.example.com", test::ed_key2().dns_record()}};
+    CHECK(check(signed_msg, other_key)[0].status == result::fail);
+    test::records revoked = {{"ed._domainkey.example.com", "v=DKIM1; k=ed25519; p="}};
+    CHECK(check(signed_msg, revoked)[0].status == result::permerror);
+}
+
+TEST_CASE("tag lists: duplicates are invalid and b= is emptied without touching bh=") {
+    CHECK_FALSE(parse_tag_list("a=1; a=2"));
+    CHECK_FALSE(parse_tag_list("a=1; =2"));
+    auto tags = parse_tag_list(" v=1; bh=abc;\r\n b=xy\r\n z ; d=x ");
+    REQUIRE(tags);
+    CHECK(find_tag(*tags, "b")->value == "xy\r\n z");
+    CHECK(find_tag(*tags, "d")->value == "x");
+    CHECK(
+        without_b_value(" v=1; bh=abc;\r\n b=xy\r\n z ; d=x ", *tags) ==
+        " v=1; bh=abc;\r\n b=; d=x "
+    );
+}
