@@ -1,0 +1,357 @@
+// outpostctl dkim: key generation, and signing and verifying messages exactly as the daemon does.
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/dkim/key_store.hpp"
+#include "core/dkim/signer.hpp"
+#include "core/dkim/verify.hpp"
+#include "core/dns/resolver.hpp"
+#include "core/message/header.hpp"
+#include "server/outpostctl/command.hpp"
+
+namespace outpost::ctl {
+
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr const char* usage =
+    "usage: outpostctl dkim keygen --domain D --selector S [--algorithm "
+    "rsa-sha256|ed25519-sha256]\n"
+    "                              [--bits N] [--out FILE]\n"
+    "       outpostctl --config F dkim sign [--auth-user U | --client-ip IP] [--time UNIX]\n"
+    "                              [--keys FILE] [MESSAGE]\n"
+    "       outpostctl [--config F] dkim verify [--keys FILE] [--time UNIX] [MESSAGE]\n"
+    "\n"
+    "keygen writes a new private key (RSA 1024-4096 bits, 2048 by default, or Ed25519) with mode\n"
+    "0600 to FILE (default D.S.pem; an existing file is never overwritten) and prints the DNS TXT\n"
+    "record to publish, split into strings of at most 255 bytes.\n"
+    "\n"
+    "sign reads MESSAGE (default standard input; bare LF line ends become CRLF, as SMTP would\n"
+    "deliver them) and prints it as the daemon would spool it: with DKIM signatures from the\n"
+    "[[dkim]] keys for its From: domain and an ARC set from [arc]. The client is the AUTH user U,\n"
+    "or the address IP (default 127.0.0.1) checked against relay.allowed_networks. An incoming\n"
+    "ARC chain and DKIM signatures are checked with key records from --keys FILE (lines of\n"
+    "\"NAME RECORD\", e.g. \"s._domainkey.example.com v=DKIM1; k=rsa; p=...\") or else from DNS\n"
+    "(delivery.dns_servers, or the system resolver). Exits 0 when signed, 1 when the message is\n"
+    "printed unsigned (the reason goes to standard error), 2 on a bad config or key.\n"
+    "\n"
+    "verify checks every DKIM-Signature and the ARC chain of MESSAGE, one line each, and exits 0\n"
+    "when every signature passes and the chain (if any) passes.\n";
+
+// Reads a whole file ("-" or empty: standard input).
+std::optional<std::string> read_all(const std::string& path) {
+    if (path.empty() || path == "-") {
+        std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        return s;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Bare LF line ends become CRLF; a missing final line end stays missing.
+std::string to_crlf(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + s.size() / 32);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+            out += '\r';
+        out += s[i];
+    }
+    return out;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+        return std::nullopt;
+    return v;
+}
+
+// "NAME RECORD" lines; blank lines and lines starting with '#' are skipped.
+std::optional<dkim::key_lookup> table_from_file(const std::string& path) {
+    auto text = read_all(path);
+    if (!text)
+        return std::nullopt;
+    std::map<std::string, dkim::key_answer> table;
+    std::istringstream in(*text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        if (line.empty() || line[0] == '#')
+            continue;
+        auto sp = line.find_first_of(" \t");
+        if (sp == std::string::npos)
+            continue;
+        auto name = line.substr(0, sp);
+        auto& answer = table[name];
+        answer.state = dkim::key_answer::status::found;
+        answer.records.push_back(line.substr(line.find_first_not_of(" \t", sp)));
+    }
+    return dkim::table_lookup(std::move(table));
+}
+
+// Resolves names with c-ares (delivery.dns_servers when a config is given) into a key table.
+dkim::key_lookup dns_lookup(const std::vector<std::string>& names, const config::config* c) {
+    std::map<std::string, dkim::key_answer> table;
+    if (names.empty())
+        return dkim::table_lookup(std::move(table));
+    dns::resolver_options options;
+    if (c)
+        for (const auto& s : c->delivery.dns_servers)
+            options.servers.push_back(dns::server_address{s.host, s.port});
+    asio::io_context io;
+    auto r = dns::make_cares_resolver(io.get_executor(), options);
+    auto run = [&]() -> asio::awaitable<void> {
+        for (const auto& name : names) {
+            auto a = co_await r->txt(name);
+            dkim::key_answer k;
+            if (a.result == dns::status::ok) {
+                k.state = dkim::key_answer::status::found;
+                k.records = std::move(a.records);
+            } else if (a.result == dns::status::nxdomain || a.result == dns::status::nodata) {
+                k.state = dkim::key_answer::status::missing;
+            }
+            table[name] = std::move(k);
+        }
+    };
+    std::exception_ptr failure;
+    asio::co_spawn(io, run, [&](std::exception_ptr e) { failure = e; });
+    io.run();
+    if (failure)
+        std::rethrow_exception(failure);
+    return dkim::table_lookup(std::move(table));
+}
+
+int keygen(context& ctx) {
+    auto domain = ctx.take_option("--domain");
+    auto selector = ctx.take_option("--selector");
+    auto algo_text = ctx.take_option("--algorithm").value_or("rsa-sha256");
+    auto bits_text = ctx.take_option("--bits");
+    auto out_opt = ctx.take_option("--out");
+    if (!domain || !selector || !ctx.args.empty()) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    auto out_path = out_opt.value_or(*domain + "." + *selector + ".pem");
+    auto algo = dkim::parse_algorithm(algo_text);
+    if (!algo) {
+        fmt::print(stderr, "outpostctl dkim keygen: unknown algorithm \"{}\"\n", algo_text);
+        return exit_usage;
+    }
+    unsigned bits = 2048;
+    if (bits_text) {
+        auto b = parse_int(*bits_text);
+        if (!b || *b < dkim::min_rsa_bits || *b > dkim::max_rsa_bits) {
+            fmt::print(
+                stderr, "outpostctl dkim keygen: --bits must be {} to {}\n", dkim::min_rsa_bits,
+                dkim::max_rsa_bits
+            );
+            return exit_usage;
+        }
+        bits = static_cast<unsigned>(*b);
+    }
+    auto generated = dkim::private_key::generate(*algo, bits);
+    if (auto* e = std::get_if<std::string>(&generated)) {
+        fmt::print(stderr, "outpostctl dkim keygen: {}\n", *e);
+        return exit_failure;
+    }
+    const auto& key = std::get<dkim::private_key>(generated);
+    auto pem = key.pem();
+    // O_EXCL: never replace a key that may already be published; fchmod: whatever the umask.
+    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fmt::print(
+            stderr, "outpostctl dkim keygen: cannot create {}: {}\n", out_path, std::strerror(errno)
+        );
+        return exit_failure;
+    }
+    bool ok = ::fchmod(fd, 0600) == 0 &&
+              ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
+              ::fsync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (!ok || pem.empty()) {
+        fmt::print(stderr, "outpostctl dkim keygen: cannot write {}\n", out_path);
+        ::unlink(out_path.c_str());
+        return exit_failure;
+    }
+    // RFC 1035 §3.3: a character-string holds at most 255 bytes; RFC 6376 §3.6.2.2 joins them.
+    auto record = key.dns_record();
+    std::string strings;
+    for (std::size_t i = 0; i < record.size(); i += 255)
+        strings += (i ? " \"" : "\"") + record.substr(i, 255) + "\"";
+    fmt::print("{}._domainkey.{}. IN TXT {}\n", *selector, *domain, strings);
+    fmt::print(
+        stderr, "wrote {} {}-bit private key to {} (mode 0600)\n", dkim::to_string(key.algo()),
+        key.bits(), out_path
+    );
+    return exit_ok;
+}
+
+int sign(context& ctx) {
+    auto auth_user = ctx.take_option("--auth-user");
+    auto client_ip = ctx.take_option("--client-ip").value_or("127.0.0.1");
+    auto time_text = ctx.take_option("--time");
+    auto keys_path = ctx.take_option("--keys");
+    if (ctx.args.size() > 1) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto loaded = dkim::load_signer(cfg);
+    if (auto* e = std::get_if<dkim::key_error>(&loaded)) {
+        fmt::print(stderr, "{}\n", e->message);
+        return exit_usage;
+    }
+    const auto& signer = std::get<dkim::signer>(loaded);
+    auto path = ctx.args.empty() ? std::string("-") : ctx.args[0];
+    auto raw = read_all(path);
+    if (!raw) {
+        fmt::print(stderr, "outpostctl dkim sign: cannot read {}\n", path);
+        return exit_failure;
+    }
+    auto msg = to_crlf(*raw);
+
+    dkim::sign_context sc;
+    sc.time = std::time(nullptr);
+    if (time_text) {
+        auto t = parse_int(*time_text);
+        if (!t) {
+            fmt::print(stderr, "outpostctl dkim sign: --time takes unix seconds\n");
+            return exit_usage;
+        }
+        sc.time = *t;
+    }
+    sc.auth_user = auth_user;
+    sc.client_ip = client_ip;
+    if (!auth_user) {
+        boost::system::error_code ec;
+        auto ip = boost::asio::ip::make_address(client_ip, ec);
+        if (ec) {
+            fmt::print(stderr, "outpostctl dkim sign: \"{}\" is not an IP address\n", client_ip);
+            return exit_usage;
+        }
+        for (const auto& n : cfg.relay.allowed_networks) {
+            if (n.contains(ip)) {
+                sc.allowed_network = n.text();
+                break;
+            }
+        }
+    }
+    if (keys_path) {
+        auto t = table_from_file(*keys_path);
+        if (!t) {
+            fmt::print(stderr, "outpostctl dkim sign: cannot read {}\n", *keys_path);
+            return exit_usage;
+        }
+        sc.lookup = std::move(*t);
+    } else {
+        sc.lookup = dns_lookup(signer.key_names({}, msg), &cfg);
+    }
+
+    auto out = signer.sign({}, msg, sc);
+    std::fwrite(out.header_block.data(), 1, out.header_block.size(), stdout);
+    std::fwrite(msg.data(), 1, msg.size(), stdout);
+    std::fflush(stdout);
+    fmt::print(stderr, "{}\n", out.detail);
+    return out.is_signed() ? exit_ok : exit_failure;
+}
+
+int verify(context& ctx) {
+    auto time_text = ctx.take_option("--time");
+    auto keys_path = ctx.take_option("--keys");
+    if (ctx.args.size() > 1) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    auto path = ctx.args.empty() ? std::string("-") : ctx.args[0];
+    auto raw = read_all(path);
+    if (!raw) {
+        fmt::print(stderr, "outpostctl dkim verify: cannot read {}\n", path);
+        return exit_failure;
+    }
+    auto msg = to_crlf(*raw);
+    auto m = message::view_message(msg);
+    dkim::verify_options o;
+    o.now = std::time(nullptr);
+    if (time_text) {
+        auto t = parse_int(*time_text);
+        if (!t) {
+            fmt::print(stderr, "outpostctl dkim verify: --time takes unix seconds\n");
+            return exit_usage;
+        }
+        o.now = *t;
+    }
+    dkim::key_lookup lookup;
+    if (keys_path) {
+        auto t = table_from_file(*keys_path);
+        if (!t) {
+            fmt::print(stderr, "outpostctl dkim verify: cannot read {}\n", *keys_path);
+            return exit_usage;
+        }
+        lookup = std::move(*t);
+    } else {
+        lookup = dns_lookup(dkim::key_names(m.fields), ctx.config_path ? &ctx.config() : nullptr);
+    }
+    bool all_pass = true;
+    auto results = dkim::verify(m, lookup, o);
+    for (const auto& r : results) {
+        fmt::print(
+            "dkim={} d={} s={} a={} ({})\n", dkim::to_string(r.status), r.domain, r.selector,
+            r.algorithm, r.reason
+        );
+        all_pass = all_pass && r.status == dkim::result::pass;
+    }
+    if (results.empty())
+        fmt::print("dkim=none\n");
+    auto arc = dkim::validate_arc(m, lookup, o);
+    fmt::print("arc={} i={} ({})\n", dkim::to_string(arc.status), arc.instance, arc.reason);
+    all_pass = all_pass && arc.status != dkim::chain_status::fail;
+    return all_pass ? exit_ok : exit_failure;
+}
+
+int run(context& ctx) {
+    if (ctx.args.empty()) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    auto sub = ctx.args[0];
+    ctx.args.erase(ctx.args.begin());
+    if (sub == "keygen")
+        return keygen(ctx);
+    if (sub == "sign")
+        return sign(ctx);
+    if (sub == "verify")
+        return verify(ctx);
+    fmt::print(stderr, "outpostctl dkim: unknown subcommand \"{}\"\n{}", sub, usage);
+    return exit_usage;
+}
+
+const registration reg{
+    "dkim", "generate DKIM keys; sign and verify messages as the daemon does", usage, run};
+
+}  // namespace
+
+}  // namespace outpost::ctl
