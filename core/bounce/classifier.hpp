@@ -1,0 +1,31 @@
+// Bounce classification: SMTP replies and bounce messages in, a reason per recipient out.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/bounce/reason.hpp"
+#include "core/smtp/reply.hpp"
+
+namespace outpost::bounce {
+
+struct classification {
+    std::string recipient;  // as the bounce names it; empty for a classified reply
+    std::string status;     // RFC 3463 code; derived from the reason when the bounce has none
+    reason why = reason::undefined;
+    severity hardness = severity::soft;
+    std::string diagnostic;       // the text the reason was read from, on one line
+    bool status_derived = false;  // status was not in the bounce but derived (x.0.9xx or class)
+};
+
+// Classifies a synchronous reply to RCPT, DATA or end of data. A positive reply is `delivered`.
+// The enhanced code is taken from the reply, or from the start of its text, or derived.
+classification classify(const smtp::reply& r);
+
+// Classifies a whole bounce message: an RFC 3464 DSN, an ARF report (RFC 5965, reason
+// `feedback`), an auto-reply (RFC 3834, `vacation`), or one of the non-standard formats the rules
+// cover. Returns one entry per recipient the bounce names, in order; empty when it names none.
+std::vector<classification> classify_message(std::string_view message);
+
+}  // namespace outpost::bounce
