@@ -242,6 +242,14 @@ sign_outcome signer::sign(
         out.detail += "; not sealed: " + incoming.reason;
         return out;
     }
+    // A chain we could not check for want of a key record is not ours to end with cv=fail:
+    // leave it unsealed so that later hops can still validate it (RFC 8617 §5.1 has no
+    // temporary-error outcome for a sealer).
+    if (incoming.status == chain_status::fail && incoming.temporary) {
+        out.header_block = std::move(dkim_block);
+        out.detail += "; not sealed: incoming ARC chain not validated: " + incoming.reason;
+        return out;
+    }
     auto existing = verify(m, lookup, vo);
     unsigned instance = incoming.instance + 1;
 

@@ -363,6 +363,7 @@ arc_result validate_arc(
     if (newest.message.status != result::pass) {
         out.reason = "ARC-Message-Signature i=" + std::to_string(newest.instance) + ": " +
                      newest.message.reason;
+        out.temporary = newest.message.status == result::temperror;
         return out;
     }
     for (const auto& r : out.sets) {
@@ -374,6 +375,7 @@ arc_result validate_arc(
         }
         if (r.seal.status != result::pass) {
             out.reason = name + ": " + r.seal.reason;
+            out.temporary = r.seal.status == result::temperror;
             return out;
         }
     }

@@ -77,8 +77,9 @@ struct arc_set_result {
 struct arc_result {
     chain_status status = chain_status::none;
     std::string reason;
-    unsigned instance = 0;  // the highest instance present
-    bool sealable = true;   // false: at i=50, or its last seal says cv=fail (RFC 8617 §5.1)
+    unsigned instance = 0;   // the highest instance present
+    bool sealable = true;    // false: at i=50, or its last seal says cv=fail (RFC 8617 §5.1)
+    bool temporary = false;  // fail only because a key look-up failed temporarily: retry later
     std::vector<arc_set_result> sets;  // highest instance first, as far as validation went
 };
 

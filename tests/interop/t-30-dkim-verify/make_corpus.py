@@ -88,6 +88,9 @@ arc3 = msg(base[:4] + ['Message-ID: <t30.14@example.com>'], b'three ARC sets\r\n
 arc3 = seal(arc3, 1, b'none')
 arc3 = seal(arc3, 2, b'pass')
 corpus['14-arc-chain-3'] = seal(arc3, 3, b'pass')
+# A chain broken on the way (the body changed after hop 1 sealed it): we must seal cv=fail.
+broken = seal(msg(base[:4] + ['Message-ID: <t30.15@example.com>'], b'sealed once\r\n'), 1, b'none')
+corpus['15-arc-chain-broken'] = broken.replace(b'sealed once', b'SEALED ONCE')
 
 for name, data in corpus.items():
     with open('%s/%s.eml' % (out, name), 'wb') as f:

@@ -3,7 +3,7 @@
 
 verify_dkimpy.py KEYS MESSAGE DKIM_COUNT ARC
   KEYS: lines "NAME RECORD"; DKIM_COUNT: how many DKIM-Signature fields must be present and pass;
-  ARC: "pass" (chain must validate), "none" (no chain), or "-" (not checked).
+  ARC: "pass" (chain must validate), "fail", "none" (no chain), or "-" (not checked).
 Prints one line per result; exits 0 when everything is as expected, 1 otherwise.
 With DKIM_COUNT "fail", every signature must FAIL (the negative control).
 """
@@ -48,7 +48,8 @@ else:
         ok = False
 if want_arc != '-':
     cv, results, reason = dkim.arc_verify(message, dnsfunc=dnsfunc)
-    cv = (cv or b'ended').decode()
+    # None: the newest seal says cv=fail, so the chain has ended; that is a failed chain.
+    cv = (cv or b'fail').decode()
     print('dkimpy: arc %s (%s) instances=%d' % (cv, reason, len(results)))
     if cv != want_arc:
         print('dkimpy: expected arc %s' % want_arc)

@@ -243,16 +243,27 @@ TEST_CASE("sealing over a broken chain gives cv=fail, and a failed chain is not 
     CHECK(third.detail.find("not sealed") != std::string::npos);
 }
 
-TEST_CASE("unknown sealer keys make the incoming chain fail, not pass") {
+TEST_CASE("an incoming chain whose keys cannot be looked up is left unsealed, never passed") {
     auto first = sign_plain(plain);
     auto once = first.header_block + plain;
     auto ctx = context();
     ctx.lookup = nullptr;  // every look-up is a temporary failure
     auto s2 = settings_with_arc("second.example");
     auto second = signer(s2).sign({}, once, ctx);
-    REQUIRE(second.sealed);
+    CHECK(second.is_signed());
+    CHECK_FALSE(second.sealed);
     CHECK(second.incoming_chain == chain_status::fail);
-    CHECK(tag_value(message::view_message(second.header_block).fields[0].value, "cv") == "fail");
+    CHECK(second.detail.find("not validated") != std::string::npos);
+    // A missing key record (NXDOMAIN) is permanent: the chain fails and the seal says so.
+    ctx.lookup = [](std::string_view name) {
+        if (name == "arc._domainkey.relay.example")
+            return key_answer{key_answer::status::missing, {}};
+        return test::lookup_of(all_records())(name);
+    };
+    auto third = signer(s2).sign({}, once, ctx);
+    REQUIRE(third.sealed);
+    CHECK(third.incoming_chain == chain_status::fail);
+    CHECK(tag_value(message::view_message(third.header_block).fields[0].value, "cv") == "fail");
 }
 
 TEST_CASE("a chain at i=50 is not extended (RFC 8617 §5.1)") {
