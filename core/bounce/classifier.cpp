@@ -1,6 +1,8 @@
 // Bounce classification: DSNs, ARF reports, auto-replies, non-standard bounces and SMTP replies.
 #include "core/bounce/classifier.hpp"
 
+#include <optional>
+
 #include "core/bounce/detail/dsn_fields.hpp"
 #include "core/bounce/detail/mime.hpp"
 #include "core/bounce/detail/rules.hpp"
@@ -56,6 +58,7 @@ struct evidence {
     std::string_view context;     // the rest of the report: human-readable text, subject
     std::string status;
     bool delayed = false;
+    std::optional<reply_phase> phase;  // known for synchronous replies
 };
 
 // Text rules on the recipient's own diagnostic first, then what the status code alone says,
@@ -72,6 +75,10 @@ reason decide(const evidence& ev) {
         auto by_status = r.for_status(ev.status);
         if (by_status == reason::userunknown || by_status == reason::hasmoved)
             return reason::userunknown;
+        if (ev.phase == reply_phase::rcpt)
+            return reason::userunknown;
+        if (ev.phase == reply_phase::data)
+            return reason::filtered;
         auto all = detail::normalize(
             std::string(ev.first) + "\n" + std::string(ev.diagnostic) + "\n" +
             std::string(ev.context)
@@ -213,7 +220,7 @@ std::vector<classification> classify_dsn(const dsn& report) {
         if (rcpt.action == "delivered" || rcpt.action == "relayed" || rcpt.action == "expanded") {
             c.why = reason::delivered;
         } else {
-            c.why = decide({{}, diagnostic + "\n" + about, context, c.status, delayed});
+            c.why = decide({{}, diagnostic + "\n" + about, context, c.status, delayed, {}});
             c.why = refine(c.why, diagnostic, delayed || c.status.starts_with('4'));
         }
         finish(c, delayed || c.status.starts_with('4'));
@@ -237,7 +244,7 @@ std::vector<classification> classify_text(const entity& message) {
         bool temporary =
             c.status.empty() ? (code >= 400 && code < 500) || delayed : c.status.starts_with('4');
         c.why = refine(
-            decide({named.line, named.text, context, c.status, delayed}), named.text, temporary
+            decide({named.line, named.text, context, c.status, delayed, {}}), named.text, temporary
         );
         c.diagnostic = one_line(named.text);
         finish(c, temporary);
@@ -248,7 +255,7 @@ std::vector<classification> classify_text(const entity& message) {
 
 }  // namespace
 
-classification classify(const smtp::reply& reply) {
+classification classify(const smtp::reply& reply, reply_phase phase) {
     classification c;
     c.diagnostic = one_line(reply.text);
     c.status = reply.enhanced;
@@ -262,7 +269,7 @@ classification classify(const smtp::reply& reply) {
     if (reply.positive()) {
         c.why = reason::delivered;
     } else {
-        c.why = decide({{}, reply.text, {}, c.status, false});
+        c.why = decide({{}, reply.text, {}, c.status, false, phase});
         if (c.why == reason::undefined &&
             (reply.code == 421 || reply.code == 450 || reply.code == 451))
             c.why = reason::systemerror;

@@ -19,9 +19,13 @@ struct classification {
     bool status_derived = false;  // status was not in the bounce but derived (x.0.9xx or class)
 };
 
+// The command a synchronous reply answered. A bare "user unknown" means a missing mailbox at
+// RCPT, and a content filter's refusal after DATA.
+enum class reply_phase { rcpt, data, other };
+
 // Classifies a synchronous reply to RCPT, DATA or end of data. A positive reply is `delivered`.
 // The enhanced code is taken from the reply, or from the start of its text, or derived.
-classification classify(const smtp::reply& r);
+classification classify(const smtp::reply& r, reply_phase phase = reply_phase::rcpt);
 
 // Classifies a whole bounce message: an RFC 3464 DSN, an ARF report (RFC 5965, reason
 // `feedback`), an auto-reply (RFC 3834, `vacation`), or one of the non-standard formats the rules

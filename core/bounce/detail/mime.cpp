@@ -475,7 +475,7 @@ std::string to_utf8(std::string_view bytes, std::string_view charset) {
             if (label != cs)
                 candidates.emplace_back(cs);
     }
-    if (valid_utf8(bytes))
+    if (!has_escape && valid_utf8(bytes))
         return std::string(bytes);
     for (const auto& cs : candidates) {
         converter conv(cs == "iso-2022-jp" ? std::string("ISO-2022-JP-2") : cs);

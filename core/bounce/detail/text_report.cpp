@@ -184,13 +184,9 @@ std::string find_status(std::string_view text, bool success) {
             continue;
         if (text[i + 1] != '.')
             continue;
-        std::size_t j = i + 2;
-        std::size_t subject_digits = 0;
-        while (j < text.size() && is_digit(text[j]) && subject_digits < 4) {
-            ++j;
-            ++subject_digits;
-        }
-        if (subject_digits == 0 || subject_digits > 3 || j >= text.size() || text[j] != '.')
+        // RFC 3463 §3 defines subjects 0 to 7; one digit keeps "Exim 4.86.2" out.
+        std::size_t j = i + 3;
+        if (text[i + 2] < '0' || text[i + 2] > '7' || j >= text.size() || text[j] != '.')
             continue;
         std::size_t k = j + 1;
         std::size_t detail_digits = 0;

@@ -25,7 +25,8 @@ std::string lines_about(
 // The first address in a header or DSN field value ("Name <a@b>", "rfc822; a@b"); "" when none.
 std::string first_address(std::string_view value);
 
-// An RFC 3463 code ("5.1.1") in the text: the first token of the form C.S.D with C in 4 or 5
+// An RFC 3463 code ("5.1.1") in the text: the first token of the form C.S.D with C in 4 or 5,
+// S in 0 to 7 and D of one to three digits
 // (and 2 when `success` is set); "" when none.
 std::string find_status(std::string_view text, bool success = false);
 
