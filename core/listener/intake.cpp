@@ -1,0 +1,109 @@
+#include "core/listener/intake.hpp"
+
+#include <cerrno>
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "core/message/header.hpp"
+#include "core/spool/queue_id.hpp"
+#include "core/spool/record.hpp"
+#include "core/util/log.hpp"
+#include "core/util/offload.hpp"
+#include "core/util/text.hpp"
+
+namespace outpost::listener {
+
+std::string trace_prefix(
+    const intake_settings& s,
+    std::string_view queue_id,
+    const smtp::envelope& env,
+    std::string_view original,
+    std::int64_t now
+) {
+    std::string out;
+    out.reserve(320);
+    // RFC 5321 §4.4: from the HELO name and the client's address, by us, with the protocol.
+    auto v6 = env.client_address.find(':') != std::string::npos;
+    out += fmt::format(
+        "Received: from {} ([{}{}])\r\n\tby {} (Outpost) with {} id {}", env.helo,
+        v6 ? "IPv6:" : "", env.client_address, s.hostname, env.protocol, queue_id
+    );
+    if (!env.tls.empty())
+        out += fmt::format("\r\n\t(using {})", env.tls);
+    // "for" only with one recipient: with more it would disclose the others' addresses.
+    if (env.recipients.size() == 1)
+        out += fmt::format("\r\n\tfor <{}>", env.recipients.front().address);
+    out += fmt::format("; {}\r\n", util::rfc5322_date(now));
+
+    auto header = message::parse_header(original);
+    if (!message::find_first(header.fields, "date"))
+        out += fmt::format("Date: {}\r\n", util::rfc5322_date(now));
+    if (!message::find_first(header.fields, "message-id"))
+        out += fmt::format("Message-ID: <{}@{}>\r\n", queue_id, s.hostname);
+    return out;
+}
+
+intake::intake(
+    intake_settings settings, spool::writer& writer, boost::asio::thread_pool& workers, sign_fn sign
+)
+    : settings_(std::move(settings)), writer_(writer), workers_(workers), sign_(std::move(sign)) {}
+
+boost::asio::awaitable<smtp::message_result> intake::accept(
+    smtp::envelope env, std::string content
+) {
+    using result = smtp::message_result;
+    auto id = spool::next_queue_id();
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()
+    )
+                   .count();
+    auto started = std::chrono::steady_clock::now();
+    try {
+        auto prefix = trace_prefix(settings_, id, env, content, now);
+        signing_result signing;
+        if (sign_) {
+            // The message stays in this coroutine's frame while the worker reads it.
+            auto sign = sign_;
+            signing =
+                co_await util::offload(workers_, [&] { return sign(prefix, content, env, now); });
+        }
+        auto size = signing.header_block.size() + prefix.size() + content.size();
+        std::vector<std::string> pieces;
+        pieces.reserve(4);
+        pieces.push_back(spool::format_envelope(id, now, env, size));
+        pieces.push_back(std::move(signing.header_block));
+        pieces.push_back(std::move(prefix));
+        pieces.push_back(std::move(content));
+        auto [ec] = co_await writer_.async_write(
+            id, std::move(pieces), boost::asio::as_tuple(boost::asio::use_awaitable)
+        );
+        auto ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
+        if (ec) {
+            log::error("spool_write_failed", {{"queue_id", id}, {"error", ec.message()}});
+            bool full = ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
+            co_return result{
+                full ? result::kind::no_space : result::kind::temporary_failure, {}, {}};
+        }
+        log::info(
+            "message_accepted", {{"queue_id", id},
+                                 {"from", env.reverse_path},
+                                 {"recipients", env.recipients.size()},
+                                 {"size", size},
+                                 {"client", env.client_address},
+                                 {"user", env.auth_user},
+                                 {"signing", signing.summary},
+                                 {"ms", fmt::format("{:.1f}", ms)}}
+        );
+        co_return result{result::kind::queued, id, {}};
+    } catch (const std::exception& e) {
+        log::error("intake_failed", {{"queue_id", id}, {"error", e.what()}});
+        co_return result{result::kind::temporary_failure, {}, {}};
+    }
+}
+
+}  // namespace outpost::listener

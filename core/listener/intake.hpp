@@ -1,0 +1,67 @@
+// What happens between the client's final "." and the 250: trace fields added, the message signed
+// (off the I/O thread), and written to the spool with group commit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/smtp/envelope.hpp"
+#include "core/smtp/session.hpp"
+#include "core/spool/writer.hpp"
+
+namespace outpost::listener {
+
+// What the signing step adds above the message: whole header fields, each ending in CRLF.
+struct signing_result {
+    std::string header_block;
+    std::string summary;  // for the log: "d=example.com signatures=2 arc=i=1" or why not signed
+};
+
+// The signing seam: prefix (fields Outpost adds) and original (the bytes received) are signed as
+// one message without being joined. Runs on a worker thread; must be thread-safe. Empty when
+// signing is off.
+using sign_fn = std::function<signing_result(
+    std::string_view prefix, std::string_view original, const smtp::envelope& env, std::int64_t now
+)>;
+
+struct intake_settings {
+    std::string hostname;  // by HOST in Received:, and the Message-ID domain when one is added
+};
+
+// Received:, plus Date: and Message-ID: when the message has none (RFC 5321 §4.4, RFC 6854
+// practice of submission servers, RFC 6409 §8). Pure.
+std::string trace_prefix(
+    const intake_settings& s,
+    std::string_view queue_id,
+    const smtp::envelope& env,
+    std::string_view original,
+    std::int64_t now
+);
+
+class intake {
+public:
+    intake(
+        intake_settings settings,
+        spool::writer& writer,
+        boost::asio::thread_pool& workers,
+        sign_fn sign
+    );
+
+    // Never throws: a failure becomes a 4xx result, and the client keeps the message.
+    boost::asio::awaitable<smtp::message_result> accept(smtp::envelope env, std::string content);
+
+    void set_signer(sign_fn sign) { sign_ = std::move(sign); }
+
+private:
+    intake_settings settings_;
+    spool::writer& writer_;
+    boost::asio::thread_pool& workers_;
+    sign_fn sign_;
+};
+
+}  // namespace outpost::listener

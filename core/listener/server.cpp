@@ -1,0 +1,475 @@
+#include "core/listener/server.hpp"
+
+#include <array>
+#include <deque>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+
+#include "core/listener/tls_context.hpp"
+#include "core/util/log.hpp"
+#include "core/util/offload.hpp"
+
+namespace outpost::listener {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+struct connection {
+    connection(tcp::socket s, const config::listener& l)
+        : socket(std::move(s)),
+          watchdog(socket.get_executor(), clock::time_point::max()),
+          listener(l) {}
+
+    tcp::socket socket;
+    asio::steady_timer watchdog;
+    const config::listener& listener;
+    std::string client_ip;
+    std::string tls;  // description once TLS is up
+    clock::time_point deadline = clock::time_point::max();
+    bool timed_out = false;
+    bool idle = false;      // waiting for the next command, outside any transfer
+    bool draining = false;  // the server is shutting down
+    bool force = false;     // the drain grace is over
+    bool done = false;
+    std::optional<smtp::session> session;
+    std::string in;  // received, not yet consumed by the session
+};
+
+namespace {
+
+// Input is read in pieces this big; the session consumes it as it comes, so a connection never
+// holds more than this plus one partial line (bounded by the command length limit) plus the
+// message being received (bounded by max_message_size).
+constexpr std::size_t read_chunk = 16 * 1024;
+constexpr auto handshake_timeout = std::chrono::seconds(30);
+constexpr auto goodbye_timeout = std::chrono::seconds(10);
+
+// Moves the connection's deadline; the watchdog timer is re-armed only when the deadline comes
+// earlier, so pushing it forward on every read costs nothing.
+void arm(connection& c, clock::time_point t) {
+    c.deadline = t;
+    if (t < c.watchdog.expiry())
+        c.watchdog.expires_at(t);
+}
+
+std::string endpoint_text(const tcp::endpoint& e) {
+    auto a = e.address();
+    return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port())
+                     : fmt::format("{}:{}", a.to_string(), e.port());
+}
+
+bool client_allowed(const config::config& cfg, const asio::ip::address& a) {
+    for (const auto& n : cfg.relay.allowed_networks)
+        if (n.contains(a))
+            return true;
+    return false;
+}
+
+smtp::auth_mode to_session(config::auth_policy p) {
+    switch (p) {
+        case config::auth_policy::none:
+            return smtp::auth_mode::none;
+        case config::auth_policy::required:
+            return smtp::auth_mode::required;
+        case config::auth_policy::optional:
+            break;
+    }
+    return smtp::auth_mode::optional;
+}
+
+}  // namespace
+
+server::server(
+    asio::io_context& io,
+    const config::config& cfg,
+    intake& in,
+    std::shared_ptr<const user_table> users,
+    std::shared_ptr<asio::ssl::context> tls,
+    asio::thread_pool& workers
+)
+    : io_(io),
+      cfg_(cfg),
+      intake_(in),
+      users_(std::move(users)),
+      tls_(std::move(tls)),
+      workers_(workers),
+      limiter_(cfg.auth.max_failures, cfg.auth.failure_window) {}
+
+server::~server() = default;
+
+void server::start() {
+    for (const auto& l : cfg_.listeners) {
+        boost::system::error_code ec;
+        auto host = l.address.host;
+        if (host.size() > 1 && host.front() == '[')
+            host = host.substr(1, host.size() - 2);
+        auto address = asio::ip::make_address(host, ec);
+        if (ec)
+            throw std::system_error(ec, fmt::format("listener {}", l.address.text()));
+        tcp::endpoint ep(address, l.address.port);
+        auto& acceptor = acceptors_.emplace_back(io_);
+        acceptor.open(ep.protocol(), ec);
+        if (!ec)
+            acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec && ep.address().is_v6())
+            acceptor.set_option(asio::ip::v6_only(true), ec);
+        if (!ec)
+            acceptor.bind(ep, ec);
+        if (!ec)
+            acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            throw std::system_error(ec, fmt::format("listener {}", endpoint_text(ep)));
+        log::info(
+            "listening", {{"address", endpoint_text(acceptor.local_endpoint())},
+                          {"tls", l.tls == config::tls_mode::none       ? "none"
+                                  : l.tls == config::tls_mode::starttls ? "starttls"
+                                                                        : "implicit"},
+                          {"auth", l.auth == config::auth_policy::none       ? "none"
+                                   : l.auth == config::auth_policy::optional ? "optional"
+                                                                             : "required"}}
+        );
+        asio::co_spawn(io_, accept_loop(acceptor, l), asio::detached);
+    }
+}
+
+std::vector<std::string> server::bound_addresses() const {
+    std::vector<std::string> out;
+    for (const auto& a : acceptors_) {
+        boost::system::error_code ec;
+        auto ep = a.local_endpoint(ec);
+        if (!ec)
+            out.push_back(endpoint_text(ep));
+    }
+    return out;
+}
+
+asio::awaitable<void> server::accept_loop(tcp::acceptor& acceptor, const config::listener& l) {
+    for (;;) {
+        boost::system::error_code ec;
+        auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor.is_open())
+                co_return;
+            // EMFILE and friends: wait a little instead of spinning.
+            log::warn("accept_failed", {{"error", ec.message()}});
+            asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::use_awaitable);
+            continue;
+        }
+        auto c = std::make_shared<connection>(std::move(socket), l);
+        auto remote = c->socket.remote_endpoint(ec);
+        if (ec)
+            continue;
+        auto ip = remote.address();
+        if (ip.is_v6() && ip.to_v6().is_v4_mapped())
+            ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+        c->client_ip = ip.to_string();
+        c->socket.set_option(tcp::no_delay(true), ec);
+        connections_.push_back(c);
+        auto& count = per_client_[c->client_ip];
+        ++count;
+        asio::co_spawn(io_, serve(c), asio::detached);
+    }
+}
+
+void server::forget(const std::shared_ptr<connection>& c) {
+    connections_.remove(c);
+    auto it = per_client_.find(c->client_ip);
+    if (it != per_client_.end() && --it->second == 0)
+        per_client_.erase(it);
+}
+
+smtp::session_options server::session_options_for(const connection& c) const {
+    smtp::session_options o;
+    o.hostname = cfg_.server.hostname;
+    o.client_address = c.client_ip;
+    boost::system::error_code ec;
+    auto ip = asio::ip::make_address(c.client_ip, ec);
+    o.client_trusted = !ec && client_allowed(cfg_, ip);
+    o.starttls_available = c.listener.tls == config::tls_mode::starttls && tls_ != nullptr;
+    o.tls_active = false;
+    o.auth = users_ ? to_session(c.listener.auth) : smtp::auth_mode::none;
+    if (c.listener.auth == config::auth_policy::required)
+        o.auth = smtp::auth_mode::required;
+    o.bounce_domain = cfg_.bounce.domain;
+    o.max_message_size = cfg_.limits.max_message_size;
+    o.max_recipients = cfg_.limits.max_recipients;
+    o.max_line_length = cfg_.limits.max_line_length;
+    o.max_command_length = cfg_.limits.max_command_length;
+    o.max_errors = cfg_.limits.max_errors;
+    return o;
+}
+
+asio::awaitable<void> server::watchdog(std::shared_ptr<connection> c) {
+    // One timer per connection enforces every deadline: reads, writes and handshakes just move
+    // c->deadline, which costs nothing, instead of arming a timer per operation.
+    while (!c->done) {
+        c->watchdog.expires_at(c->deadline);
+        boost::system::error_code ec;
+        co_await c->watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (c->done)
+            co_return;
+        if (clock::now() >= c->deadline) {
+            c->timed_out = true;
+            c->deadline = clock::time_point::max();
+            c->socket.cancel(ec);
+        }
+    }
+}
+
+asio::awaitable<smtp::auth_result> server::authenticate(
+    connection& c, smtp::authenticate& request
+) {
+    auto users = users_;
+    auto now = clock::now();
+    auto result = smtp::auth_result::failure;
+    if (limiter_.locked_out(c.client_ip, now)) {
+        log::warn("auth_locked_out", {{"client", c.client_ip}, {"user", request.user}});
+        result = smtp::auth_result::locked_out;
+    } else if (!users) {
+        result = smtp::auth_result::temporary_failure;
+    } else {
+        auto ok = co_await util::offload(workers_, [&] {
+            return users->verify(request.user, request.password);
+        });
+        if (ok) {
+            result = smtp::auth_result::success;
+            log::info(
+                "auth_ok",
+                {{"client", c.client_ip}, {"user", request.user}, {"mechanism", request.mechanism}}
+            );
+        } else {
+            limiter_.record_failure(c.client_ip, clock::now());
+            log::warn(
+                "auth_failed",
+                {{"client", c.client_ip}, {"user", request.user}, {"mechanism", request.mechanism}}
+            );
+        }
+    }
+    OPENSSL_cleanse(request.password.data(), request.password.size());
+    co_return result;
+}
+
+template <class Stream>
+asio::awaitable<bool> server::drive(
+    Stream& stream, connection& c, std::vector<smtp::action> first
+) {
+    auto& s = *c.session;
+    std::deque<smtp::action> todo(
+        std::make_move_iterator(first.begin()), std::make_move_iterator(first.end())
+    );
+    auto queue = [&](std::vector<smtp::action> more) {
+        for (auto& a : more)
+            todo.push_back(std::move(a));
+    };
+    std::string out;
+    std::array<char, read_chunk> buffer;
+    boost::system::error_code ec;
+
+    // Replies are collected and written when the session needs more input or before anything
+    // slow, so a pipelined batch of commands costs one write (RFC 2920).
+    auto flush = [&]() -> asio::awaitable<bool> {
+        if (out.empty())
+            co_return true;
+        arm(c, clock::now() + cfg_.limits.command_timeout);
+        co_await asio::async_write(
+            stream, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec)
+        );
+        out.clear();
+        co_return !ec;
+    };
+
+    std::optional<clock::time_point> content_started;
+    for (;;) {
+        while (!todo.empty()) {
+            auto a = std::move(todo.front());
+            todo.pop_front();
+            if (auto* r = std::get_if<smtp::send_reply>(&a)) {
+                out += r->r.wire();
+            } else if (std::holds_alternative<smtp::close_connection>(a)) {
+                co_await flush();
+                co_return false;
+            } else if (std::holds_alternative<smtp::start_tls>(a)) {
+                // RFC 3207 §4.2: input pipelined after STARTTLS is discarded (a plaintext
+                // injection attack otherwise).
+                c.in.clear();
+                co_return co_await flush();
+            } else if (auto* au = std::get_if<smtp::authenticate>(&a)) {
+                if (!co_await flush())
+                    co_return false;
+                queue(s.on_auth_result(co_await authenticate(c, *au)));
+            } else if (auto* m = std::get_if<smtp::accept_message>(&a)) {
+                m->env.tls = c.tls;
+                auto result = co_await intake_.accept(std::move(m->env), std::move(m->content));
+                queue(s.on_message_result(result));
+            }
+        }
+        if (s.closed()) {
+            co_await flush();
+            co_return false;
+        }
+        if (!c.in.empty() && !s.waiting()) {
+            auto r = s.on_input(c.in);
+            if (r.consumed > 0 || !r.actions.empty()) {
+                c.in.erase(0, r.consumed);
+                queue(std::move(r.actions));
+                continue;
+            }
+        }
+        if (c.force || (c.draining && !s.receiving_content())) {
+            queue(s.on_shutdown());
+            continue;
+        }
+        if (!co_await flush())
+            co_return false;
+        if (s.receiving_content()) {
+            // The whole transfer has one deadline: a client trickling a byte a minute cannot keep
+            // a connection forever.
+            if (!content_started)
+                content_started = clock::now();
+            arm(c, *content_started + cfg_.limits.data_timeout);
+        } else {
+            content_started.reset();
+            arm(c, clock::now() + cfg_.limits.command_timeout);
+        }
+        c.idle = !s.receiving_content();
+        auto n = co_await stream.async_read_some(
+            asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec)
+        );
+        c.idle = false;
+        if (ec) {
+            if (c.timed_out) {
+                c.timed_out = false;
+                log::info("session_timeout", {{"client", c.client_ip}});
+                queue(s.on_timeout());
+                arm(c, clock::now() + goodbye_timeout);
+                continue;
+            }
+            if (ec == asio::error::operation_aborted && (c.draining || c.force))
+                continue;
+            co_return false;  // the client went away
+        }
+        c.in.append(buffer.data(), n);
+    }
+}
+
+asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
+    auto self = c;
+    asio::co_spawn(io_, watchdog(c), asio::detached);
+    auto started = clock::now();
+    c->session.emplace(session_options_for(*c));
+    log::debug("session_start", {{"client", c->client_ip}});
+    try {
+        bool too_many = connections_.size() > cfg_.limits.max_connections ||
+                        per_client_[c->client_ip] > cfg_.limits.max_connections_per_client;
+        if (too_many || draining_) {
+            auto text = draining_ ? "421 4.3.2 Service shutting down, try again later\r\n"
+                                  : "421 4.7.0 Too many connections, try again later\r\n";
+            if (too_many)
+                log::warn(
+                    "connection_refused",
+                    {{"client", c->client_ip}, {"reason", "too many connections"}}
+                );
+            arm(*c, clock::now() + goodbye_timeout);
+            boost::system::error_code ec;
+            co_await asio::async_write(
+                c->socket, asio::buffer(std::string_view(text)),
+                asio::redirect_error(asio::use_awaitable, ec)
+            );
+        } else if (c->listener.tls == config::tls_mode::implicit) {
+            asio::ssl::stream<tcp::socket&> tls(c->socket, *tls_);
+            arm(*c, clock::now() + handshake_timeout);
+            boost::system::error_code ec;
+            co_await tls.async_handshake(
+                asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec)
+            );
+            if (ec) {
+                log::info(
+                    "tls_handshake_failed", {{"client", c->client_ip}, {"error", ec.message()}}
+                );
+            } else {
+                c->tls = describe_tls(tls.native_handle());
+                c->session->on_tls_started(c->tls);
+                co_await drive(tls, *c, c->session->greet());
+                arm(*c, clock::now() + goodbye_timeout);
+                co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+            }
+        } else if (co_await drive(c->socket, *c, c->session->greet())) {
+            asio::ssl::stream<tcp::socket&> tls(c->socket, *tls_);
+            arm(*c, clock::now() + handshake_timeout);
+            boost::system::error_code ec;
+            co_await tls.async_handshake(
+                asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec)
+            );
+            if (ec) {
+                log::info(
+                    "tls_handshake_failed", {{"client", c->client_ip}, {"error", ec.message()}}
+                );
+            } else {
+                c->tls = describe_tls(tls.native_handle());
+                co_await drive(tls, *c, c->session->on_tls_started(c->tls));
+                arm(*c, clock::now() + goodbye_timeout);
+                co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+            }
+        }
+    } catch (const std::exception& e) {
+        log::error("session_failed", {{"client", c->client_ip}, {"error", e.what()}});
+    }
+    c->done = true;
+    boost::system::error_code ignored;
+    c->watchdog.cancel();
+    c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    c->socket.close(ignored);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count();
+    log::debug("session_end", {{"client", c->client_ip}, {"ms", ms}});
+    forget(self);
+}
+
+asio::awaitable<void> server::drain(clock::duration grace) {
+    draining_ = true;
+    boost::system::error_code ec;
+    for (auto& a : acceptors_)
+        a.close(ec);
+    acceptors_.clear();
+    for (auto& c : connections_) {
+        c->draining = true;
+        if (c->idle)
+            c->socket.cancel(ec);
+    }
+    asio::steady_timer tick(io_);
+    auto until = clock::now() + grace;
+    while (!connections_.empty() && clock::now() < until) {
+        tick.expires_after(std::chrono::milliseconds(50));
+        co_await tick.async_wait(asio::use_awaitable);
+        for (auto& c : connections_)
+            if (c->idle)
+                c->socket.cancel(ec);
+    }
+    if (!connections_.empty())
+        log::warn("drain_timeout", {{"sessions", connections_.size()}});
+    for (auto& c : connections_) {
+        c->force = true;
+        c->socket.cancel(ec);
+    }
+    // Sessions forced off get goodbye_timeout to write their 421; then their sockets are closed.
+    auto hard = clock::now() + goodbye_timeout;
+    while (!connections_.empty() && clock::now() < hard) {
+        tick.expires_after(std::chrono::milliseconds(50));
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+    for (auto& c : connections_)
+        c->socket.close(ec);
+}
+
+}  // namespace outpost::listener

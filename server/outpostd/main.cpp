@@ -1,0 +1,227 @@
+// outpostd: accepts mail from applications, signs it, spools it durably (and, as later parts land,
+// delivers it). Runs in the foreground; systemd supervises it.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "config/load.hpp"
+#include "core/listener/intake.hpp"
+#include "core/listener/server.hpp"
+#include "core/listener/tls_context.hpp"
+#include "core/listener/users.hpp"
+#include "core/spool/layout.hpp"
+#include "core/spool/writer.hpp"
+#include "core/util/log.hpp"
+#include "server/outpostd/notify.hpp"
+#include "server/outpostd/signing.hpp"
+
+#ifndef OUTPOST_VERSION
+#define OUTPOST_VERSION "dev"
+#endif
+
+namespace asio = boost::asio;
+using namespace outpost;
+
+namespace {
+
+constexpr const char* usage =
+    "usage: outpostd --config FILE [--check-config]\n"
+    "  --config FILE    the TOML configuration (default /etc/outpost/outpost.toml)\n"
+    "  --check-config   validate the configuration, keys and certificates, then exit\n"
+    "  --version        print the version\n";
+
+struct arguments {
+    std::string config = "/etc/outpost/outpost.toml";
+    bool check_only = false;
+};
+
+std::optional<arguments> parse_arguments(int argc, char** argv, int& exit_code) {
+    arguments a;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) {
+            a.config = argv[++i];
+        } else if (arg.starts_with("--config=")) {
+            a.config = arg.substr(9);
+        } else if (arg == "--check-config") {
+            a.check_only = true;
+        } else if (arg == "--version") {
+            std::cout << "outpostd " << OUTPOST_VERSION << "\n";
+            exit_code = 0;
+            return std::nullopt;
+        } else if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            exit_code = 0;
+            return std::nullopt;
+        } else {
+            std::cerr << "outpostd: unknown argument " << arg << "\n" << usage;
+            exit_code = 2;
+            return std::nullopt;
+        }
+    }
+    return a;
+}
+
+bool offers_auth(const config::config& cfg) {
+    for (const auto& l : cfg.listeners)
+        if (l.auth != config::auth_policy::none)
+            return true;
+    return false;
+}
+
+// Everything that can be wrong with a config short of binding the sockets, as FILE:LINE:COL.
+struct runtime_parts {
+    std::shared_ptr<asio::ssl::context> tls;
+    std::shared_ptr<const listener::user_table> users;
+    listener::sign_fn sign;
+};
+
+std::variant<runtime_parts, std::string> prepare(const config::config& cfg) {
+    runtime_parts parts;
+    if (cfg.tls) {
+        try {
+            parts.tls = listener::make_server_tls(*cfg.tls);
+        } catch (const std::exception& e) {
+            return fmt::format(
+                "{}:{}:{}: {}", cfg.path, cfg.tls->where.line, cfg.tls->where.column, e.what()
+            );
+        }
+    }
+    if (!cfg.auth.users_file.empty()) {
+        auto loaded = listener::user_table::load(cfg.auth.users_file, true);
+        if (auto* error = std::get_if<std::string>(&loaded))
+            return fmt::format(
+                "{}:{}:{}: {}", cfg.path, cfg.auth.users_file_where.line,
+                cfg.auth.users_file_where.column, *error
+            );
+        parts.users =
+            std::make_shared<listener::user_table>(std::move(std::get<listener::user_table>(loaded))
+            );
+    } else if (offers_auth(cfg)) {
+        // AUTH offered with no users file: every attempt fails, which is what "no users" means.
+        parts.users = std::make_shared<listener::user_table>();
+    }
+    auto sign = daemon::make_signer(cfg);
+    if (auto* error = std::get_if<std::string>(&sign))
+        return *error;
+    parts.sign = std::move(std::get<listener::sign_fn>(sign));
+    return parts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int exit_code = 0;
+    auto args = parse_arguments(argc, argv, exit_code);
+    if (!args)
+        return exit_code;
+
+    auto loaded = config::load(args->config);
+    if (auto* error = std::get_if<config::load_error>(&loaded)) {
+        std::cerr << error->message << "\n";
+        return 2;
+    }
+    const auto cfg = std::move(std::get<config::config>(loaded));
+    auto prepared = prepare(cfg);
+    if (auto* error = std::get_if<std::string>(&prepared)) {
+        std::cerr << *error << "\n";
+        return 2;
+    }
+    auto parts = std::move(std::get<runtime_parts>(prepared));
+    if (args->check_only) {
+        std::cout << args->config << ": ok\n";
+        return 0;
+    }
+
+    log::configure(
+        static_cast<log::level>(cfg.log.level),
+        cfg.log.format == config::log_format::json ? log::format::json : log::format::logfmt
+    );
+    try {
+        spool::layout where{cfg.server.spool_dir};
+        spool::prepare(where);
+
+        asio::io_context io(1);
+        auto threads = cfg.server.workers ? cfg.server.workers
+                                          : std::max(1u, std::thread::hardware_concurrency());
+        asio::thread_pool workers(threads);
+        spool::writer writer(where, io.get_executor());
+        listener::intake intake({cfg.server.hostname}, writer, workers, parts.sign);
+        listener::server server(io, cfg, intake, parts.users, parts.tls, workers);
+        server.start();
+
+        asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+        asio::signal_set reload_signal(io, SIGHUP);
+        bool stopping = false;
+        stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec)
+                return;
+            stopping = true;
+            reload_signal.cancel();
+            daemon::notify("STOPPING=1");
+            log::info(
+                "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
+                             {"sessions", server.active_connections()}}
+            );
+            asio::co_spawn(io, server.drain(cfg.server.shutdown_timeout), [&](std::exception_ptr) {
+                writer.stop();  // finishes every write already handed in
+                io.stop();
+            });
+        });
+        std::function<void()> wait_reload = [&] {
+            reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+                if (ec || stopping)
+                    return;
+                daemon::notify("RELOADING=1");
+                // The users file is re-read now; the rest of the config applies on restart until
+                // the operations issue brings a full reload.
+                if (!cfg.auth.users_file.empty()) {
+                    auto users = listener::user_table::load(cfg.auth.users_file, true);
+                    if (auto* error = std::get_if<std::string>(&users)) {
+                        log::error("reload_failed", {{"error", *error}});
+                    } else {
+                        auto table = std::make_shared<listener::user_table>(
+                            std::move(std::get<listener::user_table>(users))
+                        );
+                        log::info("reload", {{"users", table->users().size()}});
+                        server.set_users(std::move(table));
+                    }
+                }
+                daemon::notify("READY=1");
+                wait_reload();
+            });
+        };
+        wait_reload();
+
+        log::info(
+            "started", {{"version", OUTPOST_VERSION},
+                        {"hostname", cfg.server.hostname},
+                        {"spool", cfg.server.spool_dir},
+                        {"workers", threads}}
+        );
+        daemon::notify("READY=1\nSTATUS=accepting mail");
+        io.run();
+        writer.stop();
+        workers.join();
+        auto stats = writer.stats();
+        log::info("stopped", {{"spooled", stats.files}, {"batches", stats.batches}});
+    } catch (const std::exception& e) {
+        log::error("fatal", {{"error", e.what()}});
+        std::cerr << "outpostd: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
