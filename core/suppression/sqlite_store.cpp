@@ -1,0 +1,225 @@
+// SQLite suppression store: one WITHOUT ROWID table keyed by the normalized address.
+#include "core/suppression/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+namespace outpost::suppression {
+
+namespace {
+
+// A prepared statement that finalizes itself.
+class statement {
+public:
+    statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+
+    ~statement() { sqlite3_finalize(stmt_); }
+
+    bool ok() const { return stmt_ != nullptr; }
+
+    void bind(int i, std::string_view text) {
+        sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+
+    void bind(int i, std::int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
+
+    int step() { return sqlite3_step(stmt_); }
+
+    std::string text(int i) const {
+        const auto* p = sqlite3_column_text(stmt_, i);
+        return p ? std::string(
+                       reinterpret_cast<const char*>(p),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))
+                   )
+                 : std::string();
+    }
+
+    std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+
+    entry row() const {
+        entry e;
+        e.address = text(0);
+        e.reason = text(1);
+        e.status = text(2);
+        e.origin = parse_source(text(3)).value_or(source::manual);
+        e.first_seen = integer(4);
+        e.last_seen = integer(5);
+        e.count = static_cast<std::uint32_t>(integer(6));
+        e.message_id = text(7);
+        return e;
+    }
+
+private:
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+constexpr const char* columns =
+    "address, reason, status, source, first_seen, last_seen, count, message_id";
+
+constexpr const char* schema = R"(
+CREATE TABLE IF NOT EXISTS suppression (
+    address    TEXT PRIMARY KEY NOT NULL,
+    reason     TEXT NOT NULL,
+    status     TEXT NOT NULL DEFAULT '',
+    source     TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    count      INTEGER NOT NULL DEFAULT 1,
+    message_id TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS suppression_last_seen ON suppression(last_seen);
+CREATE INDEX IF NOT EXISTS suppression_reason ON suppression(reason, last_seen);
+)";
+
+}  // namespace
+
+std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, std::string* error) {
+    sqlite3* db = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc != SQLITE_OK) {
+        if (error)
+            *error = path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return nullptr;
+    }
+    std::unique_ptr<sqlite_store> s(new sqlite_store(db));
+    sqlite3_busy_timeout(db, 5000);
+    // WAL lets outpostctl read while the daemon writes; FULL makes each commit durable.
+    if (!s->exec("PRAGMA journal_mode=WAL") || !s->exec("PRAGMA synchronous=FULL") ||
+        !s->exec(schema)) {
+        if (error)
+            *error = path + ": " + s->error_;
+        return nullptr;
+    }
+    return s;
+}
+
+sqlite_store::~sqlite_store() {
+    sqlite3_close(db_);
+}
+
+bool sqlite_store::fail(const char* what) {
+    error_ = std::string(what) + ": " + sqlite3_errmsg(db_);
+    return false;
+}
+
+bool sqlite_store::exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        error_ = message ? message : "sqlite error";
+        sqlite3_free(message);
+        return false;
+    }
+    return true;
+}
+
+bool sqlite_store::upsert(const entry& e) {
+    auto address = normalize_address(e.address);
+    if (address.empty()) {
+        error_ = "invalid address \"" + e.address + "\"";
+        return false;
+    }
+    statement st(
+        db_,
+        "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, "
+        "count, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) "
+        "ON CONFLICT(address) DO UPDATE SET reason = excluded.reason, "
+        "status = excluded.status, source = excluded.source, "
+        "first_seen = min(first_seen, excluded.first_seen), "
+        "last_seen = max(last_seen, excluded.last_seen), count = count + 1, "
+        "message_id = excluded.message_id"
+    );
+    if (!st.ok())
+        return fail("prepare insert");
+    st.bind(1, address);
+    st.bind(2, e.reason);
+    st.bind(3, e.status);
+    st.bind(4, to_string(e.origin));
+    st.bind(5, e.first_seen ? e.first_seen : e.last_seen);
+    st.bind(6, e.last_seen ? e.last_seen : e.first_seen);
+    st.bind(7, e.message_id);
+    if (st.step() != SQLITE_DONE)
+        return fail("insert");
+    return true;
+}
+
+bool sqlite_store::add(const entry& e) {
+    return upsert(e);
+}
+
+bool sqlite_store::add_all(std::span<const entry> entries) {
+    if (!exec("BEGIN IMMEDIATE"))
+        return false;
+    for (const auto& e : entries) {
+        if (!upsert(e)) {
+            auto why = error_;
+            exec("ROLLBACK");
+            error_ = why;
+            return false;
+        }
+    }
+    return exec("COMMIT");
+}
+
+std::optional<entry> sqlite_store::lookup(std::string_view address) {
+    auto key = normalize_address(address);
+    if (key.empty())
+        return std::nullopt;
+    statement st(
+        db_, (std::string("SELECT ") + columns + " FROM suppression WHERE address = ?1").c_str()
+    );
+    if (!st.ok()) {
+        fail("prepare lookup");
+        return std::nullopt;
+    }
+    st.bind(1, key);
+    if (st.step() == SQLITE_ROW)
+        return st.row();
+    return std::nullopt;
+}
+
+bool sqlite_store::remove(std::string_view address) {
+    auto key = normalize_address(address);
+    if (key.empty())
+        return false;
+    statement st(db_, "DELETE FROM suppression WHERE address = ?1");
+    if (!st.ok())
+        return fail("prepare delete");
+    st.bind(1, key);
+    if (st.step() != SQLITE_DONE)
+        return fail("delete");
+    return sqlite3_changes(db_) > 0;
+}
+
+std::vector<entry> sqlite_store::list(const list_filter& filter) {
+    std::string sql = std::string("SELECT ") + columns +
+                      " FROM suppression WHERE (?1 IS NULL OR reason = ?1) AND (?2 IS NULL OR "
+                      "last_seen >= ?2) ORDER BY last_seen DESC, address";
+    if (filter.limit > 0)
+        sql += " LIMIT " + std::to_string(filter.limit);
+    std::vector<entry> out;
+    statement st(db_, sql.c_str());
+    if (!st.ok()) {
+        fail("prepare list");
+        return out;
+    }
+    if (filter.reason)
+        st.bind(1, *filter.reason);
+    if (filter.since)
+        st.bind(2, *filter.since);
+    while (st.step() == SQLITE_ROW)
+        out.push_back(st.row());
+    return out;
+}
+
+std::size_t sqlite_store::size() {
+    statement st(db_, "SELECT count(*) FROM suppression");
+    if (st.ok() && st.step() == SQLITE_ROW)
+        return static_cast<std::size_t>(st.integer(0));
+    return 0;
+}
+
+}  // namespace outpost::suppression

@@ -1,0 +1,47 @@
+// The suppression store in SQLite (WAL mode), by default in the spool directory.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/suppression/store.hpp"
+
+struct sqlite3;
+
+namespace outpost::suppression {
+
+class sqlite_store final : public store {
+public:
+    // Opens or creates the database at `path` (WAL journal, synchronous=FULL so a returned add()
+    // survives a crash, 5 s busy timeout so the daemon and outpostctl can share it). nullptr, with
+    // the reason in *error, when it cannot be opened or its schema cannot be created.
+    static std::unique_ptr<sqlite_store> open(const std::string& path, std::string* error);
+
+    // The database file name inside a spool directory.
+    static constexpr const char* default_file = "suppression.sqlite";
+
+    ~sqlite_store() override;
+    sqlite_store(const sqlite_store&) = delete;
+    sqlite_store& operator=(const sqlite_store&) = delete;
+
+    bool add(const entry& e) override;
+    bool add_all(std::span<const entry> entries) override;
+    std::optional<entry> lookup(std::string_view address) override;
+    bool remove(std::string_view address) override;
+    std::vector<entry> list(const list_filter& filter) override;
+    std::size_t size() override;
+
+    std::string last_error() const override { return error_; }
+
+private:
+    explicit sqlite_store(sqlite3* db) : db_(db) {}
+
+    bool exec(const char* sql);
+    bool upsert(const entry& e);
+    bool fail(const char* what);
+
+    sqlite3* db_;
+    std::string error_;
+};
+
+}  // namespace outpost::suppression

@@ -1,0 +1,65 @@
+// The suppression list: addresses that must not be mailed again, behind a small store interface.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace outpost::suppression {
+
+// Where an entry came from.
+enum class source { smtp_reply, dsn, complaint, manual, import };
+
+std::string_view to_string(source s);
+// "smtp-reply", "dsn", "complaint", "manual", "import"; nullopt for anything else.
+std::optional<source> parse_source(std::string_view name);
+
+struct entry {
+    std::string address;  // normalized: local part as written, domain lower-cased
+    std::string reason;   // bounce reason name ("userunknown", "feedback", ...) or free text
+    std::string status;   // RFC 3463 code, may be empty
+    suppression::source origin = source::manual;
+    std::int64_t first_seen = 0;  // unix seconds, UTC
+    std::int64_t last_seen = 0;
+    std::uint32_t count = 1;  // times recorded
+    std::string message_id;   // queue id or Message-ID that caused the last record
+};
+
+// "User@Example.COM" -> "User@example.com": RFC 5321 §2.4 leaves the local part's case to the
+// receiving host, domains are case-insensitive. Angle brackets and surrounding space are removed.
+// "" when there is no '@' with something on both sides.
+std::string normalize_address(std::string_view address);
+
+struct list_filter {
+    std::optional<std::string> reason;  // only this reason
+    std::optional<std::int64_t> since;  // only entries last seen at or after this time
+    std::size_t limit = 0;              // 0: all
+};
+
+// A suppression store. Implementations are durable once a call returns; they normalize
+// addresses themselves, so callers may pass them as written.
+class store {
+public:
+    virtual ~store() = default;
+
+    // Records a suppression. A new address is stored as given (count 1). An address already
+    // there keeps its first_seen and gets count + 1, the later last_seen, and the new reason,
+    // status, origin and message id. False when the address is invalid or the write failed.
+    virtual bool add(const entry& e) = 0;
+    // add() for many entries in one transaction (imports); false, and nothing written, when any
+    // address is invalid or the write fails.
+    virtual bool add_all(std::span<const entry> entries) = 0;
+    virtual std::optional<entry> lookup(std::string_view address) = 0;
+    // True when the address was there.
+    virtual bool remove(std::string_view address) = 0;
+    // Entries ordered by last_seen, newest first, then address.
+    virtual std::vector<entry> list(const list_filter& filter) = 0;
+    virtual std::size_t size() = 0;
+    // The last error, for logs and the CLI; "" when none.
+    virtual std::string last_error() const = 0;
+};
+
+}  // namespace outpost::suppression

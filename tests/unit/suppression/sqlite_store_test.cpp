@@ -1,0 +1,161 @@
+// The SQLite suppression store: add, lookup, remove, list, durability across reopen.
+#include "core/suppression/sqlite_store.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+using namespace outpost::suppression;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test, removed when the test passes.
+struct temp_dir {
+    fs::path path;
+
+    temp_dir() {
+        path = fs::temp_directory_path() /
+               ("outpost-suppression-" + std::to_string(::getpid()) + "-" +
+                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+        fs::create_directories(path);
+    }
+
+    ~temp_dir() { fs::remove_all(path); }
+
+    std::string db() const { return (path / sqlite_store::default_file).string(); }
+};
+
+entry make(std::string address, std::string reason, std::int64_t when) {
+    entry e;
+    e.address = std::move(address);
+    e.reason = std::move(reason);
+    e.status = "5.1.1";
+    e.origin = source::dsn;
+    e.first_seen = when;
+    e.last_seen = when;
+    e.message_id = "Q1";
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("normalize_address lower-cases the domain only") {
+    CHECK(normalize_address(" <John.Doe@Example.COM> ") == "John.Doe@example.com");
+    CHECK(normalize_address("a@b") == "a@b");
+    CHECK(normalize_address("no-at-sign") == "");
+    CHECK(normalize_address("@example.com") == "");
+    CHECK(normalize_address("a b@example.com") == "");
+}
+
+TEST_CASE("sources round-trip through their names") {
+    for (auto s :
+         {source::smtp_reply, source::dsn, source::complaint, source::manual, source::import})
+        CHECK(parse_source(to_string(s)) == s);
+    CHECK(to_string(source::smtp_reply) == "smtp-reply");
+    CHECK_FALSE(parse_source("bogus"));
+}
+
+TEST_CASE("an added address is found whatever the case of its domain") {
+    temp_dir dir;
+    std::string error;
+    auto s = sqlite_store::open(dir.db(), &error);
+    REQUIRE_MESSAGE(s, error);
+    CHECK(s->add(make("Kijitora@Example.ORG", "userunknown", 1000)));
+    auto found = s->lookup("Kijitora@example.org");
+    REQUIRE(found);
+    CHECK(found->address == "Kijitora@example.org");
+    CHECK(found->reason == "userunknown");
+    CHECK(found->status == "5.1.1");
+    CHECK(found->origin == source::dsn);
+    CHECK(found->count == 1);
+    // The local part keeps its case.
+    CHECK_FALSE(s->lookup("kijitora@example.org"));
+}
+
+TEST_CASE("adding again counts and keeps the first time seen") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    CHECK(s->add(make("a@example.com", "mailboxfull", 1000)));
+    auto second = make("a@EXAMPLE.com", "userunknown", 2000);
+    second.origin = source::smtp_reply;
+    second.message_id = "Q2";
+    CHECK(s->add(second));
+    auto e = *s->lookup("a@example.com");
+    CHECK(e.count == 2);
+    CHECK(e.first_seen == 1000);
+    CHECK(e.last_seen == 2000);
+    CHECK(e.reason == "userunknown");
+    CHECK(e.origin == source::smtp_reply);
+    CHECK(e.message_id == "Q2");
+    CHECK(s->size() == 1);
+}
+
+TEST_CASE("remove deletes and says whether the address was there") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    s->add(make("a@example.com", "userunknown", 1));
+    CHECK(s->remove("a@EXAMPLE.COM"));
+    CHECK_FALSE(s->lookup("a@example.com"));
+    CHECK_FALSE(s->remove("a@example.com"));
+}
+
+TEST_CASE("list filters by reason and time, newest first") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    s->add(make("old@example.com", "userunknown", 100));
+    s->add(make("new@example.com", "userunknown", 300));
+    s->add(make("full@example.com", "mailboxfull", 200));
+    auto all = s->list({});
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].address == "new@example.com");
+    CHECK(all[2].address == "old@example.com");
+    auto unknown = s->list({std::string("userunknown"), std::nullopt, 0});
+    CHECK(unknown.size() == 2);
+    auto recent = s->list({std::nullopt, std::int64_t{200}, 0});
+    CHECK(recent.size() == 2);
+    CHECK(s->list({std::nullopt, std::nullopt, 1}).size() == 1);
+}
+
+TEST_CASE("invalid addresses are refused and add_all is all or nothing") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    CHECK_FALSE(s->add(make("not an address", "userunknown", 1)));
+    CHECK_FALSE(s->last_error().empty());
+    std::vector<entry> batch{
+        make("x@example.com", "userunknown", 1), make("broken", "userunknown", 1)};
+    CHECK_FALSE(s->add_all(batch));
+    CHECK(s->size() == 0);
+    batch.pop_back();
+    CHECK(s->add_all(batch));
+    CHECK(s->size() == 1);
+}
+
+TEST_CASE("entries survive closing and reopening the database") {
+    temp_dir dir;
+    {
+        auto s = sqlite_store::open(dir.db(), nullptr);
+        REQUIRE(s);
+        s->add(make("kept@example.com", "feedback", 42));
+    }
+    auto again = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(again);
+    auto e = again->lookup("kept@example.com");
+    REQUIRE(e);
+    CHECK(e->reason == "feedback");
+    CHECK(e->first_seen == 42);
+}
+
+TEST_CASE("open reports an error for a path that cannot be created") {
+    std::string error;
+    CHECK_FALSE(sqlite_store::open("/nonexistent-dir/x/suppression.sqlite", &error));
+    CHECK_FALSE(error.empty());
+}
