@@ -1,0 +1,400 @@
+// deliver(): the I/O around smtp::client. One coroutine per message; the loop only performs the
+// client's actions, and the client owns all protocol state.
+#include "core/delivery/delivery.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include "core/util/log.hpp"
+
+namespace outpost::delivery {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using ms = std::chrono::milliseconds;
+
+constexpr auto token = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_reply_line = 8192;  // RFC 5321 §4.5.3.1.5 says 512; be lenient
+constexpr std::size_t body_chunk = 64 * 1024;
+
+const char* stage_name(smtp::client_stage s) {
+    switch (s) {
+        case smtp::client_stage::greeting:
+            return "greeting";
+        case smtp::client_stage::ehlo:
+            return "ehlo";
+        case smtp::client_stage::helo:
+            return "helo";
+        case smtp::client_stage::starttls:
+            return "starttls";
+        case smtp::client_stage::mail:
+            return "mail";
+        case smtp::client_stage::rcpt:
+            return "rcpt";
+        case smtp::client_stage::data:
+            return "data";
+        case smtp::client_stage::data_end:
+            return "data end";
+        case smtp::client_stage::rset:
+            return "rset";
+        case smtp::client_stage::quit:
+            return "quit";
+        case smtp::client_stage::none:
+            return "connection";
+    }
+    return "connection";
+}
+
+ms read_timeout(smtp::client_stage s, const timeouts& t) {
+    switch (s) {
+        case smtp::client_stage::greeting:
+            return t.greeting;
+        case smtp::client_stage::data:
+            return t.data_start;
+        case smtp::client_stage::data_end:
+            return t.data_end;
+        case smtp::client_stage::quit:
+            return t.quit;
+        default:
+            return t.command;
+    }
+}
+
+std::string describe(const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout)
+        return "timeout";
+    if (ec == asio::error::eof)
+        return "connection closed by the server";
+    return ec.message();
+}
+
+// Printable ASCII only, so a hostile reply cannot garble logs.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char ch : s.substr(0, 200))
+        out += (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+    return out;
+}
+
+// The connection's protocol state and what it produced.
+struct connection {
+    smtp::client client;
+    smtp::reply_reader reader;
+    std::string unread;  // bytes received and not yet read as reply lines
+    const options& opts;
+    const message& msg;
+    std::vector<smtp::recipient_result> results;
+    bool decided = false;  // a transaction ended: results holds its outcome
+    std::string tls;
+};
+
+template <class Stream>
+asio::awaitable<bool> write(Stream& s, asio::const_buffer b, ms limit, std::string& error) {
+    beast::get_lowest_layer(s).expires_after(limit);
+    auto [ec, n] = co_await asio::async_write(s, b, token);
+    if (ec) {
+        error = "write: " + describe(ec);
+        co_return false;
+    }
+    co_return true;
+}
+
+template <class Stream>
+asio::awaitable<std::optional<smtp::reply>> read_reply(
+    Stream& s, connection& c, ms limit, std::string& error
+) {
+    std::array<char, 4096> chunk{};
+    while (true) {
+        auto eol = c.unread.find("\r\n");
+        if (eol != std::string::npos) {
+            std::string line = c.unread.substr(0, eol);
+            c.unread.erase(0, eol + 2);
+            switch (c.reader.feed(line)) {
+                case smtp::reply_reader::status::complete:
+                    co_return c.reader.take();
+                case smtp::reply_reader::status::malformed:
+                    error = "malformed reply \"" + printable(line) + "\"";
+                    co_return std::nullopt;
+                case smtp::reply_reader::status::more:
+                    continue;
+            }
+        }
+        if (c.unread.size() > max_reply_line) {
+            error = "reply line too long";
+            co_return std::nullopt;
+        }
+        beast::get_lowest_layer(s).expires_after(limit);
+        auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk), token);
+        if (ec) {
+            error = describe(ec);
+            co_return std::nullopt;
+        }
+        c.unread.append(chunk.data(), n);
+    }
+}
+
+// The message, dot-stuffed, then the terminating dot; each write has the data block deadline.
+template <class Stream>
+asio::awaitable<bool> write_body(Stream& s, connection& c, std::string& error) {
+    smtp::dot_stuffer stuffer;
+    std::string out;
+    for (const auto& b : c.msg.content) {
+        std::string_view bytes(static_cast<const char*>(b.data()), b.size());
+        while (!bytes.empty()) {
+            auto piece = bytes.substr(0, body_chunk);
+            bytes.remove_prefix(piece.size());
+            stuffer.put(piece, out);
+            if (out.size() >= body_chunk) {
+                if (!co_await write(s, asio::buffer(out), c.opts.limits.data_block, error))
+                    co_return false;
+                out.clear();
+            }
+        }
+    }
+    stuffer.finish(out);
+    co_return co_await write(s, asio::buffer(out), c.opts.limits.data_block, error);
+}
+
+enum class step { need_tls, idle, closed };
+
+// Performs actions, then reads replies and performs what the client makes of them, until the
+// client is idle, closed, or wants TLS.
+template <class Stream>
+asio::awaitable<step> run(Stream& s, connection& c, std::vector<smtp::client::action> actions) {
+    std::size_t next = 0;
+    while (true) {
+        if (next == actions.size()) {
+            if (c.client.closed())
+                co_return step::closed;
+            auto stage = c.client.waiting_for();
+            if (stage == smtp::client_stage::none)
+                co_return c.client.idle() ? step::idle : step::closed;
+            std::string error;
+            auto r = co_await read_reply(s, c, read_timeout(stage, c.opts.limits), error);
+            actions =
+                r ? c.client.on_reply(*r)
+                  : c.client.on_connection_lost(fmt::format("{}: {}", stage_name(stage), error));
+            next = 0;
+            continue;
+        }
+        auto a = std::move(actions[next++]);
+        std::string error;
+        bool ok = true;
+        if (auto* send = std::get_if<smtp::client::send>(&a)) {
+            ok = co_await write(s, asio::buffer(send->bytes), c.opts.limits.command, error);
+        } else if (std::holds_alternative<smtp::client::send_body>(a)) {
+            ok = co_await write_body(s, c, error);
+        } else if (std::holds_alternative<smtp::client::start_tls>(a)) {
+            co_return step::need_tls;
+        } else if (auto* done = std::get_if<smtp::client::transaction_done>(&a)) {
+            c.results = std::move(done->results);
+            c.decided = true;
+        } else if (std::holds_alternative<smtp::client::close>(a)) {
+            co_return step::closed;
+        }
+        if (!ok) {
+            actions = c.client.on_connection_lost(error);
+            next = 0;
+        }
+    }
+}
+
+smtp::outbound_message outbound(const message& m) {
+    smtp::outbound_message out;
+    out.reverse_path = m.mail_from;
+    out.recipients = m.recipients;
+    out.body = m.body;
+    out.smtputf8 = m.smtputf8;
+    out.ret = m.ret;
+    out.envid = m.envid;
+    for (const auto& b : m.content)
+        out.size += b.size();
+    return out;
+}
+
+// From an idle client: the transaction, then QUIT.
+template <class Stream>
+asio::awaitable<void> transact(Stream& s, connection& c, step st) {
+    if (st == step::idle)
+        st = co_await run(s, c, c.client.start(outbound(c.msg)));
+    if (st == step::idle)
+        co_await run(s, c, c.client.quit());
+}
+
+std::string tls_description(SSL* ssl) {
+    return fmt::format("{} {}", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+}
+
+enum class verdict {
+    decided,     // results are final for this delivery attempt
+    next,        // try the next target
+    tls_failed,  // the handshake failed: with opportunistic TLS, retry in the clear
+};
+
+asio::awaitable<verdict> try_target(
+    asio::any_io_executor ex,
+    const target& t,
+    const options& opts,
+    const message& msg,
+    bool allow_tls,
+    attempt& at,
+    delivery_result& out
+) {
+    beast::tcp_stream stream(ex);
+    if (opts.source) {
+        if (opts.source->is_v4() != t.endpoint.address().is_v4()) {
+            at.result = "skipped: the source address is of the other IP family";
+            co_return verdict::next;
+        }
+        boost::system::error_code ec;
+        auto& socket = stream.socket();
+        socket.open(t.endpoint.protocol(), ec);
+        if (!ec)
+            socket.bind(asio::ip::tcp::endpoint(*opts.source, 0), ec);
+        if (ec) {
+            at.result = "bind " + opts.source->to_string() + ": " + ec.message();
+            co_return verdict::next;
+        }
+    }
+    stream.expires_after(opts.limits.connect);
+    if (auto [ec] = co_await stream.async_connect(t.endpoint, token); ec) {
+        at.result = "connect: " + describe(ec);
+        co_return verdict::next;
+    }
+
+    smtp::client_options co;
+    co.ehlo_domain = opts.ehlo_name;
+    co.starttls = allow_tls && opts.tls != tls_policy::none;
+    co.require_tls = opts.tls == tls_policy::required;
+    connection c{smtp::client(co), smtp::reply_reader{}, {}, opts, msg, {}, false, {}};
+
+    auto st = co_await run(stream, c, {});
+    bool handshake_failed = false;
+    if (st == step::need_tls) {
+        auto ctx = opts.tls_context;
+        if (!ctx) {
+            ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+            ctx->set_verify_mode(asio::ssl::verify_none);
+        }
+        asio::ssl::stream<beast::tcp_stream> tls(std::move(stream), *ctx);
+        // SNI with the MX name, as servers with several certificates expect.
+        // (SSL_set_tlsext_host_name is a macro with a C cast.)
+        SSL_ctrl(
+            tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+            const_cast<char*>(t.host.c_str())
+        );
+        beast::get_lowest_layer(tls).expires_after(opts.limits.tls_handshake);
+        auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token);
+        if (ec) {
+            handshake_failed = true;
+            c.client.on_connection_lost("TLS handshake: " + describe(ec));
+        } else {
+            // Bytes the server sent in the clear after its 220 must never be read as replies
+            // over TLS (the STARTTLS injection bug class, RFC 3207 §4.2, CVE-2011-0411).
+            c.unread.clear();
+            c.reader = smtp::reply_reader{};
+            c.tls = at.tls = tls_description(tls.native_handle());
+            st = co_await run(tls, c, c.client.on_tls_started());
+            co_await transact(tls, c, st);
+        }
+    } else {
+        co_await transact(stream, c, st);
+    }
+
+    if (c.decided) {
+        std::size_t counts[3] = {0, 0, 0};
+        for (const auto& r : c.results)
+            ++counts[static_cast<int>(r.outcome)];
+        at.result = fmt::format(
+            "transaction: {} delivered, {} transient, {} permanent", counts[0], counts[1], counts[2]
+        );
+        out.recipients = std::move(c.results);
+        out.host = t.host;
+        out.address = at.address;
+        out.tls = c.tls;
+        co_return verdict::decided;
+    }
+    const auto& failure = c.client.failure();
+    smtp::reply why = failure ? failure->response : smtp::reply{451, "4.4.2", "connection lost"};
+    at.result = fmt::format(
+        "{}: {}", stage_name(failure ? failure->stage : smtp::client_stage::none), why.summary()
+    );
+    if (handshake_failed)
+        co_return verdict::tls_failed;
+    // A 5xx greeting or HELO refusal is the server's final word about us.
+    if (failure && why.permanent() && failure->stage != smtp::client_stage::starttls) {
+        for (const auto& rc : msg.recipients)
+            out.recipients.push_back({rc.address, smtp::rcpt_outcome::permanent, why});
+        out.host = t.host;
+        out.address = at.address;
+        co_return verdict::decided;
+    }
+    co_return verdict::next;
+}
+
+}  // namespace
+
+const char* to_string(tls_policy p) {
+    switch (p) {
+        case tls_policy::none:
+            return "none";
+        case tls_policy::opportunistic:
+            return "opportunistic";
+        case tls_policy::required:
+            return "required";
+    }
+    return "opportunistic";
+}
+
+asio::awaitable<delivery_result> deliver(
+    asio::any_io_executor ex, std::vector<target> targets, options opts, message msg
+) {
+    delivery_result out;
+    if (msg.recipients.empty())
+        co_return out;
+    for (const auto& t : targets) {
+        bool allow_tls = true;
+        while (true) {
+            attempt at{
+                t.host,
+                fmt::format("{}:{}", t.endpoint.address().to_string(), t.endpoint.port()),
+                {},
+                {}};
+            auto v = co_await try_target(ex, t, opts, msg, allow_tls, at, out);
+            log::debug(
+                "delivery_attempt",
+                {{"mx", at.host}, {"address", at.address}, {"tls", at.tls}, {"result", at.result}}
+            );
+            out.attempts.push_back(std::move(at));
+            if (v == verdict::decided)
+                co_return out;
+            if (v == verdict::tls_failed && opts.tls == tls_policy::opportunistic && allow_tls) {
+                allow_tls = false;  // RFC 7435 §6: opportunistic means fall back to the clear
+                continue;
+            }
+            break;
+        }
+    }
+    smtp::reply why{451, "4.4.1", "no MX host could be reached"};
+    if (!out.attempts.empty())
+        why.text = "no MX host took the message; last: " + out.attempts.back().result;
+    else
+        why = smtp::reply{451, "4.4.4", "no address to deliver to"};
+    for (const auto& rc : msg.recipients)
+        out.recipients.push_back({rc.address, smtp::rcpt_outcome::transient, why});
+    co_return out;
+}
+
+}  // namespace outpost::delivery

@@ -1,0 +1,103 @@
+// Delivering one message to one destination: connect to its MX hosts in order and drive
+// smtp::client over TCP (and TLS after STARTTLS) until every recipient has a result.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "core/smtp/client.hpp"
+#include "core/smtp/envelope.hpp"
+
+namespace outpost::delivery {
+
+enum class tls_policy {
+    none,           // never STARTTLS
+    opportunistic,  // STARTTLS when offered; in the clear when not, or when the handshake fails
+    required        // STARTTLS or no delivery (the recipients stay transient)
+};
+
+const char* to_string(tls_policy p);
+
+// Read and write deadlines. The SMTP ones are RFC 5321 §4.5.3.2's minimums.
+struct timeouts {
+    std::chrono::milliseconds connect{std::chrono::seconds(30)};
+    std::chrono::milliseconds greeting{std::chrono::minutes(5)};  // initial 220
+    std::chrono::milliseconds command{std::chrono::minutes(5)};   // EHLO, MAIL, RCPT, RSET
+    std::chrono::milliseconds tls_handshake{std::chrono::minutes(1)};
+    std::chrono::milliseconds data_start{std::chrono::minutes(2)};  // DATA's 354
+    std::chrono::milliseconds data_block{std::chrono::minutes(3)};  // each write of the body
+    std::chrono::milliseconds data_end{std::chrono::minutes(10)};   // the reply to the dot
+    std::chrono::milliseconds quit{std::chrono::seconds(10)};       // QUIT's reply, best effort
+};
+
+// One address to try: the MX host's name (for SNI and logs) and where to connect.
+struct target {
+    std::string host;
+    boost::asio::ip::tcp::endpoint endpoint;
+};
+
+struct options {
+    std::string ehlo_name;
+    tls_policy tls = tls_policy::opportunistic;
+    // Connect from this address ([[source_ip]]); targets of the other IP family are skipped.
+    std::optional<boost::asio::ip::address> source;
+    timeouts limits;
+    // Used for STARTTLS; null: a client context that does not verify certificates (RFC 7435
+    // opportunistic security; "required" means encrypted, not authenticated).
+    std::shared_ptr<boost::asio::ssl::context> tls_context;
+};
+
+// The message: envelope and bytes. content is the message as spooled (CRLF lines, not
+// dot-stuffed); the buffers must stay valid until deliver() returns.
+struct message {
+    std::string mail_from;  // reverse-path without brackets; empty for the null sender
+    std::vector<smtp::recipient> recipients;  // with their DSN parameters (NOTIFY, ORCPT)
+    smtp::body_type body = smtp::body_type::unspecified;
+    bool smtputf8 = false;
+    smtp::dsn_ret ret = smtp::dsn_ret::unspecified;
+    std::string envid;
+    std::vector<boost::asio::const_buffer> content;
+};
+
+// One connection tried, for logs and `queue show`.
+struct attempt {
+    std::string host;
+    std::string address;  // "192.0.2.1:25"
+    std::string tls;      // "TLSv1.3 TLS_AES_256_GCM_SHA384", empty in the clear
+    std::string result;   // "delivered", "connect: Connection refused", "greeting: 421 ..."
+};
+
+struct delivery_result {
+    // One per recipient, in envelope order. Never empty for a message with recipients.
+    std::vector<smtp::recipient_result> recipients;
+    std::vector<attempt> attempts;
+    // The connection that decided the results: its host, address and TLS; empty when no
+    // server got as far as a transaction.
+    std::string host;
+    std::string address;
+    std::string tls;
+};
+
+// Tries targets in order (the caller orders them: MX preference, then addresses). The next
+// target is tried when a connection cannot be made or breaks before the transaction, when the
+// greeting, EHLO/HELO or STARTTLS answer 4xx, or when TLS is required and the server does not
+// offer it; the first server that gets as far as MAIL decides the recipients' results (a 4xx
+// there means "later", not "elsewhere", as RFC 5321 §5.1 has it). A 5xx greeting or HELO is
+// permanent for every recipient. When every target fails, every recipient is transient with
+// the last failure. With opportunistic TLS, a failed handshake is retried once in the clear
+// on the same target.
+boost::asio::awaitable<delivery_result> deliver(
+    boost::asio::any_io_executor ex, std::vector<target> targets, options opts, message msg
+);
+
+}  // namespace outpost::delivery

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""A receiving SMTP server on loopback (aiosmtpd) that records what it receives.
+
+Usage: smtp_sink.py --port PORT --out DIR [--tls-cert PEM --tls-key PEM]
+                    [--reject-prefix P] [--defer-prefix P] [--plain-esmtp] [--greeting CODE]
+Each accepted message becomes DIR/NNNN.json: mail_from, mail_options, rcpt_tos, the DSN
+parameters as sent (RET, ENVID, and NOTIFY/ORCPT per recipient), ehlo, tls, data. RCPT for an
+address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2.1.
+--greeting CODE answers every connection with "CODE ..." and closes; --silent never greets.
+--plain-esmtp leaves out the PIPELINING and DSN this sink adds to aiosmtpd's EHLO.
+Prints "ready PORT" once it listens; serves until killed.
+"""
+import argparse
+import asyncio
+import json
+import os
+import re
+import ssl
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+DSN_MAIL = re.compile(r"^(RET|ENVID)=", re.I)
+DSN_RCPT = re.compile(r"^(NOTIFY|ORCPT)=", re.I)
+
+
+def split_dsn(arg, pattern):
+    """Removes the DSN parameters (which aiosmtpd does not know) from a MAIL/RCPT argument."""
+    kept, dsn = [], {}
+    for i, token in enumerate(arg.split(" ")):
+        if i > 0 and pattern.match(token):
+            key, value = token.split("=", 1)
+            dsn[key.upper()] = value
+        else:
+            kept.append(token)
+    return " ".join(kept), dsn
+
+
+class RecordingSMTP(SMTP):
+    async def smtp_MAIL(self, arg):
+        if arg:
+            arg, self.dsn_mail = split_dsn(arg, DSN_MAIL)
+            self.dsn_rcpt = []
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg):
+        dsn = {}
+        if arg:
+            arg, dsn = split_dsn(arg, DSN_RCPT)
+        before = len(self.envelope.rcpt_tos)
+        await super().smtp_RCPT(arg)
+        if len(self.envelope.rcpt_tos) > before:
+            self.dsn_rcpt.append(dsn)
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if not self.args.plain_esmtp:
+            responses[-1:-1] = ["250-PIPELINING", "250-DSN", "250-ENHANCEDSTATUSCODES"]
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.args.reject_prefix and address.startswith(self.args.reject_prefix):
+            return "550 5.1.1 no such user here"
+        if self.args.defer_prefix and address.startswith(self.args.defer_prefix):
+            return "451 4.2.1 mailbox busy, try later"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            n = self.count
+        record = {
+            "mail_from": envelope.mail_from,
+            "mail_options": envelope.mail_options,
+            "dsn_mail": getattr(server, "dsn_mail", {}),
+            "rcpt_tos": envelope.rcpt_tos,
+            "dsn_rcpt": getattr(server, "dsn_rcpt", []),
+            "ehlo": session.host_name,
+            "tls": server._tls_protocol is not None,
+            "data": envelope.content.decode("latin-1"),
+        }
+        path = os.path.join(self.args.out, f"{n:04d}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(record, f)
+        os.rename(path + ".tmp", path)
+        return f"250 2.0.0 OK queued as sink-{n}"
+
+
+class RecordingController(Controller):
+    def factory(self):
+        return RecordingSMTP(self.handler, **self.SMTP_kwargs)
+
+
+async def refuse(reader, writer, code):
+    writer.write(f"{code} 4.3.2 busy, try another MX\r\n".encode()
+                 if code.startswith("4") else f"{code} 5.7.1 go away\r\n".encode())
+    await writer.drain()
+    try:
+        await asyncio.wait_for(reader.read(1024), 2)
+    except Exception:
+        pass
+    writer.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--out")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--reject-prefix")
+    p.add_argument("--defer-prefix")
+    p.add_argument("--plain-esmtp", action="store_true")
+    p.add_argument("--greeting")
+    p.add_argument("--silent", action="store_true")
+    args = p.parse_args()
+
+    if args.silent:
+        async def hold(reader, writer):
+            await reader.read()  # never greets; waits for the client to give up
+            writer.close()
+
+        async def serve_silent():
+            server = await asyncio.start_server(hold, "127.0.0.1", args.port)
+            print(f"ready {args.port}", flush=True)
+            async with server:
+                await server.serve_forever()
+        asyncio.run(serve_silent())
+        return 0
+
+    if args.greeting:
+        async def serve():
+            server = await asyncio.start_server(
+                lambda r, w: refuse(r, w, args.greeting), "127.0.0.1", args.port)
+            print(f"ready {args.port}", flush=True)
+            async with server:
+                await server.serve_forever()
+        asyncio.run(serve())
+        return 0
+
+    kwargs = {}
+    if args.tls_cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        kwargs["tls_context"] = ctx
+    controller = RecordingController(
+        Handler(args), hostname="127.0.0.1", port=args.port, decode_data=False,
+        enable_SMTPUTF8=True, **kwargs)
+    controller.start()
+    print(f"ready {args.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
