@@ -7,15 +7,29 @@ namespace outpost::suppression {
 
 namespace {
 
-// A prepared statement that finalizes itself.
+// A prepared statement: owned (finalized at the end) or borrowed from the store's cache (reset at
+// the end, so it can be used again).
 class statement {
 public:
     statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
 
+    statement(sqlite3* db, sqlite3_stmt*& cached, const char* sql) : borrowed_(true) {
+        if (!cached)
+            sqlite3_prepare_v2(db, sql, -1, &cached, nullptr);
+        stmt_ = cached;
+    }
+
     statement(const statement&) = delete;
     statement& operator=(const statement&) = delete;
 
-    ~statement() { sqlite3_finalize(stmt_); }
+    ~statement() {
+        if (!borrowed_) {
+            sqlite3_finalize(stmt_);
+        } else if (stmt_) {
+            sqlite3_reset(stmt_);
+            sqlite3_clear_bindings(stmt_);
+        }
+    }
 
     bool ok() const { return stmt_ != nullptr; }
 
@@ -53,6 +67,7 @@ public:
 
 private:
     sqlite3_stmt* stmt_ = nullptr;
+    bool borrowed_ = false;
 };
 
 constexpr const char* columns =
@@ -98,6 +113,8 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, std::s
 }
 
 sqlite_store::~sqlite_store() {
+    sqlite3_finalize(insert_);
+    sqlite3_finalize(lookup_);
     sqlite3_close(db_);
 }
 
