@@ -22,17 +22,12 @@ std::string lower_copy(std::string_view s) {
     return out;
 }
 
+// The text on one line with runs of white space collapsed, cut at 300 bytes, for reports.
 std::string one_line(std::string_view text) {
-    auto out = std::string(text);
-    for (auto& c : out)
-        if (c == '\n' || c == '\r' || c == '\t')
-            c = ' ';
-    auto n = detail::normalize(out);
-    // normalize() lower-cases; keep the original case when the text is short enough to read.
     std::string collapsed;
     bool space = false;
-    for (char c : out) {
-        if (c == ' ') {
+    for (char c : text) {
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
             space = true;
             continue;
         }
@@ -41,7 +36,6 @@ std::string one_line(std::string_view text) {
         space = false;
         collapsed.push_back(c);
     }
-    (void)n;
     if (collapsed.size() > 300)
         collapsed.resize(300);
     return collapsed;

@@ -100,8 +100,8 @@ std::optional<dsn> read_dsn(const entity& message) {
     } else {
         // A report whose MIME structure was lost (boundaries stripped by a relay) still carries
         // its fields inline: read them from the first Reporting-MTA or Final-Recipient line.
-        inline_text = message.parts.empty() ? message.text : std::string();
         if (message.parts.empty() && !message.text.empty()) {
+            inline_text = message.text;
             auto lower = lower_copy(inline_text);
             auto final_at = lower.find("\nfinal-recipient:");
             if (final_at == std::string::npos)

@@ -33,6 +33,8 @@ bool valid_kind(std::string_view kind) {
     return false;
 }
 
+constexpr std::size_t max_regex_input = 16 * 1024;
+
 bool status_matches(std::string_view pattern, std::string_view status) {
     if (pattern.starts_with("x.") && status.size() > 2)
         return pattern.substr(2) == status.substr(2);
@@ -124,8 +126,14 @@ std::optional<rule_set::match_result> rule_set::match(std::string_view text) con
             if (text.find(r.pattern) != std::string_view::npos)
                 return match_result{reason::userunknown, true};
         } else if (r.kind == "regex") {
-            if (std::regex_search(text.begin(), text.end(), *r.compiled))
-                return match_result{r.why, false};
+            // libstdc++'s matcher recurses per character: bound the input, and treat a matcher
+            // error as no match rather than let a hostile bounce stop classification.
+            auto bounded = text.substr(0, max_regex_input);
+            try {
+                if (std::regex_search(bounded.begin(), bounded.end(), *r.compiled))
+                    return match_result{r.why, false};
+            } catch (const std::regex_error&) {
+            }
         }
     }
     return std::nullopt;

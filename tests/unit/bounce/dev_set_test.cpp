@@ -146,3 +146,25 @@ TEST_CASE("classifier agrees with the development set of real bounces") {
     CHECK(pct(hardness_ok, total) >= 95.0);
     CHECK(rfc_found == rfc_rows);
 }
+
+TEST_CASE("truncated and mangled bounces never throw") {
+    const fs::path dir = fs::path(OUTPOST_SHARED_DIR) / "bounces" / "eml";
+    std::size_t files = 0;
+    for (const auto& item : fs::directory_iterator(dir)) {
+        auto raw = slurp(item.path());
+        ++files;
+        for (std::size_t cut :
+             {std::size_t{0}, raw.size() / 7, raw.size() / 3, raw.size() / 2,
+              raw.size() - raw.size() / 5}) {
+            CHECK_NOTHROW(classify_message(std::string_view(raw).substr(0, cut)));
+        }
+        // CRs dropped and a long line without spaces appended.
+        std::string mangled;
+        for (char c : raw)
+            if (c != '\r')
+                mangled.push_back(c);
+        mangled += std::string(100000, 'x') + "@" + std::string(50000, 'y') + ".example\n";
+        CHECK_NOTHROW(classify_message(mangled));
+    }
+    CHECK(files > 100);
+}
