@@ -94,7 +94,7 @@ struct connection {
     smtp::reply_reader reader;
     std::string unread;  // bytes received and not yet read as reply lines
     const options& opts;
-    const message& msg;
+    const message* msg = nullptr;  // the transaction's message
     std::vector<smtp::recipient_result> results;
     bool decided = false;  // a transaction ended: results holds its outcome
     std::string tls;
@@ -150,7 +150,7 @@ template <class Stream>
 asio::awaitable<bool> write_body(Stream& s, connection& c, std::string& error) {
     smtp::dot_stuffer stuffer;
     std::string out;
-    for (const auto& b : c.msg.content) {
+    for (const auto& b : c.msg->content) {
         std::string_view bytes(static_cast<const char*>(b.data()), b.size());
         while (!bytes.empty()) {
             auto piece = bytes.substr(0, body_chunk);
@@ -224,13 +224,54 @@ smtp::outbound_message outbound(const message& m) {
     return out;
 }
 
-// From an idle client: the transaction, then QUIT.
+// The messages of one delivery call and what has become of them.
+struct batch {
+    const std::vector<message>& messages;
+    std::vector<delivery_result>& results;
+    std::vector<bool> done;
+    std::size_t remaining = 0;
+};
+
+std::string summary(const std::vector<smtp::recipient_result>& results) {
+    std::size_t counts[3] = {0, 0, 0};
+    for (const auto& r : results)
+        ++counts[static_cast<int>(r.outcome)];
+    return fmt::format(
+        "transaction: {} delivered, {} transient, {} permanent", counts[0], counts[1], counts[2]
+    );
+}
+
+// From an idle client: one transaction per pending message, in order, up to the per-connection
+// limit and while the connection lasts; then QUIT. Returns how many messages it decided.
 template <class Stream>
-asio::awaitable<void> transact(Stream& s, connection& c, step st) {
-    if (st == step::idle)
-        st = co_await run(s, c, c.client.start(outbound(c.msg)));
+asio::awaitable<std::size_t> transact(
+    Stream& s, connection& c, step st, batch& b, const target& t, const attempt& at
+) {
+    std::size_t decided = 0;
+    for (std::size_t i = 0; i < b.messages.size() && st == step::idle; ++i) {
+        if (b.done[i])
+            continue;
+        if (c.client.messages_sent() >=
+            std::max<std::size_t>(1, c.opts.max_messages_per_connection))
+            break;
+        c.msg = &b.messages[i];
+        c.decided = false;
+        st = co_await run(s, c, c.client.start(outbound(*c.msg)));
+        if (!c.decided)
+            break;
+        auto& out = b.results[i];
+        out.attempts.push_back(attempt{at.host, at.address, c.tls, summary(c.results)});
+        out.recipients = std::move(c.results);
+        out.host = t.host;
+        out.address = at.address;
+        out.tls = c.tls;
+        b.done[i] = true;
+        --b.remaining;
+        ++decided;
+    }
     if (st == step::idle)
         co_await run(s, c, c.client.quit());
+    co_return decided;
 }
 
 std::string tls_description(SSL* ssl) {
@@ -238,19 +279,20 @@ std::string tls_description(SSL* ssl) {
 }
 
 enum class verdict {
-    decided,     // results are final for this delivery attempt
-    next,        // try the next target
+    progress,    // at least one message was decided on this connection
+    next,        // nothing decided: try the next target
     tls_failed,  // the handshake failed: with opportunistic TLS, retry in the clear
 };
 
+// One connection to t carrying as many of the batch's pending messages as it can. at is filled
+// in for the pending messages that this connection did not decide.
 asio::awaitable<verdict> try_target(
     asio::any_io_executor ex,
     const target& t,
     const options& opts,
-    const message& msg,
+    batch& b,
     bool allow_tls,
-    attempt& at,
-    delivery_result& out
+    attempt& at
 ) {
     beast::tcp_stream stream(ex);
     if (opts.source) {
@@ -278,10 +320,11 @@ asio::awaitable<verdict> try_target(
     co.ehlo_domain = opts.ehlo_name;
     co.starttls = allow_tls && opts.tls != tls_policy::none;
     co.require_tls = opts.tls == tls_policy::required;
-    connection c{smtp::client(co), smtp::reply_reader{}, {}, opts, msg, {}, false, {}};
+    connection c{smtp::client(co), smtp::reply_reader{}, {}, opts, nullptr, {}, false, {}};
 
     auto st = co_await run(stream, c, {});
     bool handshake_failed = false;
+    std::size_t decided = 0;
     if (st == step::need_tls) {
         auto ctx = opts.tls_context;
         if (!ctx) {
@@ -307,26 +350,17 @@ asio::awaitable<verdict> try_target(
             c.reader = smtp::reply_reader{};
             c.tls = at.tls = tls_description(tls.native_handle());
             st = co_await run(tls, c, c.client.on_tls_started());
-            co_await transact(tls, c, st);
+            decided = co_await transact(tls, c, st, b, t, at);
         }
     } else {
-        co_await transact(stream, c, st);
+        decided = co_await transact(stream, c, st, b, t, at);
     }
 
-    if (c.decided) {
-        std::size_t counts[3] = {0, 0, 0};
-        for (const auto& r : c.results)
-            ++counts[static_cast<int>(r.outcome)];
-        at.result = fmt::format(
-            "transaction: {} delivered, {} transient, {} permanent", counts[0], counts[1], counts[2]
-        );
-        out.recipients = std::move(c.results);
-        out.host = t.host;
-        out.address = at.address;
-        out.tls = c.tls;
-        co_return verdict::decided;
-    }
     const auto& failure = c.client.failure();
+    if (decided > 0) {
+        at.result = b.remaining == 0 ? "" : "not sent: the connection ended before its turn";
+        co_return verdict::progress;
+    }
     smtp::reply why = failure ? failure->response : smtp::reply{451, "4.4.2", "connection lost"};
     at.result = fmt::format(
         "{}: {}", stage_name(failure ? failure->stage : smtp::client_stage::none), why.summary()
@@ -335,11 +369,19 @@ asio::awaitable<verdict> try_target(
         co_return verdict::tls_failed;
     // A 5xx greeting or HELO refusal is the server's final word about us.
     if (failure && why.permanent() && failure->stage != smtp::client_stage::starttls) {
-        for (const auto& rc : msg.recipients)
-            out.recipients.push_back({rc.address, smtp::rcpt_outcome::permanent, why});
-        out.host = t.host;
-        out.address = at.address;
-        co_return verdict::decided;
+        for (std::size_t i = 0; i < b.messages.size(); ++i) {
+            if (b.done[i])
+                continue;
+            auto& out = b.results[i];
+            for (const auto& rc : b.messages[i].recipients)
+                out.recipients.push_back({rc.address, smtp::rcpt_outcome::permanent, why});
+            out.attempts.push_back(at);
+            out.host = t.host;
+            out.address = at.address;
+            b.done[i] = true;
+            --b.remaining;
+        }
+        co_return verdict::progress;
     }
     co_return verdict::next;
 }
@@ -358,43 +400,79 @@ const char* to_string(tls_policy p) {
     return "opportunistic";
 }
 
-asio::awaitable<delivery_result> deliver(
-    asio::any_io_executor ex, std::vector<target> targets, options opts, message msg
+asio::awaitable<std::vector<delivery_result>> deliver(
+    asio::any_io_executor ex,
+    std::vector<target> targets,
+    options opts,
+    std::vector<message> messages
 ) {
-    delivery_result out;
-    if (msg.recipients.empty())
-        co_return out;
-    for (const auto& t : targets) {
+    std::vector<delivery_result> results(messages.size());
+    batch b{messages, results, std::vector<bool>(messages.size(), false), 0};
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (messages[i].recipients.empty())
+            b.done[i] = true;
+        else
+            ++b.remaining;
+    }
+    std::string last_failure;
+    for (std::size_t ti = 0; ti < targets.size() && b.remaining > 0;) {
+        const auto& t = targets[ti];
         bool allow_tls = true;
-        while (true) {
+        verdict v = verdict::next;
+        while (b.remaining > 0) {
+            std::vector<bool> pending_before = b.done;
             attempt at{
                 t.host,
                 fmt::format("{}:{}", t.endpoint.address().to_string(), t.endpoint.port()),
                 {},
                 {}};
-            auto v = co_await try_target(ex, t, opts, msg, allow_tls, at, out);
+            v = co_await try_target(ex, t, opts, b, allow_tls, at);
             log::debug(
-                "delivery_attempt",
-                {{"mx", at.host}, {"address", at.address}, {"tls", at.tls}, {"result", at.result}}
+                "delivery_attempt", {{"mx", at.host},
+                                     {"address", at.address},
+                                     {"tls", at.tls},
+                                     {"result", at.result.empty() ? "all decided" : at.result}}
             );
-            out.attempts.push_back(std::move(at));
-            if (v == verdict::decided)
-                co_return out;
+            // The messages this connection did not decide keep the attempt and why.
+            for (std::size_t i = 0; i < messages.size(); ++i) {
+                if (!pending_before[i] && !b.done[i])
+                    results[i].attempts.push_back(at);
+            }
+            if (!at.result.empty())
+                last_failure = at.result;
             if (v == verdict::tls_failed && opts.tls == tls_policy::opportunistic && allow_tls) {
                 allow_tls = false;  // RFC 7435 §6: opportunistic means fall back to the clear
                 continue;
             }
+            // A connection that carried messages and then ended (the server's per-connection
+            // limit, an idle timeout) is opened again for the rest: progress is guaranteed.
+            if (v == verdict::progress)
+                continue;
             break;
         }
+        ++ti;
     }
-    smtp::reply why{451, "4.4.1", "no MX host could be reached"};
-    if (!out.attempts.empty())
-        why.text = "no MX host took the message; last: " + out.attempts.back().result;
-    else
-        why = smtp::reply{451, "4.4.4", "no address to deliver to"};
-    for (const auto& rc : msg.recipients)
-        out.recipients.push_back({rc.address, smtp::rcpt_outcome::transient, why});
-    co_return out;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (b.done[i])
+            continue;
+        smtp::reply why =
+            targets.empty()
+                ? smtp::reply{451, "4.4.4", "no address to deliver to"}
+                : smtp::reply{451, "4.4.1", "no MX host took the message; last: " + last_failure};
+        for (const auto& rc : messages[i].recipients)
+            results[i].recipients.push_back({rc.address, smtp::rcpt_outcome::transient, why});
+    }
+    co_return results;
+}
+
+asio::awaitable<delivery_result> deliver(
+    asio::any_io_executor ex, std::vector<target> targets, options opts, message msg
+) {
+    std::vector<message> one;
+    one.push_back(std::move(msg));
+    auto results =
+        co_await deliver(std::move(ex), std::move(targets), std::move(opts), std::move(one));
+    co_return std::move(results.front());
 }
 
 }  // namespace outpost::delivery

@@ -52,6 +52,8 @@ struct options {
     // Connect from this address ([[source_ip]]); targets of the other IP family are skipped.
     std::optional<boost::asio::ip::address> source;
     timeouts limits;
+    // Messages sent over one connection before it is closed and another opened.
+    std::size_t max_messages_per_connection = 100;
     // Used for STARTTLS; null: a client context that does not verify certificates (RFC 7435
     // opportunistic security; "required" means encrypted, not authenticated).
     std::shared_ptr<boost::asio::ssl::context> tls_context;
@@ -93,11 +95,22 @@ struct delivery_result {
 // greeting, EHLO/HELO or STARTTLS answer 4xx, or when TLS is required and the server does not
 // offer it; the first server that gets as far as MAIL decides the recipients' results (a 4xx
 // there means "later", not "elsewhere", as RFC 5321 §5.1 has it). A 5xx greeting or HELO is
-// permanent for every recipient. When every target fails, every recipient is transient with
-// the last failure. With opportunistic TLS, a failed handshake is retried once in the clear
-// on the same target.
+// permanent for every recipient. When every target fails, every recipient is transient
+// (4.4.1) with the last failure. With opportunistic TLS, a failed handshake is retried once in
+// the clear on the same target. Never throws for network or protocol failures.
 boost::asio::awaitable<delivery_result> deliver(
     boost::asio::any_io_executor ex, std::vector<target> targets, options opts, message msg
+);
+
+// The same for several messages to one destination, over as few connections as the limits
+// allow: each connection carries pending messages in order (RSET between failed transactions)
+// up to options::max_messages_per_connection, and a connection that ended after carrying some
+// is opened again for the rest. One result per message, in order.
+boost::asio::awaitable<std::vector<delivery_result>> deliver(
+    boost::asio::any_io_executor ex,
+    std::vector<target> targets,
+    options opts,
+    std::vector<message> messages
 );
 
 }  // namespace outpost::delivery

@@ -21,12 +21,15 @@ constexpr const char* usage =
     "usage: outpostctl deliver-test --target [HOST=]IP:PORT... --from ADDR --rcpt RCPT...\n"
     "           --message FILE [--ehlo NAME] [--tls none|opportunistic|required]\n"
     "           [--source IP] [--ret full|hdrs] [--envid ID] [--smtputf8] [--8bitmime]\n"
-    "           [--timeout DURATION] [--format table|json]\n"
+    "           [--timeout DURATION] [--copies N] [--max-per-connection N]\n"
+    "           [--format table|json]\n"
     "\n"
     "Delivers FILE (LF or CRLF lines) to the targets in order, as delivery does for one MX\n"
     "list, and prints each recipient's result and each connection tried. RCPT is an address,\n"
     "optionally followed by \" notify=SUCCESS,FAILURE,DELAY|NEVER\" and \" orcpt=rfc822;ADDR\".\n"
-    "--from \"\" sends with the null reverse-path. Exits 0 when every recipient was delivered.\n";
+    "--from \"\" sends with the null reverse-path. --copies sends N copies as one batch (one\n"
+    "connection carries several; JSON output is then an array). Exits 0 when every recipient\n"
+    "was delivered.\n";
 
 std::optional<delivery::target> parse_target(const std::string& text) {
     delivery::target t;
@@ -96,6 +99,30 @@ std::string json_string(std::string_view s) {
             out += c;
     }
     return out + "\"";
+}
+
+void print_json(const delivery::delivery_result& result) {
+    fmt::print(
+        "{{\"host\":{},\"address\":{},\"tls\":{},\"recipients\":[", json_string(result.host),
+        json_string(result.address), json_string(result.tls)
+    );
+    for (std::size_t i = 0; i < result.recipients.size(); ++i) {
+        const auto& r = result.recipients[i];
+        fmt::print(
+            "{}{{\"address\":{},\"outcome\":{},\"code\":{},\"enhanced\":{},\"reply\":{}}}",
+            i ? "," : "", json_string(r.address), json_string(smtp::to_string(r.outcome)),
+            r.response.code, json_string(r.response.enhanced), json_string(r.response.summary())
+        );
+    }
+    fmt::print("],\"attempts\":[");
+    for (std::size_t i = 0; i < result.attempts.size(); ++i) {
+        const auto& a = result.attempts[i];
+        fmt::print(
+            "{}{{\"host\":{},\"address\":{},\"tls\":{},\"result\":{}}}", i ? "," : "",
+            json_string(a.host), json_string(a.address), json_string(a.tls), json_string(a.result)
+        );
+    }
+    fmt::print("]}}");
 }
 
 // Bare LF becomes CRLF: the spool holds CRLF lines, and so must what the client sends.
@@ -178,8 +205,6 @@ int run_deliver_test(context& ctx) {
     msg.smtputf8 = ctx.take_flag("--smtputf8");
     if (ctx.take_flag("--8bitmime"))
         msg.body = smtp::body_type::eight_bit_mime;
-    if (!ctx.args.empty())
-        return usage_error("unexpected argument " + ctx.args[0]);
 
     std::ifstream in(*path, std::ios::binary);
     if (!in) {
@@ -195,14 +220,28 @@ int run_deliver_test(context& ctx) {
         asio::buffer(content.data(), half),
         asio::buffer(content.data() + half, content.size() - half)};
 
+    std::size_t copies = 1;
+    if (auto c = ctx.take_option("--copies")) {
+        copies = std::stoul(*c);
+        if (copies == 0)
+            return usage_error("--copies must be at least 1");
+    }
+    if (auto m = ctx.take_option("--max-per-connection"))
+        opts.max_messages_per_connection = std::stoul(*m);
+    if (!ctx.args.empty())
+        return usage_error("unexpected argument " + ctx.args[0]);
+
     asio::io_context io;
-    delivery::delivery_result result;
+    std::vector<delivery::delivery_result> results;
     std::exception_ptr failure;
     asio::co_spawn(
-        io, delivery::deliver(io.get_executor(), targets, opts, msg),
-        [&](std::exception_ptr e, delivery::delivery_result r) {
+        io,
+        delivery::deliver(
+            io.get_executor(), targets, opts, std::vector<delivery::message>(copies, msg)
+        ),
+        [&](std::exception_ptr e, std::vector<delivery::delivery_result> r) {
             failure = e;
-            result = std::move(r);
+            results = std::move(r);
         }
     );
     io.run();
@@ -210,39 +249,30 @@ int run_deliver_test(context& ctx) {
         std::rethrow_exception(failure);
 
     bool all_delivered = true;
-    for (const auto& r : result.recipients)
-        all_delivered = all_delivered && r.outcome == smtp::rcpt_outcome::delivered;
-    if (ctx.format == "json") {
-        fmt::print(
-            "{{\"host\":{},\"address\":{},\"tls\":{},\"recipients\":[", json_string(result.host),
-            json_string(result.address), json_string(result.tls)
-        );
-        for (std::size_t i = 0; i < result.recipients.size(); ++i) {
-            const auto& r = result.recipients[i];
-            fmt::print(
-                "{}{{\"address\":{},\"outcome\":{},\"code\":{},\"enhanced\":{},\"reply\":{}}}",
-                i ? "," : "", json_string(r.address), json_string(smtp::to_string(r.outcome)),
-                r.response.code, json_string(r.response.enhanced), json_string(r.response.summary())
-            );
-        }
-        fmt::print("],\"attempts\":[");
-        for (std::size_t i = 0; i < result.attempts.size(); ++i) {
-            const auto& a = result.attempts[i];
-            fmt::print(
-                "{}{{\"host\":{},\"address\":{},\"tls\":{},\"result\":{}}}", i ? "," : "",
-                json_string(a.host), json_string(a.address), json_string(a.tls),
-                json_string(a.result)
-            );
-        }
-        fmt::print("]}}\n");
-    } else {
-        for (const auto& a : result.attempts)
-            fmt::print(
-                "attempt {} {} tls={} {}\n", a.host, a.address, a.tls.empty() ? "no" : a.tls,
-                a.result
-            );
+    for (const auto& result : results)
         for (const auto& r : result.recipients)
-            fmt::print("{} {} {}\n", r.address, smtp::to_string(r.outcome), r.response.summary());
+            all_delivered = all_delivered && r.outcome == smtp::rcpt_outcome::delivered;
+    if (ctx.format == "json") {
+        if (copies > 1)
+            fmt::print("[");
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (i)
+                fmt::print(",");
+            print_json(results[i]);
+        }
+        fmt::print("{}\n", copies > 1 ? "]" : "");
+    } else {
+        for (const auto& result : results) {
+            for (const auto& a : result.attempts)
+                fmt::print(
+                    "attempt {} {} tls={} {}\n", a.host, a.address, a.tls.empty() ? "no" : a.tls,
+                    a.result
+                );
+            for (const auto& r : result.recipients)
+                fmt::print(
+                    "{} {} {}\n", r.address, smtp::to_string(r.outcome), r.response.summary()
+                );
+        }
     }
     return all_delivered ? exit_ok : exit_failure;
 }

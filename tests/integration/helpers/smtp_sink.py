@@ -3,9 +3,10 @@
 
 Usage: smtp_sink.py --port PORT --out DIR [--tls-cert PEM --tls-key PEM]
                     [--reject-prefix P] [--defer-prefix P] [--plain-esmtp] [--greeting CODE]
-Each accepted message becomes DIR/NNNN.json: mail_from, mail_options, rcpt_tos, the DSN
+Each accepted message becomes DIR/NNNN.json: mail_from, mail_options, rcpt_tos, peer_port, the DSN
 parameters as sent (RET, ENVID, and NOTIFY/ORCPT per recipient), ehlo, tls, data. RCPT for an
 address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2.1.
+--drop-after-dot records each message and then drops the connection instead of answering.
 --greeting CODE answers every connection with "CODE ..." and closes; --silent never greets.
 --plain-esmtp leaves out the PIPELINING and DSN this sink adds to aiosmtpd's EHLO.
 Prints "ready PORT" once it listens; serves until killed.
@@ -88,12 +89,16 @@ class Handler:
             "dsn_rcpt": getattr(server, "dsn_rcpt", []),
             "ehlo": session.host_name,
             "tls": server._tls_protocol is not None,
+            "peer_port": session.peer[1],
             "data": envelope.content.decode("latin-1"),
         }
         path = os.path.join(self.args.out, f"{n:04d}.json")
         with open(path + ".tmp", "w") as f:
             json.dump(record, f)
         os.rename(path + ".tmp", path)
+        if self.args.drop_after_dot:
+            server.transport.abort()  # the message is kept, the client never hears so
+            return "250 2.0.0 never sent"
         return f"250 2.0.0 OK queued as sink-{n}"
 
 
@@ -124,6 +129,7 @@ def main():
     p.add_argument("--plain-esmtp", action="store_true")
     p.add_argument("--greeting")
     p.add_argument("--silent", action="store_true")
+    p.add_argument("--drop-after-dot", action="store_true")
     args = p.parse_args()
 
     if args.silent:
