@@ -1,6 +1,7 @@
 // outpostctl dkim: key generation, and signing and verifying messages exactly as the daemon does.
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -38,6 +39,7 @@ constexpr const char* usage =
     "       outpostctl --config F dkim sign [--auth-user U | --client-ip IP] [--time UNIX]\n"
     "                              [--keys FILE] [MESSAGE]\n"
     "       outpostctl [--config F] dkim verify [--keys FILE] [--time UNIX] [MESSAGE]\n"
+    "       outpostctl dkim bench [--seconds S]\n"
     "\n"
     "keygen writes a new private key (RSA 1024-4096 bits, 2048 by default, or Ed25519) with mode\n"
     "0600 to FILE (default D.S.pem; an existing file is never overwritten) and prints the DNS TXT\n"
@@ -53,7 +55,11 @@ constexpr const char* usage =
     "printed unsigned (the reason goes to standard error), 2 on a bad config or key.\n"
     "\n"
     "verify checks every DKIM-Signature and the ARC chain of MESSAGE, one line each, and exits 0\n"
-    "when every signature passes and the chain (if any) passes.\n";
+    "when every signature passes and the chain (if any) passes.\n"
+    "\n"
+    "bench measures, on one core, DKIM signatures per second of the whole signer (parse, select,\n"
+    "canonicalize, hash, sign) for 4 KB and 100 KB messages with RSA-2048 and Ed25519 keys, next\n"
+    "to the raw private-key operation alone; compare with `openssl speed rsa2048 ed25519`.\n";
 
 // Reads a whole file ("-" or empty: standard input).
 std::optional<std::string> read_all(const std::string& path) {
@@ -332,6 +338,77 @@ int verify(context& ctx) {
     return all_pass ? exit_ok : exit_failure;
 }
 
+// A plausible message of about size bytes: common headers and 76-column text lines.
+std::string bench_message(std::size_t size) {
+    std::string m =
+        "From: Sender <sender@example.com>\r\nTo: someone@example.net\r\n"
+        "Subject: benchmark message\r\nDate: Tue, 24 Nov 2026 21:00:00 +0000\r\n"
+        "Message-ID: <bench@example.com>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n";
+    const std::string line =
+        "Lorem ipsum dolor sit amet,  consectetur adipiscing elit, sed do "
+        "eiusmod tem\r\n";
+    while (m.size() < size)
+        m += line;
+    return m;
+}
+
+// Runs fn repeatedly for about seconds and returns the calls per second.
+template <class F>
+double rate(double seconds, F fn) {
+    using clock = std::chrono::steady_clock;
+    auto start = clock::now();
+    auto until = start + std::chrono::duration<double>(seconds);
+    std::uint64_t n = 0;
+    while (clock::now() < until) {
+        fn();
+        ++n;
+    }
+    return static_cast<double>(n) / std::chrono::duration<double>(clock::now() - start).count();
+}
+
+int bench(context& ctx) {
+    double seconds = 1.0;
+    if (auto s = ctx.take_option("--seconds")) {
+        auto v = parse_int(*s);
+        if (!v || *v < 1) {
+            fmt::print(stderr, "outpostctl dkim bench: --seconds takes a positive integer\n");
+            return exit_usage;
+        }
+        seconds = static_cast<double>(*v);
+    }
+    fmt::print(
+        "{:<16} {:>8} {:>14} {:>14} {:>9}\n", "algorithm", "message", "signer/s", "raw sign/s",
+        "overhead"
+    );
+    for (auto a : {dkim::algorithm::rsa_sha256, dkim::algorithm::ed25519_sha256}) {
+        auto generated = dkim::private_key::generate(a, 2048);
+        if (auto* e = std::get_if<std::string>(&generated)) {
+            fmt::print(stderr, "outpostctl dkim bench: {}\n", *e);
+            return exit_failure;
+        }
+        auto key = std::get<dkim::private_key>(std::move(generated));
+        dkim::signer_settings settings;
+        settings.keys.push_back(dkim::domain_key{"example.com", "bench", key, true});
+        dkim::signer signer(std::move(settings));
+        // The raw operation signs what a signature covers: about 600 bytes of header data.
+        const std::string header_data(600, 'h');
+        double raw = rate(seconds, [&] { (void)key.sign(header_data); });
+        for (std::size_t size : {std::size_t{4096}, std::size_t{100 * 1024}}) {
+            auto msg = bench_message(size);
+            dkim::sign_context sc;
+            sc.time = 1800000000;
+            double full = rate(seconds, [&] { (void)signer.sign({}, msg, sc); });
+            fmt::print(
+                "{:<16} {:>6}KB {:>14.0f} {:>14.0f} {:>8.1f}%\n",
+                a == dkim::algorithm::rsa_sha256 ? "rsa-sha256/2048" : "ed25519-sha256",
+                size / 1024, full, raw, (raw / full - 1.0) * 100.0
+            );
+        }
+    }
+    return exit_ok;
+}
+
 int run(context& ctx) {
     if (ctx.args.empty()) {
         fmt::print(stderr, "{}", usage);
@@ -345,6 +422,8 @@ int run(context& ctx) {
         return sign(ctx);
     if (sub == "verify")
         return verify(ctx);
+    if (sub == "bench")
+        return bench(ctx);
     fmt::print(stderr, "outpostctl dkim: unknown subcommand \"{}\"\n{}", sub, usage);
     return exit_usage;
 }
