@@ -1,0 +1,22 @@
+// to_targets: flattening a route into connection targets.
+#include "core/delivery/targets.hpp"
+
+namespace outpost::delivery {
+
+std::vector<target> to_targets(
+    const dns::route_result& route, std::uint16_t port, std::size_t max_targets
+) {
+    std::vector<target> out;
+    if (route.result != dns::outcome::ok)
+        return out;
+    for (const auto& host : route.hosts) {
+        for (const auto& address : host.addresses) {
+            if (max_targets > 0 && out.size() >= max_targets)
+                return out;
+            out.push_back(target{host.host, {address, port}});
+        }
+    }
+    return out;
+}
+
+}  // namespace outpost::delivery
