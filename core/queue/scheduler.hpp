@@ -1,0 +1,98 @@
+// The in-memory index of the spool that decides what to deliver next, without scanning the
+// spool: one FIFO of ready jobs per destination and one min-heap of deferred jobs. A job is one
+// message's pending recipients at one destination (all recipients at a domain go in one
+// transaction). Pure: time is passed in, nothing here touches sockets or disks.
+//
+// Memory: a queued job costs its struct (~96 bytes: queue id in place, recipient indexes, times)
+// plus a heap entry (24 bytes) while deferred, plus the recipients' indexes; a million queued
+// single-recipient messages take ~130 MB. The message bytes stay on disk until delivery.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+namespace outpost::queue {
+
+struct job {
+    std::string id;                    // queue id of the spool file
+    std::string destination;           // recipient domain, lower case
+    std::vector<std::uint32_t> rcpts;  // indexes into the envelope's recipients
+    std::int64_t arrived = 0;
+    unsigned attempts = 0;          // failed attempts so far
+    std::int64_t next_attempt = 0;  // unix seconds
+    std::uint64_t serial = 0;       // identity while queued (a job may be re-added)
+};
+
+struct scheduler_stats {
+    std::size_t ready = 0;
+    std::size_t deferred = 0;
+    std::size_t active = 0;
+    std::size_t destinations = 0;
+};
+
+class scheduler {
+public:
+    // New or deferred work. Ready at once when next_attempt <= now.
+    void add(job j, std::int64_t now);
+
+    // Moves deferred jobs whose time has come to their destination's ready queue.
+    void wake(std::int64_t now);
+
+    // Up to max_jobs ready jobs for one destination that has fewer than max_active jobs in flight
+    // (oldest destination first, round-robin). Empty when nothing may start.
+    std::vector<job> take(
+        std::size_t max_jobs, std::size_t max_active_per_destination, std::size_t max_active_total
+    );
+
+    // A taken job is finished (delivered, bounced or handed back with add()).
+    void finished(const std::string& destination);
+
+    // Makes every deferred job (or those of one destination, or one message) ready now.
+    std::size_t flush(
+        std::int64_t now,
+        const std::optional<std::string>& destination = std::nullopt,
+        const std::optional<std::string>& id = std::nullopt
+    );
+
+    // Removes a message's jobs that are not in flight; returns how many.
+    std::size_t remove(const std::string& id);
+
+    // When the earliest deferred job is due; nullopt when none.
+    std::optional<std::int64_t> next_wakeup() const;
+
+    scheduler_stats stats() const;
+
+    // Every queued (not in flight) job, for listings.
+    std::vector<const job*> queued() const;
+
+private:
+    struct destination_state {
+        std::deque<job> ready;
+        std::size_t active = 0;
+    };
+
+    struct heap_entry {
+        std::int64_t at;
+        std::uint64_t serial;
+
+        bool operator>(const heap_entry& o) const {
+            return at > o.at || (at == o.at && serial > o.serial);
+        }
+    };
+
+    std::map<std::string, destination_state> destinations_;
+    std::map<std::uint64_t, job> deferred_;  // by serial
+    // Entries of flushed or removed jobs stay until they reach the top (lazy deletion).
+    mutable std::priority_queue<heap_entry, std::vector<heap_entry>, std::greater<>> heap_;
+    std::size_t active_ = 0;
+    std::uint64_t next_serial_ = 1;
+    std::string cursor_;  // round-robin position among destinations
+};
+
+}  // namespace outpost::queue

@@ -1,0 +1,136 @@
+#include <doctest/doctest.h>
+
+#include "core/queue/dsn.hpp"
+#include "core/queue/retry.hpp"
+#include "core/queue/scheduler.hpp"
+
+using namespace outpost;
+using namespace std::chrono_literals;
+
+namespace {
+
+queue::job make_job(std::string id, std::string dest, std::int64_t next = 0) {
+    queue::job j;
+    j.id = std::move(id);
+    j.destination = std::move(dest);
+    j.rcpts = {0};
+    j.next_attempt = next;
+    return j;
+}
+
+}  // namespace
+
+TEST_CASE("retry delays follow the schedule, repeat the last step, and jitter by at most 10%") {
+    std::vector<std::chrono::milliseconds> schedule{5min, 15min, 1h};
+    CHECK(queue::retry_delay(schedule, 1, 0.5) == 300s);
+    CHECK(queue::retry_delay(schedule, 2, 0.5) == 900s);
+    CHECK(queue::retry_delay(schedule, 3, 0.5) == 3600s);
+    CHECK(queue::retry_delay(schedule, 9, 0.5) == 3600s);
+    CHECK(queue::retry_delay(schedule, 1, 0.0) == 270s);
+    CHECK(queue::retry_delay(schedule, 1, 0.999) >= 329s);
+    CHECK(queue::expired(1000, 1000 + 5 * 86400, std::chrono::hours(24 * 5)));
+    CHECK_FALSE(queue::expired(1000, 1000 + 5 * 86400 - 1, std::chrono::hours(24 * 5)));
+}
+
+TEST_CASE("the scheduler serves ready jobs per destination, round-robin, within concurrency") {
+    queue::scheduler s;
+    s.add(make_job("A1", "a.test"), 100);
+    s.add(make_job("A2", "a.test"), 100);
+    s.add(make_job("B1", "b.test"), 100);
+    s.add(make_job("C1", "c.test", 500), 100);  // deferred
+    auto first = s.take(10, 1, 100);
+    REQUIRE(first.size() == 2);
+    CHECK(first[0].destination == "a.test");
+    CHECK(first[1].id == "A2");
+    // a.test is at its one connection; b.test is next.
+    auto second = s.take(10, 1, 100);
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].id == "B1");
+    CHECK(s.take(10, 1, 100).empty());
+    CHECK(s.next_wakeup() == 500);
+    s.wake(499);
+    CHECK(s.take(10, 1, 100).empty());
+    s.wake(500);
+    auto third = s.take(10, 1, 100);
+    REQUIRE(third.size() == 1);
+    CHECK(third[0].id == "C1");
+    CHECK(s.stats().active == 3);
+    s.finished("a.test");
+    s.finished("b.test");
+    s.finished("c.test");
+    CHECK(s.stats().active == 0);
+    CHECK(s.stats().destinations == 0);
+}
+
+TEST_CASE("the global limit holds, and flush and remove act on deferred work") {
+    queue::scheduler s;
+    s.add(make_job("A1", "a.test"), 0);
+    s.add(make_job("B1", "b.test"), 0);
+    CHECK(s.take(10, 5, 1).size() == 1);
+    CHECK(s.take(10, 5, 1).empty());
+
+    s.add(make_job("D1", "d.test", 1000), 0);
+    s.add(make_job("D2", "d.test", 2000), 0);
+    s.add(make_job("E1", "e.test", 1000), 0);
+    CHECK(s.flush(10, std::string("d.test")) == 2);
+    CHECK(s.next_wakeup() == 1000);  // E1 still deferred
+    CHECK(s.remove("E1") == 1);
+    CHECK_FALSE(s.next_wakeup());
+    CHECK(s.stats().ready == 3);  // B1, D1, D2
+    CHECK(s.remove("D1") == 1);
+    CHECK(s.stats().ready == 2);
+}
+
+TEST_CASE("DSNs honour NOTIFY, RET and ENVID and never go to the null sender") {
+    spool::record rec;
+    rec.id = "0123456789ABCDEF";
+    rec.arrived = 1764000000;
+    rec.env.reverse_path = "app@example.com";
+    rec.env.envid = "batch-7";
+    rec.env.ret = smtp::dsn_ret::headers;
+    rec.env.recipients = {
+        {"gone@example.net", 0, "rfc822;Gone@example.net"},
+        {"quiet@example.net", smtp::notify_never, ""},
+        {"slow@example.net", smtp::notify_delay, ""}};
+    std::string message = "Subject: hi\r\nFrom: app@example.com\r\n\r\nsecret body\r\n";
+    std::vector<queue::dsn_recipient> failed{
+        {0, "5.1.1", "550 5.1.1 No such user", "mx.example.net", 1764000100},
+        {1, "5.1.1", "550 5.1.1 No such user", "mx.example.net", 1764000100}};
+    auto dsn = queue::compose_dsn(
+        {"relay.test"}, rec, message, failed, queue::dsn_action::failed, 1764000200
+    );
+    REQUIRE(dsn);
+    CHECK(dsn->envelope.reverse_path.empty());
+    REQUIRE(dsn->envelope.recipients.size() == 1);
+    CHECK(dsn->envelope.recipients[0].address == "app@example.com");
+    auto& c = dsn->content;
+    CHECK(
+        c.find("Content-Type: multipart/report; report-type=delivery-status;") != std::string::npos
+    );
+    CHECK(c.find("Final-Recipient: rfc822; gone@example.net\r\n") != std::string::npos);
+    CHECK(c.find("Original-Recipient: rfc822;Gone@example.net\r\n") != std::string::npos);
+    CHECK(
+        c.find("Action: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.example.net\r\n") !=
+        std::string::npos
+    );
+    CHECK(c.find("Original-Envelope-Id: batch-7\r\n") != std::string::npos);
+    CHECK(c.find("quiet@example.net") == std::string::npos);    // NOTIFY=NEVER
+    CHECK(c.find("text/rfc822-headers") != std::string::npos);  // RET=HDRS
+    CHECK(c.find("secret body") == std::string::npos);
+    CHECK(c.find("Subject: hi") != std::string::npos);
+
+    // Delays are reported only to recipients that asked for them.
+    std::vector<queue::dsn_recipient> delayed{
+        {0, "4.4.1", "421 try later", "", 0}, {2, "4.4.1", "421 try later", "", 0}};
+    auto d = queue::compose_dsn(
+        {"relay.test"}, rec, message, delayed, queue::dsn_action::delayed, 1764000200
+    );
+    REQUIRE(d);
+    CHECK(d->content.find("slow@example.net") != std::string::npos);
+    CHECK(d->content.find("gone@example.net") == std::string::npos);
+
+    rec.env.reverse_path.clear();
+    CHECK_FALSE(queue::compose_dsn(
+        {"relay.test"}, rec, message, failed, queue::dsn_action::failed, 1764000200
+    ));
+}
