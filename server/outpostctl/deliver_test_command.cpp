@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "core/delivery/delivery.hpp"
+#include "core/delivery/targets.hpp"
+#include "core/dns/destination.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/command.hpp"
 
@@ -19,13 +21,16 @@ namespace asio = boost::asio;
 
 constexpr const char* usage =
     "usage: outpostctl deliver-test --target [HOST=]IP:PORT... --from ADDR --rcpt RCPT...\n"
+    "       outpostctl deliver-test --domain D [--dns-server IP:PORT] [--port P] --from ...\n"
     "           --message FILE [--ehlo NAME] [--tls none|opportunistic|required]\n"
     "           [--source IP] [--ret full|hdrs] [--envid ID] [--smtputf8] [--8bitmime]\n"
     "           [--timeout DURATION] [--copies N] [--max-per-connection N]\n"
     "           [--format table|json]\n"
     "\n"
     "Delivers FILE (LF or CRLF lines) to the targets in order, as delivery does for one MX\n"
-    "list, and prints each recipient's result and each connection tried. RCPT is an address,\n"
+    "list (with --domain: the MX hosts of D as `outpostctl dns mx` finds them, on port P,\n"
+    "default 25; a DNS failure is printed as every recipient's result), and prints each "
+    "recipient's result and each connection tried. RCPT is an address,\n"
     "optionally followed by \" notify=SUCCESS,FAILURE,DELAY|NEVER\" and \" orcpt=rfc822;ADDR\".\n"
     "--from \"\" sends with the null reverse-path. --copies sends N copies as one batch (one\n"
     "connection carries several; JSON output is then an array). Exits 0 when every recipient\n"
@@ -150,6 +155,20 @@ int run_deliver_test(context& ctx) {
             return usage_error("bad --target " + *t);
         targets.push_back(*parsed);
     }
+    auto domain = ctx.take_option("--domain");
+    dns::resolver_options resolver_options;
+    while (auto server = ctx.take_option("--dns-server")) {
+        auto colon = server->rfind(':');
+        if (colon == std::string::npos)
+            return usage_error("--dns-server needs IP:PORT");
+        resolver_options.servers.push_back(
+            {server->substr(0, colon),
+             static_cast<std::uint16_t>(std::stoul(server->substr(colon + 1)))}
+        );
+    }
+    auto port = static_cast<std::uint16_t>(std::stoul(ctx.take_option("--port").value_or("25")));
+    if (domain && !targets.empty())
+        return usage_error("--domain and --target exclude each other");
     delivery::message msg;
     auto from = ctx.take_option("--from");
     if (!from)
@@ -162,8 +181,8 @@ int run_deliver_test(context& ctx) {
         msg.recipients.push_back(*parsed);
     }
     auto path = ctx.take_option("--message");
-    if (!path || targets.empty() || msg.recipients.empty())
-        return usage_error("--target, --rcpt and --message are required");
+    if (!path || (targets.empty() && !domain) || msg.recipients.empty())
+        return usage_error("--target (or --domain), --rcpt and --message are required");
 
     delivery::options opts;
     opts.ehlo_name = ctx.take_option("--ehlo").value_or("localhost");
@@ -234,16 +253,33 @@ int run_deliver_test(context& ctx) {
     asio::io_context io;
     std::vector<delivery::delivery_result> results;
     std::exception_ptr failure;
-    asio::co_spawn(
-        io,
-        delivery::deliver(
-            io.get_executor(), targets, opts, std::vector<delivery::message>(copies, msg)
-        ),
-        [&](std::exception_ptr e, std::vector<delivery::delivery_result> r) {
-            failure = e;
-            results = std::move(r);
+    auto run = [&]() -> asio::awaitable<void> {
+        std::vector<delivery::message> batch(copies, msg);
+        if (domain) {
+            auto r = dns::make_cares_resolver(io.get_executor(), resolver_options);
+            auto route = co_await dns::resolve_destination(*r, *domain, dns::make_random_index());
+            if (route.result != dns::outcome::ok) {
+                // What the queue would record: the DNS verdict for every recipient.
+                bool permanent = route.result == dns::outcome::permanent;
+                smtp::reply why{permanent ? 550 : 451, route.enhanced, route.text};
+                for (const auto& m : batch) {
+                    delivery::delivery_result res;
+                    for (const auto& rc : m.recipients)
+                        res.recipients.push_back(
+                            {rc.address,
+                             permanent ? smtp::rcpt_outcome::permanent
+                                       : smtp::rcpt_outcome::transient,
+                             why}
+                        );
+                    results.push_back(std::move(res));
+                }
+                co_return;
+            }
+            targets = delivery::to_targets(route, port);
         }
-    );
+        results = co_await delivery::deliver(io.get_executor(), targets, opts, std::move(batch));
+    };
+    asio::co_spawn(io, run, [&](std::exception_ptr e) { failure = e; });
     io.run();
     if (failure)
         std::rethrow_exception(failure);

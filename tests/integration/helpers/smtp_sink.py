@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A receiving SMTP server on loopback (aiosmtpd) that records what it receives.
 
-Usage: smtp_sink.py --port PORT --out DIR [--tls-cert PEM --tls-key PEM]
+Usage: smtp_sink.py --port PORT [--address 127.0.0.x] --out DIR [--tls-cert PEM --tls-key PEM]
                     [--reject-prefix P] [--defer-prefix P] [--plain-esmtp] [--greeting CODE]
 Each accepted message becomes DIR/NNNN.json: mail_from, mail_options, rcpt_tos, peer_port, the DSN
 parameters as sent (RET, ENVID, and NOTIFY/ORCPT per recipient), ehlo, tls, data. RCPT for an
@@ -121,6 +121,7 @@ async def refuse(reader, writer, code):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--out")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
@@ -138,7 +139,7 @@ def main():
             writer.close()
 
         async def serve_silent():
-            server = await asyncio.start_server(hold, "127.0.0.1", args.port)
+            server = await asyncio.start_server(hold, args.address, args.port)
             print(f"ready {args.port}", flush=True)
             async with server:
                 await server.serve_forever()
@@ -148,7 +149,7 @@ def main():
     if args.greeting:
         async def serve():
             server = await asyncio.start_server(
-                lambda r, w: refuse(r, w, args.greeting), "127.0.0.1", args.port)
+                lambda r, w: refuse(r, w, args.greeting), args.address, args.port)
             print(f"ready {args.port}", flush=True)
             async with server:
                 await server.serve_forever()
@@ -161,7 +162,7 @@ def main():
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
         kwargs["tls_context"] = ctx
     controller = RecordingController(
-        Handler(args), hostname="127.0.0.1", port=args.port, decode_data=False,
+        Handler(args), hostname=args.address, port=args.port, decode_data=False,
         enable_SMTPUTF8=True, **kwargs)
     controller.start()
     print(f"ready {args.port}", flush=True)
