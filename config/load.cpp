@@ -646,6 +646,7 @@ void read_delivery(section& root, config& c) {
         d.tls = *v;
     s.unsigned_value("max_messages_per_connection", d.max_messages_per_connection, 1, 100000);
     s.unsigned_value("max_connections", d.max_connections, 1, 100000);
+    s.unsigned_value("max_connections_per_destination", d.max_connections_per_destination, 1, 1000);
     s.duration_into("connect_timeout", d.connect_timeout);
     s.duration_into("command_timeout", d.command_timeout);
     s.finish();

@@ -134,6 +134,7 @@ struct delivery_section {
     std::string tls = "opportunistic";  // none | opportunistic | required
     unsigned max_messages_per_connection = 100;
     unsigned max_connections = 200;
+    unsigned max_connections_per_destination = 5;  // until [[throttle]] says otherwise
     duration connect_timeout = std::chrono::seconds(30);
     duration command_timeout = std::chrono::minutes(5);
 };

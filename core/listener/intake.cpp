@@ -99,6 +99,8 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                                  {"signing", signing.summary},
                                  {"ms", fmt::format("{:.1f}", ms)}}
         );
+        if (spooled_)
+            spooled_(id, env, now);
         co_return result{result::kind::queued, id, {}};
     } catch (const std::exception& e) {
         log::error("intake_failed", {{"queue_id", id}, {"error", e.what()}});

@@ -57,11 +57,18 @@ public:
 
     void set_signer(sign_fn sign) { sign_ = std::move(sign); }
 
+    // Called on the event loop after each message is durable (delivery schedules it).
+    using spooled_fn =
+        std::function<void(const std::string& id, const smtp::envelope& env, std::int64_t arrived)>;
+
+    void on_spooled(spooled_fn fn) { spooled_ = std::move(fn); }
+
 private:
     intake_settings settings_;
     spool::writer& writer_;
     boost::asio::thread_pool& workers_;
     sign_fn sign_;
+    spooled_fn spooled_;
 };
 
 }  // namespace outpost::listener

@@ -18,10 +18,12 @@
 #include <fmt/format.h>
 
 #include "config/load.hpp"
+#include "core/dns/resolver.hpp"
 #include "core/listener/intake.hpp"
 #include "core/listener/server.hpp"
 #include "core/listener/tls_context.hpp"
 #include "core/listener/users.hpp"
+#include "core/queue/runner.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/writer.hpp"
 #include "core/util/log.hpp"
@@ -161,7 +163,16 @@ int main(int argc, char** argv) {
         spool::writer writer(where, io.get_executor());
         listener::intake intake({cfg.server.hostname}, writer, workers, parts.sign);
         listener::server server(io, cfg, intake, parts.users, parts.tls, workers);
+
+        dns::resolver_options dns_options;
+        for (const auto& e : cfg.delivery.dns_servers)
+            dns_options.servers.push_back({e.host, e.port});
+        auto resolver = dns::make_cares_resolver(io.get_executor(), dns_options);
+        queue::runner delivery(io, cfg, where, writer, workers, *resolver);
+        intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
+                              std::int64_t arrived) { delivery.submitted(id, env, arrived); });
         server.start();
+        delivery.start();
 
         asio::signal_set stop_signals(io, SIGTERM, SIGINT);
         asio::signal_set reload_signal(io, SIGHUP);
@@ -176,10 +187,18 @@ int main(int argc, char** argv) {
                 "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                              {"sessions", server.active_connections()}}
             );
-            asio::co_spawn(io, server.drain(cfg.server.shutdown_timeout), [&](std::exception_ptr) {
-                writer.stop();  // finishes every write already handed in
-                io.stop();
-            });
+            asio::co_spawn(
+                io,
+                [&]() -> asio::awaitable<void> {
+                    co_await server.drain(cfg.server.shutdown_timeout);
+                    co_await delivery.stop(std::chrono::seconds(10));
+                    resolver->shutdown();
+                },
+                [&](std::exception_ptr) {
+                    writer.stop();  // finishes every write already handed in
+                    io.stop();
+                }
+            );
         });
         std::function<void()> wait_reload = [&] {
             reload_signal.async_wait([&](const boost::system::error_code& ec, int) {

@@ -67,3 +67,48 @@ stop_outpostd() {  # stop_outpostd [SIGNAL]: sends the signal and waits for the 
 }
 
 spooled_count() { find "$1/queue" -type f 2>/dev/null | wc -l; }
+
+# start_sink NAME ARGS...: an aiosmtpd sink (helpers/smtp_sink.py) recording into $WORK/NAME;
+# sets SINK_PORT.
+start_sink() {
+    local name=$1
+    shift
+    SINK_PORT=$(free_port)
+    mkdir -p "$WORK/$name"
+    $PY "$SRC/tests/integration/helpers/smtp_sink.py" --port "$SINK_PORT" --out "$WORK/$name" "$@" \
+        >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 200); do grep -q '^ready' "$WORK/$name.log" && return 0; sleep 0.05; done
+    fail "sink $name did not start"
+}
+
+# start_dns ARGS...: dnsmasq on a loopback port answering only what ARGS say; sets DNS_PORT.
+start_dns() {
+    DNS_PORT=$(free_port)
+    dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
+        --no-resolv --no-hosts --no-dhcp-interface= --pid-file= --log-facility=- "$@" \
+        >"$WORK/dnsmasq.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        dig_ok=$($PY -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+import sys
+try:
+    s.sendto(bytes.fromhex('12340100000100000000000007696e76616c696400000f0001'), ('127.0.0.1', $DNS_PORT)); s.recv(512); print(1)
+except Exception: print(0)")
+        [ "$dig_ok" = 1 ] && return 0
+        sleep 0.05
+    done
+    fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.log")"
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+    local secs=$1
+    shift
+    for _ in $(seq $((secs * 10))); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+
+sink_count() { find "$WORK/$1" -name '*.json' 2>/dev/null | wc -l; }
+sink_at_least() { [ "$(sink_count "$1")" -ge "$2" ]; }
+spool_holds() { [ "$(spooled_count "$1")" -eq "$2" ]; }

@@ -1,0 +1,506 @@
+#include "core/queue/runner.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "core/delivery/delivery.hpp"
+#include "core/delivery/targets.hpp"
+#include "core/dns/destination.hpp"
+#include "core/queue/dsn.hpp"
+#include "core/queue/retry.hpp"
+#include "core/spool/queue_id.hpp"
+#include "core/util/log.hpp"
+#include "core/util/offload.hpp"
+#include "core/util/text.hpp"
+
+namespace outpost::queue {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string domain_of(std::string_view address) {
+    auto at = address.rfind('@');
+    return util::to_lower(
+        at == std::string_view::npos ? std::string_view{} : address.substr(at + 1)
+    );
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return std::move(ss).str();
+}
+
+// Appends result lines and makes them durable before anyone acts on them.
+bool append_results(const std::filesystem::path& p, const std::string& lines) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = ::write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()) &&
+              ::fdatasync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string status_of(const smtp::reply& r, bool permanent) {
+    if (!r.enhanced.empty())
+        return r.enhanced;
+    return permanent ? "5.0.0" : "4.0.0";
+}
+
+delivery::tls_policy tls_for(const config::config& cfg, const std::string& domain) {
+    std::string policy = cfg.delivery.tls;
+    for (const auto& d : cfg.domains)
+        if (util::iequals(d.domain, domain) && !d.tls.empty())
+            policy = d.tls;
+    if (policy == "none")
+        return delivery::tls_policy::none;
+    if (policy == "required")
+        return delivery::tls_policy::required;
+    return delivery::tls_policy::opportunistic;
+}
+
+const config::route* route_for(const config::config& cfg, const std::string& domain) {
+    for (const auto& r : cfg.routes)
+        for (const auto& d : r.domains)
+            if (d == "*" || util::iequals(d, domain))
+                return &r;
+    return nullptr;
+}
+
+// A recipient's outcome after one attempt, as the runner records and logs it.
+struct outcome_line {
+    std::uint32_t index;
+    enum class kind { delivered, bounced, deferred } what;
+    std::string reply;
+    std::string status;
+};
+
+}  // namespace
+
+std::vector<job> jobs_for(const spool::record& rec) {
+    std::set<std::size_t> done;
+    for (const auto& r : rec.results)
+        done.insert(r.index);
+    std::map<std::string, job> by_domain;
+    for (std::uint32_t i = 0; i < rec.env.recipients.size(); ++i) {
+        if (done.count(i))
+            continue;
+        auto domain = domain_of(rec.env.recipients[i].address);
+        auto& j = by_domain[domain];
+        j.id = rec.id;
+        j.destination = domain;
+        j.arrived = rec.arrived;
+        j.rcpts.push_back(i);
+    }
+    std::vector<job> out;
+    for (auto& [d, j] : by_domain)
+        out.push_back(std::move(j));
+    return out;
+}
+
+runner::runner(
+    asio::io_context& io,
+    const config::config& cfg,
+    spool::layout where,
+    spool::writer& writer,
+    asio::thread_pool& workers,
+    dns::resolver& resolver
+)
+    : io_(io),
+      cfg_(cfg),
+      where_(std::move(where)),
+      writer_(writer),
+      workers_(workers),
+      resolver_(resolver),
+      wake_(io) {}
+
+std::int64_t runner::now() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+void runner::poke() {
+    wake_.cancel();
+}
+
+void runner::start() {
+    asio::co_spawn(
+        io_,
+        [this]() -> asio::awaitable<void> {
+            // Recovery: every message in queue/ with recipients still pending is scheduled now.
+            auto where = where_;
+            auto jobs = co_await util::offload(workers_, [&where] {
+                std::vector<job> out;
+                for (const auto& id : spool::list_queue(where)) {
+                    auto text = read_file(where.message(id));
+                    std::string error;
+                    auto rec = text ? spool::parse(*text, &error) : std::nullopt;
+                    if (!rec) {
+                        log::error("spool_unreadable", {{"queue_id", id}, {"error", error}});
+                        continue;
+                    }
+                    for (auto& j : jobs_for(*rec))
+                        out.push_back(std::move(j));
+                }
+                return out;
+            });
+            auto t = now();
+            for (auto& j : jobs)
+                scheduler_.add(std::move(j), t);
+            log::info("queue_recovered", {{"jobs", jobs.size()}});
+            started_ = true;
+            co_await loop();
+        },
+        asio::detached
+    );
+}
+
+void runner::submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived) {
+    spool::record rec;
+    rec.id = id;
+    rec.arrived = arrived;
+    rec.env.recipients = env.recipients;
+    auto t = now();
+    for (auto& j : jobs_for(rec))
+        scheduler_.add(std::move(j), t);
+    poke();
+}
+
+std::size_t runner::flush(
+    const std::optional<std::string>& destination, const std::optional<std::string>& id
+) {
+    auto n = scheduler_.flush(now(), destination, id);
+    poke();
+    return n;
+}
+
+bool runner::remove(const std::string& id) {
+    if (!spool::valid_queue_id(id) || scheduler_.remove(id) == 0)
+        return false;
+    std::error_code ec;
+    std::filesystem::remove(where_.message(id), ec);
+    log::info("message_deleted", {{"queue_id", id}});
+    return !ec;
+}
+
+asio::awaitable<void> runner::loop() {
+    auto per_destination = std::max<std::size_t>(1, cfg_.delivery.max_connections_per_destination);
+    while (!stopping_) {
+        scheduler_.wake(now());
+        for (;;) {
+            auto jobs = scheduler_.take(
+                std::max<std::size_t>(1, cfg_.delivery.max_messages_per_connection),
+                per_destination, std::max<std::size_t>(1, cfg_.delivery.max_connections)
+            );
+            if (jobs.empty())
+                break;
+            ++in_flight_;
+            asio::co_spawn(io_, deliver_batch(std::move(jobs)), asio::detached);
+        }
+        auto next = scheduler_.next_wakeup();
+        auto wait = next ? std::chrono::seconds(std::max<std::int64_t>(0, *next - now()))
+                         : std::chrono::seconds(3600);
+        wake_.expires_after(
+            std::max<std::chrono::steady_clock::duration>(wait, std::chrono::milliseconds(0)) +
+            std::chrono::milliseconds(next ? 1 : 0)
+        );
+        co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<void> runner::stop(std::chrono::steady_clock::duration grace) {
+    stopping_ = true;
+    poke();
+    asio::steady_timer tick(io_);
+    auto until = std::chrono::steady_clock::now() + grace;
+    while (in_flight_ > 0 && std::chrono::steady_clock::now() < until) {
+        tick.expires_after(std::chrono::milliseconds(50));
+        co_await tick.async_wait(asio::use_awaitable);
+    }
+    if (in_flight_ > 0)
+        log::warn("delivery_stop_timeout", {{"in_flight", in_flight_}});
+}
+
+asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
+    const auto destination = jobs.front().destination;
+    auto started = std::chrono::steady_clock::now();
+    try {
+        // Where to: a static route, or the destination's MX.
+        std::vector<delivery::target> targets;
+        std::optional<std::pair<std::string, std::string>> route_failure;  // status, text
+        bool route_permanent = false;
+        if (const auto* r = route_for(cfg_, destination)) {
+            boost::system::error_code ec;
+            auto host = r->next_hop.host;
+            if (host.size() > 1 && host.front() == '[')
+                host = host.substr(1, host.size() - 2);
+            auto ip = asio::ip::make_address(host, ec);
+            if (!ec) {
+                targets.push_back({host, {ip, r->next_hop.port}});
+            } else {
+                auto a = co_await resolver_.address(host);
+                for (const auto& addr : a.records)
+                    targets.push_back({host, {addr, r->next_hop.port}});
+                if (targets.empty())
+                    route_failure = {
+                        {"4.4.3", fmt::format("next hop {} has no address", r->next_hop.text())}};
+            }
+        } else {
+            auto resolved =
+                co_await dns::resolve_destination(resolver_, destination, dns::make_random_index());
+            if (resolved.result == dns::outcome::ok) {
+                targets = delivery::to_targets(resolved, cfg_.delivery.port);
+            } else {
+                route_permanent = resolved.result == dns::outcome::permanent;
+                route_failure = {{resolved.enhanced, resolved.text}};
+            }
+        }
+
+        // The messages, read off the event loop. A file that vanished was deleted meanwhile.
+        struct loaded {
+            job j;
+            std::string file;
+            spool::record rec;
+        };
+
+        auto where = where_;
+        std::vector<job> wanted = jobs;
+        auto items = co_await util::offload(workers_, [&where, &wanted] {
+            std::vector<loaded> out;
+            for (const auto& j : wanted) {
+                auto text = read_file(where.message(j.id));
+                if (!text)
+                    continue;
+                auto rec = spool::parse(*text);
+                if (!rec)
+                    continue;
+                out.push_back({j, std::move(*text), std::move(*rec)});
+            }
+            return out;
+        });
+
+        std::vector<delivery::delivery_result> results(items.size());
+        if (!route_failure && !items.empty()) {
+            delivery::options opts;
+            opts.ehlo_name = cfg_.server.hostname;
+            opts.tls = tls_for(cfg_, destination);
+            opts.max_messages_per_connection = cfg_.delivery.max_messages_per_connection;
+            opts.limits.connect =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.connect_timeout
+                );
+            auto command =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.command_timeout
+                );
+            opts.limits.greeting = opts.limits.command = command;
+            std::vector<delivery::message> messages;
+            for (auto& it : items) {
+                delivery::message m;
+                m.mail_from = it.rec.env.reverse_path;
+                for (auto i : it.j.rcpts)
+                    m.recipients.push_back(it.rec.env.recipients[i]);
+                m.body = it.rec.env.body;
+                m.smtputf8 = it.rec.env.smtputf8;
+                m.ret = it.rec.env.ret;
+                m.envid = it.rec.env.envid;
+                m.content.push_back(
+                    asio::buffer(it.file.data() + it.rec.message_offset, it.rec.size)
+                );
+                messages.push_back(std::move(m));
+            }
+            results =
+                co_await delivery::deliver(io_.get_executor(), targets, opts, std::move(messages));
+        }
+
+        auto t = now();
+        for (std::size_t k = 0; k < items.size(); ++k) {
+            auto& it = items[k];
+            std::vector<outcome_line> lines;
+            for (std::size_t n = 0; n < it.j.rcpts.size(); ++n) {
+                auto index = it.j.rcpts[n];
+                outcome_line o{index, outcome_line::kind::deferred, {}, {}};
+                if (route_failure) {
+                    o.reply =
+                        fmt::format("{} {}", route_permanent ? 550 : 451, route_failure->second);
+                    o.status = route_failure->first;
+                    o.what = route_permanent ? outcome_line::kind::bounced
+                                             : outcome_line::kind::deferred;
+                } else if (n < results[k].recipients.size()) {
+                    const auto& r = results[k].recipients[n];
+                    o.reply = util::trim(r.response.summary()).empty() ? std::string("no reply")
+                                                                       : r.response.summary();
+                    o.status = status_of(r.response, r.outcome == smtp::rcpt_outcome::permanent);
+                    o.what =
+                        r.outcome == smtp::rcpt_outcome::delivered   ? outcome_line::kind::delivered
+                        : r.outcome == smtp::rcpt_outcome::permanent ? outcome_line::kind::bounced
+                                                                     : outcome_line::kind::deferred;
+                } else {
+                    o.reply = "451 4.3.0 no result";
+                    o.status = "4.3.0";
+                }
+                if (o.what == outcome_line::kind::deferred &&
+                    expired(
+                        it.rec.arrived, t,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            cfg_.delivery.max_lifetime
+                        )
+                    )) {
+                    o.what = outcome_line::kind::bounced;
+                    o.status = "4.4.7";
+                    o.reply = fmt::format(
+                        "message expired after {}: {}",
+                        util::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            cfg_.delivery.max_lifetime
+                        )),
+                        o.reply
+                    );
+                }
+                lines.push_back(std::move(o));
+            }
+
+            // Durable first: the results go into the spool file before anything acts on them.
+            std::string appended;
+            for (const auto& o : lines)
+                if (o.what != outcome_line::kind::deferred)
+                    appended += spool::format_result(
+                        {o.index,
+                         o.what == outcome_line::kind::delivered
+                             ? spool::recipient_result::kind::delivered
+                             : spool::recipient_result::kind::bounced,
+                         t, o.reply}
+                    );
+            auto path = where_.message(it.j.id);
+            if (!appended.empty()) {
+                bool ok = co_await util::offload(workers_, [&path, &appended] {
+                    return append_results(path, appended);
+                });
+                if (!ok) {
+                    log::error("spool_append_failed", {{"queue_id", it.j.id}});
+                    continue;  // not recorded: the job is dropped from memory and retried at
+                               // restart
+                }
+                for (const auto& o : lines)
+                    if (o.what != outcome_line::kind::deferred)
+                        it.rec.results.push_back(
+                            {o.index,
+                             o.what == outcome_line::kind::delivered
+                                 ? spool::recipient_result::kind::delivered
+                                 : spool::recipient_result::kind::bounced,
+                             t, o.reply}
+                        );
+            }
+
+            auto attempt = it.j.attempts + 1;
+            auto delay_s = t - it.rec.arrived;
+            for (const auto& o : lines) {
+                const char* what = o.what == outcome_line::kind::delivered ? "sent"
+                                   : o.what == outcome_line::kind::bounced ? "bounced"
+                                                                           : "deferred";
+                log::info(
+                    "delivery", {{"queue_id", it.j.id},
+                                 {"rcpt", it.rec.env.recipients[o.index].address},
+                                 {"status", what},
+                                 {"dsn", o.status},
+                                 {"mx", results[k].host},
+                                 {"address", results[k].address},
+                                 {"tls", results[k].tls},
+                                 {"reply", o.reply},
+                                 {"attempt", attempt},
+                                 {"delay", delay_s}}
+                );
+            }
+
+            // Deferred recipients come back later.
+            job again = it.j;
+            again.rcpts.clear();
+            for (const auto& o : lines)
+                if (o.what == outcome_line::kind::deferred)
+                    again.rcpts.push_back(o.index);
+            if (!again.rcpts.empty()) {
+                again.attempts = attempt;
+                std::uniform_real_distribution<double> jitter(0.0, 1.0);
+                again.next_attempt =
+                    t + retry_delay(cfg_.delivery.retry, attempt, jitter(random_)).count();
+                scheduler_.add(std::move(again), t);
+            }
+
+            // Bounced recipients get a DSN to the sender (when they want one).
+            std::vector<dsn_recipient> bounced;
+            for (const auto& o : lines)
+                if (o.what == outcome_line::kind::bounced)
+                    bounced.push_back({o.index, o.status, o.reply, results[k].host, t});
+            if (!bounced.empty()) {
+                std::string_view message(it.file.data() + it.rec.message_offset, it.rec.size);
+                if (auto dsn = compose_dsn(
+                        {cfg_.server.hostname}, it.rec, message, bounced, dsn_action::failed, t
+                    )) {
+                    auto id = spool::next_queue_id();
+                    auto size = dsn->content.size();
+                    std::vector<std::string> pieces{
+                        spool::format_envelope(id, t, dsn->envelope, size),
+                        std::move(dsn->content)};
+                    auto [ec] = co_await writer_.async_write(
+                        id, std::move(pieces), asio::as_tuple(asio::use_awaitable)
+                    );
+                    if (ec) {
+                        log::error(
+                            "dsn_spool_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
+                        );
+                    } else {
+                        log::info(
+                            "dsn_queued", {{"queue_id", id},
+                                           {"about", it.j.id},
+                                           {"to", dsn->envelope.recipients[0].address}}
+                        );
+                        submitted(id, dsn->envelope, t);
+                    }
+                }
+            }
+
+            // Every recipient has a final result: the message leaves the spool.
+            if (it.rec.results.size() >= it.rec.env.recipients.size()) {
+                std::set<std::size_t> finals;
+                for (const auto& r : it.rec.results)
+                    finals.insert(r.index);
+                if (finals.size() == it.rec.env.recipients.size()) {
+                    std::error_code ec;
+                    std::filesystem::remove(path, ec);
+                    log::info("message_done", {{"queue_id", it.j.id}});
+                }
+            }
+        }
+    } catch (const std::exception& e) {
+        log::error("delivery_failed", {{"destination", destination}, {"error", e.what()}});
+        // Put the jobs back so nothing is forgotten until restart.
+        auto t = now();
+        for (auto& j : jobs) {
+            j.attempts += 1;
+            j.next_attempt = t + 60;
+            scheduler_.add(std::move(j), t);
+        }
+    }
+    (void)started;
+    scheduler_.finished(destination);
+    --in_flight_;
+    poke();
+}
+
+}  // namespace outpost::queue

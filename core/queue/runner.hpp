@@ -1,0 +1,82 @@
+// The delivery side of the daemon: keeps the scheduler fed from the spool, and for each batch it
+// takes, resolves the destination (static route or MX), delivers with delivery::deliver(), and
+// records each recipient's result in the spool file before acting on it (a delivered recipient
+// is never sent again, even after a crash). Permanent failures and expiry produce DSNs, which
+// are spooled and delivered like any message.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "config/schema.hpp"
+#include "core/dns/resolver.hpp"
+#include "core/queue/scheduler.hpp"
+#include "core/smtp/envelope.hpp"
+#include "core/spool/layout.hpp"
+#include "core/spool/record.hpp"
+#include "core/spool/writer.hpp"
+
+namespace outpost::queue {
+
+// Jobs for a spool record: its pending recipients grouped by domain (lower case), one job each.
+std::vector<job> jobs_for(const spool::record& rec);
+
+class runner {
+public:
+    runner(
+        boost::asio::io_context& io,
+        const config::config& cfg,
+        spool::layout where,
+        spool::writer& writer,
+        boost::asio::thread_pool& workers,
+        dns::resolver& resolver
+    );
+
+    // Reads queue/ (off the event loop) and starts delivering.
+    void start();
+
+    // A message the listener has just spooled.
+    void submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived);
+
+    // Deliveries in flight finish (or are cut off after grace); nothing new starts.
+    boost::asio::awaitable<void> stop(std::chrono::steady_clock::duration grace);
+
+    std::size_t flush(
+        const std::optional<std::string>& destination, const std::optional<std::string>& id
+    );
+    // Removes a queued message (its jobs and its file); false when unknown or in flight.
+    bool remove(const std::string& id);
+
+    scheduler_stats stats() const { return scheduler_.stats(); }
+
+private:
+    boost::asio::awaitable<void> loop();
+    boost::asio::awaitable<void> deliver_batch(std::vector<job> jobs);
+    void poke();
+    std::int64_t now() const;
+
+    boost::asio::io_context& io_;
+    const config::config& cfg_;
+    spool::layout where_;
+    spool::writer& writer_;
+    boost::asio::thread_pool& workers_;
+    dns::resolver& resolver_;
+    scheduler scheduler_;
+    boost::asio::steady_timer wake_;
+    std::mt19937_64 random_{std::random_device{}()};
+    std::size_t in_flight_ = 0;
+    bool stopping_ = false;
+    bool started_ = false;
+};
+
+}  // namespace outpost::queue
