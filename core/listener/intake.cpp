@@ -11,6 +11,7 @@
 #include "core/spool/queue_id.hpp"
 #include "core/spool/record.hpp"
 #include "core/util/log.hpp"
+#include "core/util/metrics.hpp"
 #include "core/util/offload.hpp"
 #include "core/util/text.hpp"
 
@@ -99,6 +100,7 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                                  {"signing", signing.summary},
                                  {"ms", fmt::format("{:.1f}", ms)}}
         );
+        util::metrics().messages_received.add();
         if (spooled_)
             spooled_(id, env, now);
         co_return result{result::kind::queued, id, {}};

@@ -22,6 +22,7 @@
 #include "core/queue/retry.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/util/log.hpp"
+#include "core/util/metrics.hpp"
 #include "core/util/offload.hpp"
 #include "core/util/text.hpp"
 
@@ -426,6 +427,11 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                                  {"attempt", attempt},
                                  {"delay", delay_s}}
                 );
+                auto& counted =
+                    o.what == outcome_line::kind::delivered ? util::metrics().rcpt_delivered
+                    : o.what == outcome_line::kind::bounced ? util::metrics().rcpt_bounced
+                                                            : util::metrics().rcpt_deferred;
+                counted.add();
             }
 
             // Deferred recipients come back later.
@@ -434,6 +440,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             for (const auto& o : lines)
                 if (o.what == outcome_line::kind::deferred)
                     again.rcpts.push_back(o.index);
+            for (const auto& o : lines)
+                if (o.what == outcome_line::kind::deferred)
+                    again.last_reply = o.reply;
             if (!again.rcpts.empty()) {
                 again.attempts = attempt;
                 std::uniform_real_distribution<double> jitter(0.0, 1.0);
@@ -494,6 +503,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         for (auto& j : jobs) {
             j.attempts += 1;
             j.next_attempt = t + 60;
+            j.last_reply = e.what();
             scheduler_.add(std::move(j), t);
         }
     }

@@ -59,6 +59,9 @@ public:
 
     scheduler_stats stats() const { return scheduler_.stats(); }
 
+    // Every queued (not in flight) job, for the admin endpoint; valid until the next event.
+    std::vector<const job*> queued() const { return scheduler_.queued(); }
+
 private:
     boost::asio::awaitable<void> loop();
     boost::asio::awaitable<void> deliver_batch(std::vector<job> jobs);

@@ -27,6 +27,7 @@ struct job {
     unsigned attempts = 0;          // failed attempts so far
     std::int64_t next_attempt = 0;  // unix seconds
     std::uint64_t serial = 0;       // identity while queued (a job may be re-added)
+    std::string last_reply;         // the last temporary failure, for outpostctl queue show
 };
 
 struct scheduler_stats {
