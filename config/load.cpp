@@ -794,6 +794,24 @@ void read_bounce_admin(section& root, config& c) {
                     )
                 );
             c.admin.address = *v;
+            c.admin.address_configured = true;
+        }
+        if (auto v = s.string("token"))
+            c.admin.token = *v;
+        // Nothing on the admin endpoint is reachable without the operator's consent: loopback,
+        // a unix socket (file permissions), or a token.
+        if (!c.admin.address.starts_with('/') && c.admin.token.empty()) {
+            auto ep = parse_endpoint(c.admin.address, true);
+            auto ip = ep ? parse_ip(ep->host) : std::nullopt;
+            if (ip && !ip->is_loopback())
+                fail(
+                    s.node("address")->source(),
+                    fmt::format(
+                        "admin.address \"{}\" is not loopback: set admin.token, or listen on "
+                        "127.0.0.1, [::1] or a unix socket",
+                        c.admin.address
+                    )
+                );
         }
         s.finish();
     }

@@ -188,6 +188,9 @@ struct bounce_section {
 
 struct admin_section {
     std::string address = "127.0.0.1:9025";  // host:port, or an absolute path for a unix socket
+    bool address_configured = false;         // false: the default (not binding it is a warning)
+    // Bearer token the admin endpoint requires when set; required for a non-loopback address.
+    std::string token;
 };
 
 struct config {

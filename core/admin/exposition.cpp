@@ -1,0 +1,153 @@
+#include "core/admin/exposition.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace outpost::admin {
+
+namespace {
+
+[[maybe_unused]] bool valid_name(std::string_view name) {
+    if (name.empty())
+        return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+        if (!(alpha || (i > 0 && c >= '0' && c <= '9')))
+            return false;
+    }
+    return true;
+}
+
+// HELP text escapes only backslash and line feed.
+std::string escape_help(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+
+void exposition::describe(std::string_view name, std::string_view type, std::string_view help) {
+    assert(valid_name(name));
+    text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type);
+}
+
+void exposition::head(std::string_view name, std::initializer_list<label> labels) {
+    assert(valid_name(name));
+    text_ += name;
+    if (labels.size() == 0) {
+        text_ += ' ';
+        return;
+    }
+    text_ += '{';
+    bool first = true;
+    for (const auto& l : labels) {
+        assert(valid_name(l.name));
+        if (!first)
+            text_ += ',';
+        first = false;
+        text_ += fmt::format("{}=\"{}\"", l.name, escape_label_value(l.value));
+    }
+    text_ += "} ";
+}
+
+void exposition::sample(
+    std::string_view name, std::initializer_list<label> labels, std::uint64_t value
+) {
+    head(name, labels);
+    text_ += fmt::format("{}\n", value);
+}
+
+void exposition::sample(std::string_view name, std::initializer_list<label> labels, double value) {
+    head(name, labels);
+    if (std::isnan(value))
+        text_ += "NaN\n";
+    else if (std::isinf(value))
+        text_ += value > 0 ? "+Inf\n" : "-Inf\n";
+    else
+        text_ += fmt::format("{}\n", value);
+}
+
+std::string render_metrics(const metrics_snapshot& s) {
+    exposition e;
+    e.describe("outpost_build_info", "gauge", "The running version (always 1).");
+    e.sample("outpost_build_info", {{"version", s.version}}, std::uint64_t{1});
+    e.describe("outpost_uptime_seconds", "gauge", "Seconds since outpostd started.");
+    e.sample("outpost_uptime_seconds", {}, s.uptime_seconds);
+    e.describe("outpost_connections", "gauge", "SMTP client connections open now.");
+    e.sample("outpost_connections", {}, s.connections);
+    e.describe(
+        "outpost_messages_received_total", "counter",
+        "Messages accepted and spooled (250 after DATA)."
+    );
+    e.sample("outpost_messages_received_total", {}, s.messages_received);
+    e.describe(
+        "outpost_messages_delivered_total", "counter", "Recipients a remote server accepted."
+    );
+    e.sample("outpost_messages_delivered_total", {}, s.rcpt_delivered);
+    e.describe(
+        "outpost_messages_deferred_total", "counter",
+        "Recipient delivery attempts that failed temporarily and will be retried."
+    );
+    e.sample("outpost_messages_deferred_total", {}, s.rcpt_deferred);
+    e.describe(
+        "outpost_messages_bounced_total", "counter",
+        "Recipients that failed permanently or expired (a DSN goes to the sender)."
+    );
+    e.sample("outpost_messages_bounced_total", {}, s.rcpt_bounced);
+    e.describe(
+        "outpost_queue_jobs", "gauge",
+        "Queued jobs (one message's recipients at one destination) by state; active counts "
+        "delivery batches in flight."
+    );
+    e.sample("outpost_queue_jobs", {{"state", "ready"}}, s.jobs_ready);
+    e.sample("outpost_queue_jobs", {{"state", "deferred"}}, s.jobs_deferred);
+    e.sample("outpost_queue_jobs", {{"state", "active"}}, s.jobs_active);
+    e.describe("outpost_queue_destinations", "gauge", "Destinations with queued or active jobs.");
+    e.sample("outpost_queue_destinations", {}, s.destinations);
+    e.describe(
+        "outpost_queue_oldest_seconds", "gauge",
+        "Age of the oldest queued message in seconds (0 when the queue is empty)."
+    );
+    e.sample(
+        "outpost_queue_oldest_seconds", {},
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.oldest_seconds))
+    );
+    e.describe("outpost_spool_files_total", "counter", "Spool files written and made durable.");
+    e.sample("outpost_spool_files_total", {}, s.spool_files);
+    e.describe(
+        "outpost_spool_batches_total", "counter",
+        "Group commits of the spool writer (one fsync of the directory each)."
+    );
+    e.sample("outpost_spool_batches_total", {}, s.spool_batches);
+    return e.text();
+}
+
+}  // namespace outpost::admin

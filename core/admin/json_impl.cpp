@@ -1,0 +1,2 @@
+// The one translation unit that compiles Boost.JSON (header-only distribution, built once here).
+#include <boost/json/src.hpp>
