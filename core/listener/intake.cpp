@@ -65,11 +65,25 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
     try {
         auto prefix = trace_prefix(settings_, id, env, content, now);
         signing_result signing;
-        if (sign_) {
+        if (sign_.sign) {
+            txt_table keys;
+            if (sign_.key_names && lookup_) {
+                auto names = sign_.key_names(prefix, content);
+                if (!names.empty())
+                    keys = co_await lookup_(std::move(names));
+            }
             // The message stays in this coroutine's frame while the worker reads it.
-            auto sign = sign_;
-            signing =
-                co_await util::offload(workers_, [&] { return sign(prefix, content, env, now); });
+            auto sign = sign_.sign;
+            signing = co_await util::offload(workers_, [&] {
+                return sign(prefix, content, env, now, keys);
+            });
+            if (!signing.reject.empty()) {
+                log::info(
+                    "message_rejected",
+                    {{"queue_id", id}, {"from", env.reverse_path}, {"reason", signing.reject}}
+                );
+                co_return result{result::kind::rejected, {}, signing.reject};
+            }
         }
         auto size = signing.header_block.size() + prefix.size() + content.size();
         std::vector<std::string> pieces;

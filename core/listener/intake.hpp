@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -20,14 +22,40 @@ namespace outpost::listener {
 struct signing_result {
     std::string header_block;
     std::string summary;  // for the log: "d=example.com signatures=2 arc=i=1" or why not signed
+    std::string reject;   // non-empty: refuse the message with 550 5.7.1 and this text
 };
 
+// A TXT look-up result for a key record the signer needs (the DKIM signatures and ARC chain a
+// message arrives with are verified for ARC-Authentication-Results and the seal's cv=).
+struct txt_answer {
+    enum class status { found, missing, temporary } state = status::temporary;
+    std::vector<std::string> records;
+};
+
+using txt_table = std::map<std::string, txt_answer>;
+
 // The signing seam: prefix (fields Outpost adds) and original (the bytes received) are signed as
-// one message without being joined. Runs on a worker thread; must be thread-safe. Empty when
-// signing is off.
-using sign_fn = std::function<signing_result(
-    std::string_view prefix, std::string_view original, const smtp::envelope& env, std::int64_t now
-)>;
+// one message without being joined. sign runs on a worker thread and must be thread-safe;
+// key_names runs on the event loop and names the TXT records sign will want. Empty when signing
+// is off.
+struct signing_step {
+    std::function<std::vector<std::string>(std::string_view prefix, std::string_view original)>
+        key_names;
+    std::function<signing_result(
+        std::string_view prefix,
+        std::string_view original,
+        const smtp::envelope& env,
+        std::int64_t now,
+        const txt_table& keys
+    )>
+        sign;
+};
+
+using sign_fn = signing_step;
+
+// Looks up TXT records on the event loop (the daemon's c-ares resolver).
+using txt_lookup_fn =
+    std::function<boost::asio::awaitable<txt_table>(std::vector<std::string> names)>;
 
 struct intake_settings {
     std::string hostname;  // by HOST in Received:, and the Message-ID domain when one is added
@@ -57,6 +85,8 @@ public:
 
     void set_signer(sign_fn sign) { sign_ = std::move(sign); }
 
+    void set_txt_lookup(txt_lookup_fn lookup) { lookup_ = std::move(lookup); }
+
     // Called on the event loop after each message is durable (delivery schedules it).
     using spooled_fn =
         std::function<void(const std::string& id, const smtp::envelope& env, std::int64_t arrived)>;
@@ -68,6 +98,7 @@ private:
     spool::writer& writer_;
     boost::asio::thread_pool& workers_;
     sign_fn sign_;
+    txt_lookup_fn lookup_;
     spooled_fn spooled_;
 };
 

@@ -27,6 +27,7 @@
 #include "core/spool/layout.hpp"
 #include "core/spool/writer.hpp"
 #include "core/util/log.hpp"
+#include "server/outpostd/admin.hpp"
 #include "server/outpostd/notify.hpp"
 #include "server/outpostd/signing.hpp"
 
@@ -168,11 +169,32 @@ int main(int argc, char** argv) {
         for (const auto& e : cfg.delivery.dns_servers)
             dns_options.servers.push_back({e.host, e.port});
         auto resolver = dns::make_cares_resolver(io.get_executor(), dns_options);
+        intake.set_txt_lookup(
+            [&](std::vector<std::string> names) -> asio::awaitable<listener::txt_table> {
+                listener::txt_table table;
+                for (auto& name : names) {
+                    auto a = co_await resolver->txt(name);
+                    listener::txt_answer t;
+                    t.state =
+                        a.ok() ? listener::txt_answer::status::found
+                        : (a.result == dns::status::nxdomain || a.result == dns::status::nodata)
+                            ? listener::txt_answer::status::missing
+                            : listener::txt_answer::status::temporary;
+                    t.records = std::move(a.records);
+                    table.emplace(std::move(name), std::move(t));
+                }
+                co_return table;
+            }
+        );
         queue::runner delivery(io, cfg, where, writer, workers, *resolver);
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
                               std::int64_t arrived) { delivery.submitted(id, env, arrived); });
         server.start();
         delivery.start();
+        daemon::admin_server admin(
+            io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION}
+        );
+        admin.start();
 
         asio::signal_set stop_signals(io, SIGTERM, SIGINT);
         asio::signal_set reload_signal(io, SIGHUP);
@@ -182,6 +204,7 @@ int main(int argc, char** argv) {
                 return;
             stopping = true;
             reload_signal.cancel();
+            admin.stop();
             daemon::notify("STOPPING=1");
             log::info(
                 "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
