@@ -127,7 +127,10 @@ json::object entry_json(const queue_entry& e) {
     o["destination"] = e.destination;
     o["state"] = to_string(e.state);
     o["recipients"] = e.rcpts.size();
-    o["attempts"] = e.attempts;
+    if (e.state == job_state::queued)
+        o["attempts"] = nullptr;  // the spool does not record attempts
+    else
+        o["attempts"] = e.attempts;
     o["arrived"] = e.arrived;
     if (e.next_attempt)
         o["next_attempt"] = e.next_attempt;
@@ -200,7 +203,10 @@ json::object message_json(
         } else if (auto h = holder.find(i); h != holder.end()) {
             const auto& e = *h->second;
             o["state"] = to_string(e.state);
-            o["attempts"] = e.attempts;
+            if (e.state == job_state::queued)
+                o["attempts"] = nullptr;
+            else
+                o["attempts"] = e.attempts;
             if (e.next_attempt)
                 o["next_attempt"] = e.next_attempt;
             else

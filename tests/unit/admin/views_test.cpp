@@ -63,6 +63,8 @@ TEST_CASE("a spool record's pending recipients group by destination, in lower ca
     CHECK(entries[1].rcpts == std::vector<std::uint32_t>{3});
     CHECK(entries[1].arrived == 1000);
     CHECK(entries[1].state == job_state::queued);
+    // Attempts are unknown from the spool alone: null, not a made-up zero.
+    CHECK(entry_json(entries[1]).at("attempts").is_null());
 }
 
 TEST_CASE("filters match destination without regard to case, and state") {

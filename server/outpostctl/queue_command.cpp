@@ -1,0 +1,505 @@
+// outpostctl status and outpostctl queue list|show|flush|delete: through the admin endpoint of the
+// running daemon; when it is down, list and show read the spool directly, delete removes the
+// spool file, and flush (which only the daemon can do) exits 3.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+#include "core/admin/http.hpp"
+#include "core/admin/views.hpp"
+#include "core/spool/layout.hpp"
+#include "core/spool/queue_id.hpp"
+#include "core/spool/record.hpp"
+#include "core/util/text.hpp"
+#include "server/outpostctl/admin_client.hpp"
+#include "server/outpostctl/command.hpp"
+
+namespace outpost::ctl {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* queue_usage =
+    "usage: outpostctl queue list [--domain D] [--state ready|deferred|active]\n"
+    "       outpostctl queue show ID\n"
+    "       outpostctl queue flush [ID | --domain D]\n"
+    "       outpostctl queue delete ID\n"
+    "  [--format table|json]\n"
+    "\n"
+    "Talks to the running outpostd through [admin] address. When it is not running, list and\n"
+    "show read the spool directly (attempts and next attempt are then unknown), delete removes\n"
+    "the spool file, and flush exits 3. A job is one message's pending recipients at one\n"
+    "destination. Exit codes: 0 done, 1 failed (no such message, ...), 2 usage, 3 daemon down.\n";
+
+constexpr const char* status_usage =
+    "usage: outpostctl status [--format table|json]\n"
+    "\n"
+    "Version, uptime, listeners and a queue summary from the running outpostd; exits 3 when it\n"
+    "is not running.\n";
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+// A json value as display text: strings unquoted, null as "-".
+std::string text_of(const json::value& v) {
+    if (v.is_string())
+        return std::string(v.get_string());
+    if (v.is_null())
+        return "-";
+    return json::serialize(v);
+}
+
+std::int64_t int_of(const json::value& v) {
+    if (v.is_int64())
+        return v.get_int64();
+    if (v.is_uint64())
+        return static_cast<std::int64_t>(v.get_uint64());
+    if (v.is_double())
+        return static_cast<std::int64_t>(v.get_double());
+    return 0;
+}
+
+const json::value& field(const json::value& v, std::string_view key) {
+    static const json::value null;
+    if (!v.is_object())
+        return null;
+    auto* p = v.get_object().if_contains(key);
+    return p ? *p : null;
+}
+
+std::string age(std::int64_t seconds) {
+    if (seconds < 0)
+        seconds = 0;
+    return util::format_duration(std::chrono::seconds(seconds));
+}
+
+std::string next_text(const json::value& v, std::int64_t now) {
+    if (v.is_null())
+        return "-";
+    auto at = int_of(v);
+    return at <= now ? "now" : "in " + age(at - now);
+}
+
+// Columns sized to their widest cell; the last column is not padded.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> width;
+    for (const auto& r : rows)
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (width.size() <= i)
+                width.push_back(0);
+            width[i] = std::max(width[i], r[i].size());
+        }
+    for (const auto& r : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (i + 1 < r.size())
+                line += fmt::format("{:<{}}  ", r[i], width[i]);
+            else
+                line += r[i];
+        }
+        fmt::print("{}\n", line);
+    }
+}
+
+bool bad_format(const context& ctx) {
+    if (ctx.format == "table" || ctx.format == "json")
+        return false;
+    fmt::print(stderr, "outpostctl: --format must be table or json\n");
+    return true;
+}
+
+void print_json(const json::value& v) {
+    fmt::print("{}\n", json::serialize(v));
+}
+
+// The daemon's error message, or the HTTP status when it sent none.
+std::string api_error(const api_reply& r) {
+    const auto& e = field(r.body, "error");
+    return e.is_string() ? std::string(e.get_string()) : fmt::format("HTTP {}", r.status);
+}
+
+int failed_call(const api_result& r) {
+    fmt::print(stderr, "outpostctl: cannot talk to outpostd at {}\n", r.reason);
+    return exit_failure;
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return std::move(ss).str();
+}
+
+void say_reading_spool() {
+    fmt::print(stderr, "outpostd is not running; reading the spool directly\n");
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+void print_queue_table(const json::value& doc) {
+    auto now = int_of(field(doc, "now"));
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "DESTINATION", "STATE", "RCPTS", "ATTEMPTS", "AGE", "NEXT", "LAST REPLY"}};
+    const auto& jobs = field(doc, "jobs");
+    std::set<std::string> messages;
+    if (jobs.is_array()) {
+        for (const auto& j : jobs.get_array()) {
+            messages.insert(text_of(field(j, "id")));
+            rows.push_back(
+                {text_of(field(j, "id")), text_of(field(j, "destination")),
+                 text_of(field(j, "state")), text_of(field(j, "recipients")),
+                 text_of(field(j, "attempts")), age(now - int_of(field(j, "arrived"))),
+                 next_text(field(j, "next_attempt"), now),
+                 text_of(field(j, "last_reply")).empty() ? "-" : text_of(field(j, "last_reply"))}
+            );
+        }
+    }
+    if (rows.size() == 1) {
+        fmt::print("the queue is empty\n");
+        return;
+    }
+    print_table(rows);
+    auto n = rows.size() - 1;
+    fmt::print(
+        "{} job{} ({} message{})\n", n, n == 1 ? "" : "s", messages.size(),
+        messages.size() == 1 ? "" : "s"
+    );
+}
+
+void print_message_table(const json::value& doc, std::int64_t now) {
+    const auto& env = field(doc, "envelope");
+    auto from = text_of(field(env, "from"));
+    std::vector<std::vector<std::string>> head{
+        {"id", text_of(field(doc, "id"))},
+        {"arrived", fmt::format(
+                        "{} ({} ago)", util::iso8601(int_of(field(doc, "arrived"))),
+                        age(now - int_of(field(doc, "arrived")))
+                    )},
+        {"from", from.empty() ? "<> (null sender)" : from},
+        {"size", text_of(field(doc, "size"))},
+        {"client",
+         fmt::format(
+             "{} helo {} {}{}", text_of(field(env, "client_address")), text_of(field(env, "helo")),
+             text_of(field(env, "protocol")),
+             text_of(field(env, "auth_user")).empty() ? ""
+                                                      : " user " + text_of(field(env, "auth_user"))
+         )},
+    };
+    if (!text_of(field(env, "envid")).empty())
+        head.push_back({"envid", text_of(field(env, "envid"))});
+    print_table(head);
+    fmt::print("\n");
+    std::vector<std::vector<std::string>> rows{{"RECIPIENT", "STATE", "ATTEMPTS", "NEXT", "REPLY"}};
+    const auto& rcpts = field(doc, "recipients");
+    if (rcpts.is_array()) {
+        for (const auto& r : rcpts.get_array()) {
+            auto state = text_of(field(r, "state"));
+            bool final = state == "delivered" || state == "bounced";
+            auto reply = text_of(field(r, "reply"));
+            rows.push_back(
+                {text_of(field(r, "address")), state, final ? "-" : text_of(field(r, "attempts")),
+                 final ? util::iso8601(int_of(field(r, "at")))
+                       : next_text(field(r, "next_attempt"), now),
+                 reply.empty() ? "-" : reply}
+            );
+        }
+    }
+    print_table(rows);
+}
+
+// ---- spool fallback --------------------------------------------------------------------------
+
+json::object spool_listing(const config::config& cfg, const admin::queue_filter& filter) {
+    spool::layout where{cfg.server.spool_dir};
+    std::vector<admin::queue_entry> entries;
+    for (const auto& id : spool::list_queue(where)) {
+        auto text = read_file(where.message(id));
+        std::string error;
+        auto rec = text ? spool::parse(*text, &error) : std::nullopt;
+        if (!rec) {
+            if (text)
+                fmt::print(stderr, "outpostctl: {} is damaged: {}\n", id, error);
+            continue;  // a file delivered meanwhile is simply gone
+        }
+        for (auto& e : admin::entries_of(*rec, admin::job_state::queued))
+            if (admin::matches(e, filter))
+                entries.push_back(std::move(e));
+    }
+    return admin::queue_json(std::move(entries), unix_now(), "spool");
+}
+
+// ---- commands --------------------------------------------------------------------------------
+
+int queue_list(context& ctx) {
+    auto domain = ctx.take_option("--domain");
+    auto state = ctx.take_option("--state");
+    if (!ctx.args.empty() || bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    admin::queue_filter filter;
+    filter.domain = domain;
+    if (state) {
+        filter.state = admin::parse_job_state(*state);
+        if (!filter.state || *filter.state == admin::job_state::queued) {
+            fmt::print(stderr, "outpostctl: --state must be ready, deferred or active\n");
+            return exit_usage;
+        }
+    }
+    const auto& cfg = ctx.config();
+    std::string target = "/api/v1/queue";
+    std::string sep = "?";
+    if (domain) {
+        target += sep + "domain=" + admin::url_encode(*domain);
+        sep = "&";
+    }
+    if (state)
+        target += sep + "state=" + admin::url_encode(*state);
+    auto r = call_admin(cfg, "GET", target);
+    json::value doc;
+    if (r.outcome == reach::down) {
+        say_reading_spool();
+        if (filter.state) {
+            fmt::print(
+                stderr, "outpostctl: without the daemon, states are unknown; --state is ignored\n"
+            );
+            filter.state.reset();
+        }
+        doc = spool_listing(cfg, filter);
+    } else if (r.outcome == reach::failed) {
+        return failed_call(r);
+    } else if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    } else {
+        doc = std::move(r.reply.body);
+    }
+    if (ctx.format == "json")
+        print_json(doc);
+    else
+        print_queue_table(doc);
+    return exit_ok;
+}
+
+int queue_show(context& ctx) {
+    if (ctx.args.size() != 1 || bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    auto id = ctx.args[0];
+    if (!spool::valid_queue_id(id)) {
+        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", id);
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto r = call_admin(cfg, "GET", "/api/v1/queue/" + id);
+    json::value doc;
+    if (r.outcome == reach::down) {
+        say_reading_spool();
+        spool::layout where{cfg.server.spool_dir};
+        auto text = read_file(where.message(id));
+        if (!text) {
+            fmt::print(stderr, "outpostctl: no message {} in {}\n", id, where.queue().string());
+            return exit_failure;
+        }
+        std::string error;
+        auto rec = spool::parse(*text, &error);
+        if (!rec) {
+            fmt::print(stderr, "outpostctl: {} is damaged: {}\n", id, error);
+            return exit_failure;
+        }
+        doc = admin::message_json(
+            *rec, admin::entries_of(*rec, admin::job_state::queued), admin::job_state::queued,
+            "spool"
+        );
+    } else if (r.outcome == reach::failed) {
+        return failed_call(r);
+    } else if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    } else {
+        doc = std::move(r.reply.body);
+    }
+    if (ctx.format == "json")
+        print_json(doc);
+    else
+        print_message_table(doc, unix_now());
+    return exit_ok;
+}
+
+int queue_flush(context& ctx) {
+    auto domain = ctx.take_option("--domain");
+    if (ctx.args.size() > 1 || (domain && !ctx.args.empty()) || bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    std::string target = "/api/v1/queue/flush";
+    if (!ctx.args.empty()) {
+        if (!spool::valid_queue_id(ctx.args[0])) {
+            fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", ctx.args[0]);
+            return exit_usage;
+        }
+        target += "?id=" + ctx.args[0];
+    } else if (domain) {
+        target += "?domain=" + admin::url_encode(*domain);
+    }
+    auto r = call_admin(ctx.config(), "POST", target);
+    if (r.outcome == reach::down) {
+        fmt::print(
+            stderr,
+            "outpostctl: outpostd is not running ({}); queue flush needs the daemon, and every "
+            "queued message is retried when it starts\n",
+            r.reason
+        );
+        return exit_daemon_down;
+    }
+    if (r.outcome == reach::failed)
+        return failed_call(r);
+    if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    }
+    if (ctx.format == "json") {
+        print_json(r.reply.body);
+    } else {
+        auto n = int_of(field(r.reply.body, "flushed"));
+        fmt::print("{} deferred job{} made ready now\n", n, n == 1 ? "" : "s");
+    }
+    return exit_ok;
+}
+
+int queue_delete(context& ctx) {
+    if (ctx.args.size() != 1 || bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    auto id = ctx.args[0];
+    if (!spool::valid_queue_id(id)) {
+        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", id);
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto r = call_admin(cfg, "DELETE", "/api/v1/queue/" + id);
+    json::object done;
+    done["deleted"] = id;
+    if (r.outcome == reach::down) {
+        fmt::print(stderr, "outpostd is not running; removing the spool file directly\n");
+        spool::layout where{cfg.server.spool_dir};
+        std::error_code ec;
+        if (!std::filesystem::remove(where.message(id), ec)) {
+            fmt::print(
+                stderr, "outpostctl: no message {} in {}{}\n", id, where.queue().string(),
+                ec ? ": " + ec.message() : ""
+            );
+            return exit_failure;
+        }
+        done["source"] = "spool";
+    } else if (r.outcome == reach::failed) {
+        return failed_call(r);
+    } else if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    } else {
+        done["source"] = "daemon";
+    }
+    if (ctx.format == "json")
+        print_json(done);
+    else
+        fmt::print("deleted {}\n", id);
+    return exit_ok;
+}
+
+int queue(context& ctx) {
+    if (ctx.args.empty()) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    auto verb = ctx.args[0];
+    ctx.args.erase(ctx.args.begin());
+    if (verb == "list")
+        return queue_list(ctx);
+    if (verb == "show")
+        return queue_show(ctx);
+    if (verb == "flush")
+        return queue_flush(ctx);
+    if (verb == "delete")
+        return queue_delete(ctx);
+    fmt::print(stderr, "outpostctl: unknown queue command \"{}\"\n{}", verb, queue_usage);
+    return exit_usage;
+}
+
+int status(context& ctx) {
+    if (!ctx.args.empty() || bad_format(ctx)) {
+        fmt::print(stderr, "{}", status_usage);
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto r = call_admin(cfg, "GET", "/api/v1/status");
+    if (r.outcome == reach::down) {
+        fmt::print(stderr, "outpostctl: outpostd is not running ({})\n", r.reason);
+        return exit_daemon_down;
+    }
+    if (r.outcome == reach::failed)
+        return failed_call(r);
+    if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    }
+    const auto& doc = r.reply.body;
+    if (ctx.format == "json") {
+        print_json(doc);
+        return exit_ok;
+    }
+    std::string listeners;
+    if (const auto& l = field(doc, "listeners"); l.is_array())
+        for (const auto& a : l.get_array())
+            listeners += (listeners.empty() ? "" : ", ") + text_of(a);
+    const auto& q = field(doc, "queue");
+    const auto& c = field(doc, "counters");
+    print_table({
+        {"version", text_of(field(doc, "version"))},
+        {"hostname", text_of(field(doc, "hostname"))},
+        {"uptime", age(int_of(field(doc, "uptime_seconds")))},
+        {"listeners", listeners.empty() ? "-" : listeners},
+        {"admin", text_of(field(doc, "admin"))},
+        {"spool", text_of(field(doc, "spool_dir"))},
+        {"connections", text_of(field(doc, "connections"))},
+        {"queue",
+         fmt::format(
+             "{} ready, {} deferred, {} active batches, {} destinations, oldest {}",
+             text_of(field(q, "ready")), text_of(field(q, "deferred")), text_of(field(q, "active")),
+             text_of(field(q, "destinations")), age(int_of(field(q, "oldest_seconds")))
+         )},
+        {"since start", fmt::format(
+                            "{} received, {} delivered, {} deferred, {} bounced (recipients)",
+                            text_of(field(c, "received")), text_of(field(c, "delivered")),
+                            text_of(field(c, "deferred")), text_of(field(c, "bounced"))
+                        )},
+    });
+    return exit_ok;
+}
+
+registration queue_reg{
+    "queue", "list, show, flush or delete queued messages (through the daemon, or the spool)",
+    queue_usage, queue};
+
+registration status_reg{
+    "status", "version, uptime, listeners and queue of outpostd", status_usage, status};
+
+}  // namespace
+
+}  // namespace outpost::ctl
