@@ -1,5 +1,6 @@
 #include "core/queue/runner.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -57,6 +58,26 @@ bool append_results(const std::filesystem::path& p, const std::string& lines) {
               ::fdatasync(fd) == 0;
     ::close(fd);
     return ok;
+}
+
+// True when every recipient of the message in p has a result line on disk. Reads only what
+// follows the message (the result lines), from offset on.
+bool all_final_on_disk(const std::filesystem::path& p, std::size_t offset, std::size_t recipients) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in || !in.seekg(static_cast<std::streamoff>(offset)))
+        return false;
+    std::set<std::size_t> finals;
+    std::string line;
+    while (std::getline(in, line)) {
+        auto parts = util::split(line, ' ');
+        std::size_t index = 0;
+        if (parts.size() == 4 && (parts[0] == "delivered" || parts[0] == "bounced") &&
+            std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), index).ec ==
+                std::errc{} &&
+            index < recipients)
+            finals.insert(index);
+    }
+    return finals.size() == recipients;
 }
 
 std::string status_of(const smtp::reply& r, bool permanent) {
@@ -159,7 +180,14 @@ void runner::start() {
                         log::error("spool_unreadable", {{"queue_id", id}, {"error", error}});
                         continue;
                     }
-                    for (auto& j : jobs_for(*rec))
+                    auto pending = jobs_for(*rec);
+                    if (pending.empty()) {
+                        // Every recipient was final, but the crash came before the removal.
+                        std::error_code ec;
+                        std::filesystem::remove(where.message(id), ec);
+                        log::info("message_done", {{"queue_id", id}, {"at", "recovery"}});
+                    }
+                    for (auto& j : pending)
                         out.push_back(std::move(j));
                 }
                 return out;
@@ -389,10 +417,21 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                          t, o.reply}
                     );
             auto path = where_.message(it.j.id);
+            // Whether every recipient now has a result. The file decides, not it.rec: another
+            // job of this message (another domain) may have appended its results since this one
+            // read the file. Each job reads the results back after its own append, so the last
+            // one to append sees them all.
+            bool complete = false;
             if (!appended.empty()) {
-                bool ok = co_await util::offload(workers_, [&path, &appended] {
-                    return append_results(path, appended);
-                });
+                auto offset = it.rec.message_offset + it.rec.size;
+                auto count = it.rec.env.recipients.size();
+                auto [ok, all] =
+                    co_await util::offload(workers_, [&path, &appended, offset, count] {
+                        bool written = append_results(path, appended);
+                        return std::pair{
+                            written, written && all_final_on_disk(path, offset, count)};
+                    });
+                complete = all;
                 if (!ok) {
                     log::error("spool_append_failed", {{"queue_id", it.j.id}});
                     continue;  // not recorded: the job is dropped from memory and retried at
@@ -485,15 +524,10 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             }
 
             // Every recipient has a final result: the message leaves the spool.
-            if (it.rec.results.size() >= it.rec.env.recipients.size()) {
-                std::set<std::size_t> finals;
-                for (const auto& r : it.rec.results)
-                    finals.insert(r.index);
-                if (finals.size() == it.rec.env.recipients.size()) {
-                    std::error_code ec;
-                    std::filesystem::remove(path, ec);
+            if (complete) {
+                std::error_code ec;
+                if (std::filesystem::remove(path, ec))
                     log::info("message_done", {{"queue_id", it.j.id}});
-                }
             }
         }
     } catch (const std::exception& e) {

@@ -3,10 +3,14 @@
 
 Usage: smtp_sink.py --port PORT [--address 127.0.0.x] --out DIR [--tls-cert PEM --tls-key PEM]
                     [--reject-prefix P] [--defer-prefix P] [--plain-esmtp] [--greeting CODE]
+                    [--defer-first N] [--drop-first N] [--data-delay SECONDS]
 Each accepted message becomes DIR/NNNN.json: mail_from, mail_options, rcpt_tos, peer_port, the DSN
 parameters as sent (RET, ENVID, and NOTIFY/ORCPT per recipient), ehlo, tls, data. RCPT for an
 address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2.1.
 --drop-after-dot records each message and then drops the connection instead of answering.
+--defer-first N answers 451 4.2.1 to the first N RCPTs of each address, then accepts it.
+--drop-first N behaves as --drop-after-dot for the first N messages, then answers normally.
+--data-delay SECONDS records each message, then waits that long before answering the dot.
 --greeting CODE answers every connection with "CODE ..." and closes; --silent never greets.
 --plain-esmtp leaves out the PIPELINING and DSN this sink adds to aiosmtpd's EHLO.
 Prints "ready PORT" once it listens; serves until killed.
@@ -61,6 +65,7 @@ class Handler:
         self.args = args
         self.count = 0
         self.lock = threading.Lock()
+        self.rcpts_seen = {}  # address -> RCPTs seen, for --defer-first
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -73,6 +78,12 @@ class Handler:
             return "550 5.1.1 no such user here"
         if self.args.defer_prefix and address.startswith(self.args.defer_prefix):
             return "451 4.2.1 mailbox busy, try later"
+        if self.args.defer_first:
+            with self.lock:
+                seen = self.rcpts_seen.get(address, 0)
+                self.rcpts_seen[address] = seen + 1
+            if seen < self.args.defer_first:
+                return "451 4.2.1 not yet, try again later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
@@ -96,7 +107,9 @@ class Handler:
         with open(path + ".tmp", "w") as f:
             json.dump(record, f)
         os.rename(path + ".tmp", path)
-        if self.args.drop_after_dot:
+        if self.args.data_delay:
+            await asyncio.sleep(self.args.data_delay)
+        if self.args.drop_after_dot or n <= self.args.drop_first:
             server.transport.abort()  # the message is kept, the client never hears so
             return "250 2.0.0 never sent"
         return f"250 2.0.0 OK queued as sink-{n}"
@@ -131,6 +144,9 @@ def main():
     p.add_argument("--greeting")
     p.add_argument("--silent", action="store_true")
     p.add_argument("--drop-after-dot", action="store_true")
+    p.add_argument("--defer-first", type=int, default=0)
+    p.add_argument("--drop-first", type=int, default=0)
+    p.add_argument("--data-delay", type=float, default=0.0)
     args = p.parse_args()
 
     if args.silent:

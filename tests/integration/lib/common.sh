@@ -112,3 +112,27 @@ wait_for() {
 sink_count() { find "$WORK/$1" -name '*.json' 2>/dev/null | wc -l; }
 sink_at_least() { [ "$(sink_count "$1")" -ge "$2" ]; }
 spool_holds() { [ "$(spooled_count "$1")" -eq "$2" ]; }
+
+# start_sink_at NAME ADDRESS PORT ARGS...: as start_sink, on a given loopback address and port
+# (MX delivery uses one delivery.port, so several MX hosts share a port on 127.0.0.x addresses).
+start_sink_at() {
+    local name=$1 address=$2 port=$3
+    shift 3
+    mkdir -p "$WORK/$name"
+    $PY "$SRC/tests/integration/helpers/smtp_sink.py" --address "$address" --port "$port" \
+        --out "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 200); do grep -q '^ready' "$WORK/$name.log" && return 0; sleep 0.05; done
+    fail "sink $name did not start: $(cat "$WORK/$name.log")"
+}
+
+# start_dnslib ARGS...: helpers/dns_server.py (null MX, SERVFAIL) on a loopback port; sets
+# DNSLIB_PORT. dnsmasq can forward zones to it with --server=/ZONE/127.0.0.1#$DNSLIB_PORT.
+start_dnslib() {
+    DNSLIB_PORT=$(free_port)
+    $PY "$SRC/tests/integration/helpers/dns_server.py" --port "$DNSLIB_PORT" "$@" \
+        >"$WORK/dnslib.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 200); do grep -q '^ready' "$WORK/dnslib.log" && return 0; sleep 0.05; done
+    fail "dns_server.py did not start: $(cat "$WORK/dnslib.log")"
+}
