@@ -136,3 +136,9 @@ start_dnslib() {
     for _ in $(seq 200); do grep -q '^ready' "$WORK/dnslib.log" && return 0; sleep 0.05; done
     fail "dns_server.py did not start: $(cat "$WORK/dnslib.log")"
 }
+
+# Config lines that keep delivery on loopback and make every attempt defer (nothing listens on
+# the next hop), for tests about intake and the spool: messages stay queued, nothing leaves.
+hold_delivery_toml() {
+    printf '[delivery]\nretry = ["1h"]\n[[route]]\ndomains = ["*"]\nnext_hop = "127.0.0.1:%s"\n' "$(free_port)"
+}

@@ -255,7 +255,8 @@ TEST_CASE("rcodes map to statuses") {
     CHECK(interpret(parse_ok(build(r)), "x.test", rr_type::a).result == status::error);
     r.rcode = rcode::noerror;
     r.answers = {mx_rr("x.test", 10, 0, "")};  // a null MX is an ordinary record
-    auto i = interpret(parse_ok(build(r)), "x.test", rr_type::mx);
+    auto parsed = parse_ok(build(r));  // interpret() points into it
+    auto i = interpret(parsed, "x.test", rr_type::mx);
     CHECK(i.result == status::ok);
     CHECK(std::get<mx_rdata>(i.records[0]->data).exchange == "");
 }

@@ -86,7 +86,7 @@ TEST_CASE("the limiter's memory stays bounded") {
 }
 
 TEST_CASE("submission fixes: Received always, Date and Message-ID only when missing") {
-    listener::intake_settings s{"relay.test"};
+    listener::intake_settings s{"relay.test", ""};
     smtp::envelope env;
     env.helo = "app.test";
     env.client_address = "192.0.2.7";
