@@ -781,6 +781,12 @@ void read_bounce_admin(section& root, config& c) {
     if (auto* n = root.node("bounce")) {
         section s(as_table(*n, "bounce"), "bounce");
         c.bounce.domain = domain_value(s, "domain", false);
+        if (auto v = s.string("secret"))
+            c.bounce.secret = *v;
+        s.unsigned_value("soft_bounce_limit", c.bounce.soft_bounce_limit, 1, 1000);
+        s.duration_into("soft_bounce_window", c.bounce.soft_bounce_window);
+        if (auto v = s.choice("suppressed_recipient", {"reject", "drop"}))
+            c.bounce.suppressed_recipient = *v;
         s.finish();
     }
     if (auto* n = root.node("admin")) {

@@ -268,6 +268,8 @@ asio::awaitable<std::size_t> transact(
         b.done[i] = true;
         --b.remaining;
         ++decided;
+        if (c.opts.on_decided)
+            co_await c.opts.on_decided(i, out);
     }
     if (st == step::idle)
         co_await run(s, c, c.client.quit());

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,8 @@ struct timeouts {
     std::chrono::milliseconds quit{std::chrono::seconds(10)};       // QUIT's reply, best effort
 };
 
+struct delivery_result;
+
 // One address to try: the MX host's name (for SNI and logs) and where to connect.
 struct target {
     std::string host;
@@ -57,6 +60,11 @@ struct options {
     // Used for STARTTLS; null: a client context that does not verify certificates (RFC 7435
     // opportunistic security; "required" means encrypted, not authenticated).
     std::shared_ptr<boost::asio::ssl::context> tls_context;
+    // Called when a message's transaction is decided, before the next one starts on the
+    // connection: the caller makes the results durable here, so that a crash later in the batch
+    // never sends an accepted message again. index is the message's position in the batch.
+    std::function<boost::asio::awaitable<void>(std::size_t index, const delivery_result& result)>
+        on_decided;
 };
 
 // The message: envelope and bytes. content is the message as spooled (CRLF lines, not

@@ -63,6 +63,29 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                    .count();
     auto started = std::chrono::steady_clock::now();
     try {
+        // Returning bounces (to the VERP domain) are read here and never relayed.
+        if (!settings_.bounce_domain.empty() && inbound_) {
+            std::vector<std::string> returned;
+            std::erase_if(env.recipients, [&](const smtp::recipient& r) {
+                auto at = r.address.rfind('@');
+                bool ours = at != std::string::npos &&
+                            util::iequals(r.address.substr(at + 1), settings_.bounce_domain);
+                if (ours)
+                    returned.push_back(r.address);
+                return ours;
+            });
+            if (!returned.empty()) {
+                auto summary = inbound_(returned, content);
+                log::info(
+                    "bounce_received", {{"id", id},
+                                        {"from", env.reverse_path},
+                                        {"client", env.client_address},
+                                        {"result", summary}}
+                );
+                if (env.recipients.empty())
+                    co_return result{result::kind::queued, id, {}};
+            }
+        }
         auto prefix = trace_prefix(settings_, id, env, content, now);
         signing_result signing;
         if (sign_.sign) {

@@ -58,7 +58,8 @@ using txt_lookup_fn =
     std::function<boost::asio::awaitable<txt_table>(std::vector<std::string> names)>;
 
 struct intake_settings {
-    std::string hostname;  // by HOST in Received:, and the Message-ID domain when one is added
+    std::string hostname;       // by HOST in Received:, and the Message-ID domain when one is added
+    std::string bounce_domain;  // mail to it is a returning bounce: classified, never relayed
 };
 
 // Received:, plus Date: and Message-ID: when the message has none (RFC 5321 §4.4, RFC 6854
@@ -93,6 +94,13 @@ public:
 
     void on_spooled(spooled_fn fn) { spooled_ = std::move(fn); }
 
+    // Handles a message to the bounce domain (its recipients there, and the bytes); returns a
+    // sentence for the log. Runs on the event loop.
+    using inbound_fn = std::function<
+        std::string(const std::vector<std::string>& recipients, std::string_view content)>;
+
+    void on_inbound(inbound_fn fn) { inbound_ = std::move(fn); }
+
 private:
     intake_settings settings_;
     spool::writer& writer_;
@@ -100,6 +108,7 @@ private:
     sign_fn sign_;
     txt_lookup_fn lookup_;
     spooled_fn spooled_;
+    inbound_fn inbound_;
 };
 
 }  // namespace outpost::listener

@@ -48,6 +48,11 @@ public:
     // finishes first; whatever is still running after grace gets 421 and is closed.
     boost::asio::awaitable<void> drain(std::chrono::steady_clock::duration grace);
 
+    // The suppression check at RCPT (see smtp::session_options::suppressed).
+    void set_suppressed(std::function<std::optional<std::string>(const std::string&)> check) {
+        suppressed_ = std::move(check);
+    }
+
     // Reload: new users apply to later AUTH attempts.
     void set_users(std::shared_ptr<const user_table> users) { users_ = std::move(users); }
 
@@ -83,6 +88,7 @@ private:
     std::list<std::shared_ptr<connection>> connections_;
     std::unordered_map<std::string, unsigned> per_client_;
     bool draining_ = false;
+    std::function<std::optional<std::string>(const std::string&)> suppressed_;
 };
 
 }  // namespace outpost::listener

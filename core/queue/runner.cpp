@@ -20,6 +20,7 @@
 #include "core/delivery/targets.hpp"
 #include "core/dns/destination.hpp"
 #include "core/queue/dsn.hpp"
+#include "core/queue/feedback.hpp"
 #include "core/queue/retry.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/util/log.hpp"
@@ -327,82 +328,86 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             return out;
         });
 
-        std::vector<delivery::delivery_result> results(items.size());
-        if (!route_failure && !items.empty()) {
-            delivery::options opts;
-            opts.ehlo_name = cfg_.server.hostname;
-            opts.tls = tls_for(cfg_, destination);
-            opts.max_messages_per_connection = cfg_.delivery.max_messages_per_connection;
-            opts.limits.connect =
-                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.connect_timeout
-                );
-            auto command =
-                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.command_timeout
-                );
-            opts.limits.greeting = opts.limits.command = command;
-            std::vector<delivery::message> messages;
-            for (auto& it : items) {
-                delivery::message m;
-                m.mail_from = it.rec.env.reverse_path;
-                for (auto i : it.j.rcpts)
-                    m.recipients.push_back(it.rec.env.recipients[i]);
-                m.body = it.rec.env.body;
-                m.smtputf8 = it.rec.env.smtputf8;
-                m.ret = it.rec.env.ret;
-                m.envid = it.rec.env.envid;
-                m.content.push_back(
-                    asio::buffer(it.file.data() + it.rec.message_offset, it.rec.size)
-                );
-                messages.push_back(std::move(m));
-            }
-            results =
-                co_await delivery::deliver(io_.get_executor(), targets, opts, std::move(messages));
-        }
+        // Delivery units: one SMTP transaction each. Normally all of a message's recipients at
+        // this destination; with VERP one per recipient, since each has its own return path.
+        // Recipients on the suppression list are not sent at all.
+        struct unit {
+            std::size_t item = 0;
+            std::vector<std::size_t> positions;  // into items[item].j.rcpts
+            std::string suppressed;              // non-empty: dropped, and why
+        };
 
-        auto t = now();
+        std::vector<unit> units;
+        std::vector<unit> dropped;
         for (std::size_t k = 0; k < items.size(); ++k) {
             auto& it = items[k];
-            std::vector<outcome_line> lines;
+            bool verp = feedback_ && feedback_->verp() && !it.rec.env.reverse_path.empty();
+            unit together{k, {}, {}};
             for (std::size_t n = 0; n < it.j.rcpts.size(); ++n) {
-                auto index = it.j.rcpts[n];
+                const auto& address = it.rec.env.recipients[it.j.rcpts[n]].address;
+                if (auto why = feedback_ ? feedback_->suppressed(address) : std::nullopt)
+                    dropped.push_back({k, {n}, *why});
+                else if (verp)
+                    units.push_back({k, {n}, {}});
+                else
+                    together.positions.push_back(n);
+            }
+            if (!together.positions.empty())
+                units.push_back(std::move(together));
+        }
+
+        // What one unit's outcome means: results made durable in the spool file first, then
+        // logged, rescheduled, bounced with a DSN, fed to the suppression list, and the file
+        // removed once every recipient is final.
+        auto process = [&](const unit& u,
+                           const delivery::delivery_result* r) -> asio::awaitable<void> {
+            auto& it = items[u.item];
+            auto t = now();
+            auto lifetime =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.max_lifetime);
+            std::vector<outcome_line> lines;
+            std::vector<const smtp::reply*>
+                replies;  // the server's reply per line, when there was one
+            for (std::size_t p = 0; p < u.positions.size(); ++p) {
+                auto index = it.j.rcpts[u.positions[p]];
                 outcome_line o{index, outcome_line::kind::deferred, {}, {}};
-                if (route_failure) {
+                const smtp::reply* reply = nullptr;
+                if (!u.suppressed.empty()) {
+                    o.what = outcome_line::kind::bounced;
+                    o.status = "5.1.1";
+                    o.reply = fmt::format("not sent: {}", u.suppressed);
+                } else if (route_failure) {
                     o.reply =
                         fmt::format("{} {}", route_permanent ? 550 : 451, route_failure->second);
                     o.status = route_failure->first;
                     o.what = route_permanent ? outcome_line::kind::bounced
                                              : outcome_line::kind::deferred;
-                } else if (n < results[k].recipients.size()) {
-                    const auto& r = results[k].recipients[n];
-                    o.reply = util::trim(r.response.summary()).empty() ? std::string("no reply")
-                                                                       : r.response.summary();
-                    o.status = status_of(r.response, r.outcome == smtp::rcpt_outcome::permanent);
-                    o.what =
-                        r.outcome == smtp::rcpt_outcome::delivered   ? outcome_line::kind::delivered
-                        : r.outcome == smtp::rcpt_outcome::permanent ? outcome_line::kind::bounced
-                                                                     : outcome_line::kind::deferred;
+                } else if (r && p < r->recipients.size()) {
+                    const auto& rr = r->recipients[p];
+                    reply = &rr.response;
+                    o.reply = util::trim(rr.response.summary()).empty() ? std::string("no reply")
+                                                                        : rr.response.summary();
+                    o.status = status_of(rr.response, rr.outcome == smtp::rcpt_outcome::permanent);
+                    o.what = rr.outcome == smtp::rcpt_outcome::delivered
+                                 ? outcome_line::kind::delivered
+                             : rr.outcome == smtp::rcpt_outcome::permanent
+                                 ? outcome_line::kind::bounced
+                                 : outcome_line::kind::deferred;
                 } else {
                     o.reply = "451 4.3.0 no result";
                     o.status = "4.3.0";
                 }
                 if (o.what == outcome_line::kind::deferred &&
-                    expired(
-                        it.rec.arrived, t,
-                        std::chrono::duration_cast<std::chrono::milliseconds>(
-                            cfg_.delivery.max_lifetime
-                        )
-                    )) {
+                    expired(it.rec.arrived, t, lifetime)) {
                     o.what = outcome_line::kind::bounced;
                     o.status = "4.4.7";
                     o.reply = fmt::format(
-                        "message expired after {}: {}",
-                        util::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            cfg_.delivery.max_lifetime
-                        )),
-                        o.reply
+                        "message expired after {}: {}", util::format_duration(lifetime), o.reply
                     );
+                    reply = nullptr;  // an expiry says nothing about the address
                 }
                 lines.push_back(std::move(o));
+                replies.push_back(reply);
             }
 
             // Durable first: the results go into the spool file before anything acts on them.
@@ -417,10 +422,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                          t, o.reply}
                     );
             auto path = where_.message(it.j.id);
-            // Whether every recipient now has a result. The file decides, not it.rec: another
-            // job of this message (another domain) may have appended its results since this one
-            // read the file. Each job reads the results back after its own append, so the last
-            // one to append sees them all.
+            // Whether every recipient now has a result. The file decides: another job of this
+            // message (another domain, another unit) may have appended its results meanwhile.
+            // Each reads the results back after its own append, so the last one sees them all.
             bool complete = false;
             if (!appended.empty()) {
                 auto offset = it.rec.message_offset + it.rec.size;
@@ -434,34 +438,28 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 complete = all;
                 if (!ok) {
                     log::error("spool_append_failed", {{"queue_id", it.j.id}});
-                    continue;  // not recorded: the job is dropped from memory and retried at
-                               // restart
+                    co_return;  // not recorded: dropped from memory, retried at restart
                 }
-                for (const auto& o : lines)
-                    if (o.what != outcome_line::kind::deferred)
-                        it.rec.results.push_back(
-                            {o.index,
-                             o.what == outcome_line::kind::delivered
-                                 ? spool::recipient_result::kind::delivered
-                                 : spool::recipient_result::kind::bounced,
-                             t, o.reply}
-                        );
             }
 
             auto attempt = it.j.attempts + 1;
             auto delay_s = t - it.rec.arrived;
-            for (const auto& o : lines) {
-                const char* what = o.what == outcome_line::kind::delivered ? "sent"
-                                   : o.what == outcome_line::kind::bounced ? "bounced"
-                                                                           : "deferred";
+            std::string host = r ? r->host : std::string();
+            for (std::size_t p = 0; p < lines.size(); ++p) {
+                const auto& o = lines[p];
+                const auto& address = it.rec.env.recipients[o.index].address;
+                const char* what = !u.suppressed.empty()                     ? "suppressed"
+                                   : o.what == outcome_line::kind::delivered ? "sent"
+                                   : o.what == outcome_line::kind::bounced   ? "bounced"
+                                                                             : "deferred";
                 log::info(
                     "delivery", {{"queue_id", it.j.id},
-                                 {"rcpt", it.rec.env.recipients[o.index].address},
+                                 {"rcpt", address},
                                  {"status", what},
                                  {"dsn", o.status},
-                                 {"mx", results[k].host},
-                                 {"address", results[k].address},
-                                 {"tls", results[k].tls},
+                                 {"mx", host},
+                                 {"address", r ? r->address : std::string()},
+                                 {"tls", r ? r->tls : std::string()},
                                  {"reply", o.reply},
                                  {"attempt", attempt},
                                  {"delay", delay_s}}
@@ -471,17 +469,29 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     : o.what == outcome_line::kind::bounced ? util::metrics().rcpt_bounced
                                                             : util::metrics().rcpt_deferred;
                 counted.add();
+                if (!feedback_ || !u.suppressed.empty())
+                    continue;
+                if (o.what == outcome_line::kind::delivered)
+                    feedback_->on_delivered(address);
+                else if (o.what == outcome_line::kind::bounced && replies[p])
+                    feedback_->on_reply(
+                        address, *replies[p], bounce::reply_phase::rcpt, it.j.id, t
+                    );
+                else if (o.what == outcome_line::kind::bounced && route_failure && route_permanent)
+                    feedback_->on_reply(
+                        address, smtp::reply{550, o.status, route_failure->second},
+                        bounce::reply_phase::other, it.j.id, t
+                    );
             }
 
             // Deferred recipients come back later.
             job again = it.j;
             again.rcpts.clear();
             for (const auto& o : lines)
-                if (o.what == outcome_line::kind::deferred)
+                if (o.what == outcome_line::kind::deferred) {
                     again.rcpts.push_back(o.index);
-            for (const auto& o : lines)
-                if (o.what == outcome_line::kind::deferred)
                     again.last_reply = o.reply;
+                }
             if (!again.rcpts.empty()) {
                 again.attempts = attempt;
                 std::uniform_real_distribution<double> jitter(0.0, 1.0);
@@ -490,11 +500,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 scheduler_.add(std::move(again), t);
             }
 
-            // Bounced recipients get a DSN to the sender (when they want one).
+            // Bounced recipients get a DSN to the sender (when they want one); a suppressed
+            // recipient is dropped silently, as the operator configured.
             std::vector<dsn_recipient> bounced;
-            for (const auto& o : lines)
-                if (o.what == outcome_line::kind::bounced)
-                    bounced.push_back({o.index, o.status, o.reply, results[k].host, t});
+            if (u.suppressed.empty())
+                for (const auto& o : lines)
+                    if (o.what == outcome_line::kind::bounced)
+                        bounced.push_back({o.index, o.status, o.reply, host, t});
             if (!bounced.empty()) {
                 std::string_view message(it.file.data() + it.rec.message_offset, it.rec.size);
                 if (auto dsn = compose_dsn(
@@ -523,12 +535,69 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
             }
 
-            // Every recipient has a final result: the message leaves the spool.
             if (complete) {
                 std::error_code ec;
                 if (std::filesystem::remove(path, ec))
                     log::info("message_done", {{"queue_id", it.j.id}});
             }
+        };
+
+        for (const auto& u : dropped)
+            co_await process(u, nullptr);
+
+        if (route_failure || units.empty()) {
+            for (const auto& u : units)
+                co_await process(u, nullptr);
+        } else {
+            delivery::options opts;
+            opts.ehlo_name = cfg_.server.hostname;
+            opts.tls = tls_for(cfg_, destination);
+            opts.max_messages_per_connection = cfg_.delivery.max_messages_per_connection;
+            opts.limits.connect =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.connect_timeout
+                );
+            auto command =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.command_timeout
+                );
+            opts.limits.greeting = opts.limits.command = command;
+            std::vector<bool> handled(units.size(), false);
+            // Each transaction's results are made durable before the next one starts.
+            opts.on_decided = [&](std::size_t u,
+                                  const delivery::delivery_result& r) -> asio::awaitable<void> {
+                handled[u] = true;
+                co_await process(units[u], &r);
+            };
+            std::vector<delivery::message> messages;
+            std::vector<suppression::sent_entry> sent;
+            auto t = now();
+            for (const auto& u : units) {
+                const auto& it = items[u.item];
+                delivery::message m;
+                m.mail_from = it.rec.env.reverse_path;
+                if (feedback_ && feedback_->verp() && u.positions.size() == 1 &&
+                    !m.mail_from.empty()) {
+                    auto index = it.j.rcpts[u.positions[0]];
+                    m.mail_from = feedback_->return_path(m.mail_from, it.j.id, index);
+                    sent.push_back({it.j.id, index, it.rec.env.recipients[index].address, t});
+                }
+                for (auto p : u.positions)
+                    m.recipients.push_back(it.rec.env.recipients[it.j.rcpts[p]]);
+                m.body = it.rec.env.body;
+                m.smtputf8 = it.rec.env.smtputf8;
+                m.ret = it.rec.env.ret;
+                m.envid = it.rec.env.envid;
+                m.content.push_back(
+                    asio::buffer(it.file.data() + it.rec.message_offset, it.rec.size)
+                );
+                messages.push_back(std::move(m));
+            }
+            if (feedback_)
+                feedback_->remember_sent(sent);
+            auto results =
+                co_await delivery::deliver(io_.get_executor(), targets, opts, std::move(messages));
+            for (std::size_t u = 0; u < units.size(); ++u)
+                if (!handled[u])
+                    co_await process(units[u], u < results.size() ? &results[u] : nullptr);
         }
     } catch (const std::exception& e) {
         log::error("delivery_failed", {{"destination", destination}, {"error", e.what()}});

@@ -59,6 +59,10 @@ public:
 
     scheduler_stats stats() const { return scheduler_.stats(); }
 
+    // Bounce handling: suppression at delivery time, VERP return paths, classification of
+    // permanent replies. Optional; must outlive the runner.
+    void set_feedback(class feedback* f) { feedback_ = f; }
+
     // Every queued (not in flight) job, for the admin endpoint; valid until the next event.
     std::vector<const job*> queued() const { return scheduler_.queued(); }
 
@@ -78,6 +82,7 @@ private:
     boost::asio::steady_timer wake_;
     std::mt19937_64 random_{std::random_device{}()};
     std::size_t in_flight_ = 0;
+    class feedback* feedback_ = nullptr;
     bool stopping_ = false;
     bool started_ = false;
 };

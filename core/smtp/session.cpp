@@ -398,6 +398,10 @@ void session::rcpt(std::string_view args, std::vector<action>& out) {
     }
     if (envelope_.recipients.size() >= options_.max_recipients)
         return respond(out, 452, "4.5.3", "Too many recipients");
+    if (!to_bounce_domain && options_.suppressed) {
+        if (auto why = options_.suppressed(rc.address))
+            return respond(out, 550, "5.1.1", fmt::format("<{}>: {}", rc.address, *why));
+    }
     envelope_.recipients.push_back(std::move(rc));
     respond(out, 250, "2.1.5", "Recipient ok");
 }

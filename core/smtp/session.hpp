@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ struct session_options {
     std::size_t max_line_length = 998;
     std::size_t max_command_length = 2048;
     unsigned max_errors = 10;
+    // Says why a recipient must not be mailed (the suppression list), or nullopt. Called at
+    // RCPT; recipients at the bounce domain are never checked.
+    std::function<std::optional<std::string>(const std::string& address)> suppressed;
 };
 
 // Actions the connection loop performs, in order.

@@ -23,11 +23,13 @@
 #include "core/listener/server.hpp"
 #include "core/listener/tls_context.hpp"
 #include "core/listener/users.hpp"
+#include "core/queue/feedback.hpp"
 #include "core/queue/runner.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/writer.hpp"
 #include "core/util/log.hpp"
 #include "server/outpostd/admin.hpp"
+#include "server/outpostd/bounce_setup.hpp"
 #include "server/outpostd/notify.hpp"
 #include "server/outpostd/signing.hpp"
 
@@ -162,8 +164,25 @@ int main(int argc, char** argv) {
                                           : std::max(1u, std::thread::hardware_concurrency());
         asio::thread_pool workers(threads);
         spool::writer writer(where, io.get_executor());
-        listener::intake intake({cfg.server.hostname}, writer, workers, parts.sign);
+        listener::intake intake(
+            {cfg.server.hostname, cfg.bounce.domain}, writer, workers, parts.sign
+        );
         listener::server server(io, cfg, intake, parts.users, parts.tls, workers);
+
+        auto stores = daemon::open_bounce_stores(cfg);
+        queue::feedback feedback(cfg.bounce, stores.secrets, *stores.list, *stores.state);
+        if (cfg.bounce.suppressed_recipient == "reject")
+            server.set_suppressed([&](const std::string& address) {
+                return feedback.suppressed(address);
+            });
+        intake.on_inbound([&](const std::vector<std::string>& recipients,
+                              std::string_view content) {
+            auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()
+            )
+                           .count();
+            return feedback.on_inbound(recipients, content, now);
+        });
 
         dns::resolver_options dns_options;
         for (const auto& e : cfg.delivery.dns_servers)
@@ -187,6 +206,7 @@ int main(int argc, char** argv) {
             }
         );
         queue::runner delivery(io, cfg, where, writer, workers, *resolver);
+        delivery.set_feedback(&feedback);
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
                               std::int64_t arrived) { delivery.submitted(id, env, arrived); });
         server.start();

@@ -59,6 +59,12 @@ smtp::session_options parse_options(const std::string& line) {
             o.max_line_length = std::stoul(value);
         else if (key == "bounce")
             o.bounce_domain = value;
+        else if (key == "suppressed")
+            o.suppressed = [value](const std::string& a) -> std::optional<std::string> {
+                if (a == value)
+                    return std::string("suppressed (test)");
+                return std::nullopt;
+            };
     }
     return o;
 }

@@ -1,0 +1,151 @@
+#include "core/queue/feedback.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/bounce/reason.hpp"
+#include "core/bounce/verp.hpp"
+#include "core/util/log.hpp"
+#include "core/util/text.hpp"
+
+namespace outpost::queue {
+
+feedback::feedback(
+    const config::bounce_section& settings,
+    std::vector<std::string> secrets,
+    suppression::store& list,
+    suppression::bounce_state& state
+)
+    : settings_(settings), secrets_(std::move(secrets)), list_(list), state_(state) {}
+
+std::optional<std::string> feedback::suppressed(const std::string& address) {
+    auto e = list_.lookup(address);
+    if (!e)
+        return std::nullopt;
+    return fmt::format(
+        "recipient is on the suppression list ({}{}{} since {})", e->reason,
+        e->status.empty() ? "" : " ", e->status, util::iso8601(e->first_seen).substr(0, 10)
+    );
+}
+
+std::string feedback::return_path(
+    const std::string& sender, const std::string& queue_id, std::uint32_t index
+) const {
+    if (!verp() || sender.empty())
+        return sender;
+    auto path = bounce::make_return_path(queue_id, index, settings_.domain, secrets_.front());
+    return path ? *path : sender;
+}
+
+void feedback::remember_sent(std::span<const suppression::sent_entry> entries) {
+    if (verp() && !state_.record_sent(entries))
+        log::warn("verp_record_failed", {{"entries", entries.size()}});
+}
+
+void feedback::record(
+    const std::string& address,
+    const bounce::classification& c,
+    suppression::source origin,
+    const std::string& cause,
+    std::int64_t now
+) {
+    auto decision = bounce::suppression_for(c.why, c.status);
+    auto reason = std::string(bounce::to_string(c.why));
+    if (decision == bounce::suppression_decision::ignore) {
+        log::info("bounce_ignored", {{"rcpt", address}, {"reason", reason}, {"cause", cause}});
+        return;
+    }
+    if (decision == bounce::suppression_decision::count_soft) {
+        auto window =
+            std::chrono::duration_cast<std::chrono::seconds>(settings_.soft_bounce_window).count();
+        auto count = state_.record_soft(address, now, window);
+        log::info(
+            "soft_bounce", {{"rcpt", address},
+                            {"reason", reason},
+                            {"status", c.status},
+                            {"count", count},
+                            {"limit", settings_.soft_bounce_limit},
+                            {"cause", cause}}
+        );
+        if (count < settings_.soft_bounce_limit)
+            return;
+    }
+    suppression::entry e;
+    e.address = address;
+    e.reason = reason;
+    e.status = c.status;
+    e.origin = decision == bounce::suppression_decision::suppress_complaint
+                   ? suppression::source::complaint
+                   : origin;
+    e.first_seen = e.last_seen = now;
+    e.message_id = cause;
+    if (list_.add(e))
+        log::info(
+            "suppressed", {{"rcpt", address},
+                           {"reason", reason},
+                           {"status", c.status},
+                           {"source", suppression::to_string(e.origin)},
+                           {"cause", cause}}
+        );
+    else
+        log::error("suppression_write_failed", {{"rcpt", address}, {"error", list_.last_error()}});
+}
+
+void feedback::on_reply(
+    const std::string& address,
+    const smtp::reply& reply,
+    bounce::reply_phase phase,
+    const std::string& queue_id,
+    std::int64_t now
+) {
+    record(address, bounce::classify(reply, phase), suppression::source::smtp_reply, queue_id, now);
+}
+
+void feedback::on_delivered(const std::string& address) {
+    state_.reset_soft(address);
+}
+
+std::string feedback::on_inbound(
+    std::span<const std::string> recipients, std::string_view message, std::int64_t now
+) {
+    auto found = bounce::classify_message(message);
+    std::string summary;
+    for (const auto& rcpt : recipients) {
+        auto token = bounce::parse_return_path(rcpt, settings_.domain, secrets_);
+        if (!token) {
+            // Not one of ours (or forged): it names nobody, whatever its body says.
+            log::warn("bounce_unverified", {{"rcpt", rcpt}, {"named", found.size()}});
+            summary += fmt::format("{}: unverified; ", rcpt);
+            continue;
+        }
+        auto address = state_.sent_address(token->queue_id, token->recipient_index);
+        if (!address) {
+            log::warn("bounce_unknown_token", {{"rcpt", rcpt}, {"queue_id", token->queue_id}});
+            summary += fmt::format("{}: unknown token; ", rcpt);
+            continue;
+        }
+        // The classification about this address (bounces name the recipient they are about);
+        // else the only one; else an unparseable bounce about the verified address.
+        const bounce::classification* match = nullptr;
+        for (const auto& c : found)
+            if (util::iequals(c.recipient, *address))
+                match = &c;
+        if (!match && found.size() == 1)
+            match = &found.front();
+        bounce::classification fallback;
+        fallback.recipient = *address;
+        fallback.why = bounce::reason::undefined;
+        const auto& c = match ? *match : fallback;
+        record(
+            *address, c,
+            c.why == bounce::reason::feedback ? suppression::source::complaint
+                                              : suppression::source::dsn,
+            token->queue_id, now
+        );
+        summary += fmt::format("{}: {} {}; ", *address, bounce::to_string(c.why), c.status);
+    }
+    return summary;
+}
+
+}  // namespace outpost::queue

@@ -1,0 +1,76 @@
+// Acting on what receivers say about recipients: a permanent SMTP reply or a bounce mail that
+// comes back to the bounce domain is classified (core/bounce) and the address suppressed at once
+// (hard bounces, complaints) or after soft_bounce_limit soft bounces in a row; a delivery resets
+// the soft count. Also answers "is this address suppressed?" for RCPT and delivery.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.hpp"
+#include "core/bounce/classifier.hpp"
+#include "core/smtp/reply.hpp"
+#include "core/suppression/bounce_state.hpp"
+#include "core/suppression/store.hpp"
+
+namespace outpost::queue {
+
+class feedback {
+public:
+    feedback(
+        const config::bounce_section& settings,
+        std::vector<std::string> secrets,
+        suppression::store& list,
+        suppression::bounce_state& state
+    );
+
+    // The reason text for a 550 at RCPT, or nullopt when the address may be mailed.
+    std::optional<std::string> suppressed(const std::string& address);
+
+    // The VERP return path for recipient index of queue id, or the sender unchanged when VERP is
+    // off (no bounce domain) or the sender is null.
+    std::string return_path(
+        const std::string& sender, const std::string& queue_id, std::uint32_t index
+    ) const;
+    void remember_sent(std::span<const suppression::sent_entry> entries);
+
+    // A permanent failure reported by the receiving server during delivery.
+    void on_reply(
+        const std::string& address,
+        const smtp::reply& reply,
+        bounce::reply_phase phase,
+        const std::string& queue_id,
+        std::int64_t now
+    );
+    void on_delivered(const std::string& address);
+
+    // A message sent to the bounce domain: recipients are the bounce-domain addresses it was
+    // sent to. Returns a sentence for the log.
+    std::string on_inbound(
+        std::span<const std::string> recipients, std::string_view message, std::int64_t now
+    );
+
+    bool verp() const { return !settings_.domain.empty() && !secrets_.empty(); }
+
+    const std::string& bounce_domain() const { return settings_.domain; }
+
+private:
+    void record(
+        const std::string& address,
+        const bounce::classification& c,
+        suppression::source origin,
+        const std::string& cause,
+        std::int64_t now
+    );
+
+    config::bounce_section settings_;
+    std::vector<std::string> secrets_;
+    suppression::store& list_;
+    suppression::bounce_state& state_;
+};
+
+}  // namespace outpost::queue

@@ -1,0 +1,50 @@
+// What the bounce handling remembers besides the suppression list: which address each VERP
+// return path stood for (so a DSN maps to its recipient even when its body cannot be parsed),
+// and counts of consecutive soft bounces. SQLite (WAL) next to the suppression list.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+
+namespace outpost::suppression {
+
+struct sent_entry {
+    std::string queue_id;
+    std::uint32_t index = 0;
+    std::string address;
+    std::int64_t at = 0;
+};
+
+class bounce_state {
+public:
+    // nullptr with *error set when the file cannot be opened or set up.
+    static std::unique_ptr<bounce_state> open(const std::string& path, std::string* error);
+    ~bounce_state();
+    bounce_state(const bounce_state&) = delete;
+    bounce_state& operator=(const bounce_state&) = delete;
+
+    // One transaction for a batch. Not synced per commit (synchronous=NORMAL): losing the last
+    // entries in a power cut only means a bounce for them is matched by its body instead.
+    bool record_sent(std::span<const sent_entry> entries);
+    std::optional<std::string> sent_address(std::string_view queue_id, std::uint32_t index);
+    // Removes entries older than the cut-off (bounces do not come back after weeks).
+    void prune_sent(std::int64_t older_than);
+
+    // Records a soft bounce and returns how many there have been in a row within window seconds
+    // (a run older than the window starts again at 1).
+    unsigned record_soft(std::string_view address, std::int64_t now, std::int64_t window);
+    void reset_soft(std::string_view address);
+
+private:
+    explicit bounce_state(sqlite3* db) : db_(db) {}
+
+    sqlite3* db_;
+};
+
+}  // namespace outpost::suppression
