@@ -78,6 +78,8 @@ class Handler:
             return "550 5.1.1 no such user here"
         if self.args.defer_prefix and address.startswith(self.args.defer_prefix):
             return "451 4.2.1 mailbox busy, try later"
+        if self.args.full_prefix and address.startswith(self.args.full_prefix):
+            return "552 5.2.2 mailbox full"
         if self.args.defer_first:
             with self.lock:
                 seen = self.rcpts_seen.get(address, 0)
@@ -140,6 +142,7 @@ def main():
     p.add_argument("--tls-key")
     p.add_argument("--reject-prefix")
     p.add_argument("--defer-prefix")
+    p.add_argument("--full-prefix", help="RCPT for these addresses gets 552 5.2.2 (a soft bounce)")
     p.add_argument("--plain-esmtp", action="store_true")
     p.add_argument("--greeting")
     p.add_argument("--silent", action="store_true")
