@@ -551,6 +551,12 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         } else {
             delivery::options opts;
             opts.ehlo_name = cfg_.server.hostname;
+            // The first [[source_ip]] sends everything until the warming pool (issue 5) chooses
+            // per destination; it greets with its own name.
+            if (!cfg_.source_ips.empty()) {
+                opts.source = cfg_.source_ips.front().address;
+                opts.ehlo_name = cfg_.source_ips.front().ehlo;
+            }
             opts.tls = tls_for(cfg_, destination);
             opts.max_messages_per_connection = cfg_.delivery.max_messages_per_connection;
             opts.limits.connect =

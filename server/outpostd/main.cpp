@@ -248,8 +248,26 @@ int main(int argc, char** argv) {
                 if (ec || stopping)
                     return;
                 daemon::notify("RELOADING=1");
-                // The users file is re-read now; the rest of the config applies on restart until
-                // the operations issue brings a full reload.
+                // The users file and the DKIM/ARC keys are re-read now; the rest of the config
+                // applies on restart until a full reload lands. A bad file or key keeps the old
+                // signer.
+                auto reloaded = config::load(args->config);
+                if (auto* error = std::get_if<config::load_error>(&reloaded)) {
+                    log::error("reload_failed", {{"error", error->message}});
+                } else {
+                    auto signer = daemon::make_signer(std::get<config::config>(reloaded));
+                    if (auto* key_error = std::get_if<std::string>(&signer)) {
+                        log::error("reload_failed", {{"error", *key_error}});
+                    } else {
+                        intake.set_signer(std::move(std::get<listener::sign_fn>(signer)));
+                        const auto& fresh = std::get<config::config>(reloaded);
+                        log::info(
+                            "reload_signing", {{"dkim_keys", fresh.dkim_keys.size()},
+                                               {"arc", fresh.arc.enabled ? "on" : "off"},
+                                               {"note", "other settings apply on restart"}}
+                        );
+                    }
+                }
                 if (!cfg.auth.users_file.empty()) {
                     auto users = listener::user_table::load(cfg.auth.users_file, true);
                     if (auto* error = std::get_if<std::string>(&users)) {
