@@ -1,11 +1,16 @@
-// outpostctl suppression: list, add, remove and check entries of the suppression list.
+// outpostctl suppression: list, add, remove, check, export and import the suppression list.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/suppression/csv.hpp"
 #include "core/suppression/sqlite_store.hpp"
 #include "server/outpostctl/command.hpp"
 
@@ -21,24 +26,23 @@ constexpr const char* usage_text =
     "       outpostctl suppression add ADDRESS --reason R [--status CODE] [--message-id ID]\n"
     "       outpostctl suppression remove ADDRESS\n"
     "       outpostctl suppression check ADDRESS     (alias: show)\n"
+    "       outpostctl suppression export [--format csv|json]\n"
+    "       outpostctl suppression import FILE.csv [--source import|manual]\n"
     "  The list lives in SPOOL_DIR/suppression.sqlite ([server] spool_dir of --config);\n"
     "  --db PATH names another file. Works whether or not the daemon runs (SQLite WAL).\n"
-    "  check exits 0 and prints the entry when the address is suppressed, 1 when it is not.\n";
+    "  check exits 0 and prints the entry when the address is suppressed, 1 when it is not.\n"
+    "  export is list --format csv (the default) or json: a header line\n"
+    "  address,reason,status,source,first_seen,last_seen,count,message_id, times in ISO 8601 UTC.\n"
+    "  import reads that CSV (any subset of the columns with address; no reason means \"import\")\n"
+    "  and adds every row in one transaction. Rows keep their source column, else get --source\n"
+    "  (default import); --source given overrides the file. A new address starts at count 1.\n"
+    "  Any bad line is printed as FILE:LINE: message, nothing is added, and the exit is 2.\n";
 
 std::int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch()
     )
         .count();
-}
-
-std::string iso_time(std::int64_t t) {
-    auto seconds = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 // "2026-11-20" (UTC midnight) or a number of unix seconds; nullopt when neither.
@@ -56,18 +60,6 @@ std::optional<std::int64_t> parse_since(const std::string& text) {
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
         return std::stoll(text);
     return std::nullopt;
-}
-
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos)
-        return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"')
-            out += '"';
-        out += c;
-    }
-    return out + "\"";
 }
 
 std::string json_string(const std::string& s) {
@@ -91,8 +83,8 @@ std::string json_of(const entry& e) {
         "\"last_seen\":{},\"count\":{},\"message_id\":{}}}",
         json_string(e.address), json_string(e.reason), json_string(e.status),
         json_string(std::string(suppression::to_string(e.origin))),
-        json_string(iso_time(e.first_seen)), json_string(iso_time(e.last_seen)), e.count,
-        json_string(e.message_id)
+        json_string(suppression::format_time(e.first_seen)),
+        json_string(suppression::format_time(e.last_seen)), e.count, json_string(e.message_id)
     );
 }
 
@@ -101,13 +93,9 @@ void print_entries(const std::vector<entry>& entries, const std::string& format)
         for (const auto& e : entries)
             fmt::print("{}\n", json_of(e));
     } else if (format == "csv") {
-        fmt::print("address,reason,status,source,first_seen,last_seen,count,message_id\n");
+        fmt::print("{}\n", suppression::csv_header);
         for (const auto& e : entries)
-            fmt::print(
-                "{},{},{},{},{},{},{},{}\n", csv_field(e.address), csv_field(e.reason),
-                csv_field(e.status), suppression::to_string(e.origin), iso_time(e.first_seen),
-                iso_time(e.last_seen), e.count, csv_field(e.message_id)
-            );
+            fmt::print("{}\n", suppression::csv_row(e));
     } else {
         fmt::print(
             "{:<40} {:<16} {:<8} {:<10} {:<20} {:>5}\n", "ADDRESS", "REASON", "STATUS", "SOURCE",
@@ -116,9 +104,67 @@ void print_entries(const std::vector<entry>& entries, const std::string& format)
         for (const auto& e : entries)
             fmt::print(
                 "{:<40} {:<16} {:<8} {:<10} {:<20} {:>5}\n", e.address, e.reason, e.status,
-                suppression::to_string(e.origin), iso_time(e.last_seen), e.count
+                suppression::to_string(e.origin), suppression::format_time(e.last_seen), e.count
             );
     }
+}
+
+// outpostctl suppression import FILE.csv [--source import|manual]: all rows or none.
+int import_csv(context& ctx, suppression::store& store) {
+    auto source_name = ctx.take_option("--source");
+    if (ctx.args.size() != 2) {
+        fmt::print(
+            stderr, "usage: outpostctl suppression import FILE.csv [--source import|manual]\n"
+        );
+        return exit_usage;
+    }
+    suppression::csv_import_options options;
+    options.now = now_seconds();
+    if (source_name) {
+        options.origin = suppression::parse_source(*source_name);
+        if (options.origin != suppression::source::import &&
+            options.origin != suppression::source::manual) {
+            fmt::print(stderr, "outpostctl suppression: --source must be import or manual\n");
+            return exit_usage;
+        }
+    }
+    const auto& file = ctx.args[1];
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    if (in)
+        text << in.rdbuf();
+    if (!in || in.bad()) {
+        fmt::print(
+            stderr, "outpostctl suppression: cannot read {}: {}\n", file, std::strerror(errno)
+        );
+        return exit_failure;
+    }
+    auto result = suppression::read_csv_entries(text.str(), options);
+    if (!result.problems.empty()) {
+        for (const auto& p : result.problems)
+            fmt::print(stderr, "{}:{}: {}\n", file, p.line, p.message);
+        fmt::print(stderr, "outpostctl suppression: nothing imported from {}\n", file);
+        return exit_usage;
+    }
+    auto before = store.size();
+    if (!store.add_all(result.entries)) {
+        fmt::print(stderr, "outpostctl suppression: nothing imported: {}\n", store.last_error());
+        return exit_failure;
+    }
+    auto added = store.size() - before;
+    fmt::print(
+        "imported {} rows from {}: {} new addresses, {} updated\n", result.entries.size(), file,
+        added, result.entries.size() - added
+    );
+    // The store counts records itself (sqlite_store starts a new address at 1), so a count column
+    // informs but is not restored.
+    for (const auto& e : result.entries) {
+        if (e.count != 1) {
+            fmt::print(stderr, "outpostctl suppression: note: count values are not imported\n");
+            break;
+        }
+    }
+    return exit_ok;
 }
 
 int run(context& ctx) {
@@ -128,7 +174,8 @@ int run(context& ctx) {
         return exit_usage;
     }
     auto word = ctx.args[0];
-    if (word != "list" && word != "add" && word != "remove" && word != "check" && word != "show") {
+    if (word != "list" && word != "export" && word != "import" && word != "add" &&
+        word != "remove" && word != "check" && word != "show") {
         fmt::print(stderr, "{}", usage_text);
         return exit_usage;
     }
@@ -147,7 +194,14 @@ int run(context& ctx) {
         return exit_failure;
     }
 
-    if (word == "list") {
+    if (word == "import")
+        return import_csv(ctx, *store);
+
+    if (word == "list" || word == "export") {
+        // export is list with CSV as its default format; a table cannot be imported back.
+        auto format = ctx.format;
+        if (word == "export" && format == "table")
+            format = "csv";
         suppression::list_filter filter;
         if (auto r = ctx.take_option("--reason"))
             filter.reason = *r;
@@ -160,11 +214,14 @@ int run(context& ctx) {
         }
         if (auto limit = ctx.take_option("--limit"))
             filter.limit = static_cast<std::size_t>(std::stoul(*limit));
-        if (ctx.format != "table" && ctx.format != "csv" && ctx.format != "json") {
-            fmt::print(stderr, "outpostctl suppression: --format must be table, csv or json\n");
+        if (format != "table" && format != "csv" && format != "json") {
+            fmt::print(
+                stderr, "outpostctl suppression: --format must be {}csv or json\n",
+                word == "list" ? "table, " : ""
+            );
             return exit_usage;
         }
-        print_entries(store->list(filter), ctx.format);
+        print_entries(store->list(filter), format);
         return exit_ok;
     }
 
@@ -214,7 +271,8 @@ int run(context& ctx) {
 }
 
 const registration reg{
-    "suppression", "list, add, remove and check suppressed addresses", usage_text, run};
+    "suppression", "list, add, remove, check, export and import suppressed addresses", usage_text,
+    run};
 
 }  // namespace
 
