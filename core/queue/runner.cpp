@@ -50,17 +50,6 @@ std::optional<std::string> read_file(const std::filesystem::path& p) {
     return std::move(ss).str();
 }
 
-// Appends result lines and makes them durable before anyone acts on them.
-bool append_results(const std::filesystem::path& p, const std::string& lines) {
-    int fd = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = ::write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()) &&
-              ::fdatasync(fd) == 0;
-    ::close(fd);
-    return ok;
-}
-
 // True when every recipient of the message in p has a result line on disk. Reads only what
 // follows the message (the result lines), from offset on.
 bool all_final_on_disk(const std::filesystem::path& p, std::size_t offset, std::size_t recipients) {
@@ -427,19 +416,21 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             // Each reads the results back after its own append, so the last one sees them all.
             bool complete = false;
             if (!appended.empty()) {
-                auto offset = it.rec.message_offset + it.rec.size;
-                auto count = it.rec.env.recipients.size();
-                auto [ok, all] =
-                    co_await util::offload(workers_, [&path, &appended, offset, count] {
-                        bool written = append_results(path, appended);
-                        return std::pair{
-                            written, written && all_final_on_disk(path, offset, count)};
-                    });
-                complete = all;
-                if (!ok) {
-                    log::error("spool_append_failed", {{"queue_id", it.j.id}});
+                // Through the spool writer, so concurrent transactions share one sync.
+                auto [ec] = co_await writer_.async_append(
+                    it.j.id, appended, asio::as_tuple(asio::use_awaitable)
+                );
+                if (ec) {
+                    log::error(
+                        "spool_append_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
+                    );
                     co_return;  // not recorded: dropped from memory, retried at restart
                 }
+                auto offset = it.rec.message_offset + it.rec.size;
+                auto count = it.rec.env.recipients.size();
+                complete = co_await util::offload(workers_, [&path, offset, count] {
+                    return all_final_on_disk(path, offset, count);
+                });
             }
 
             auto attempt = it.j.attempts + 1;

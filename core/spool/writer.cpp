@@ -80,13 +80,14 @@ writer_stats writer::stats() const {
 }
 
 void writer::submit(
+    bool append,
     std::string id,
     std::vector<std::string> pieces,
     boost::asio::any_io_executor ex,
     boost::asio::any_completion_handler<void(std::error_code)> handler
 ) {
     auto work = boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked);
-    job j{std::move(id), std::move(pieces), std::move(handler), std::move(work), {}};
+    job j{append, std::move(id), std::move(pieces), std::move(handler), std::move(work), {}};
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
@@ -142,7 +143,8 @@ void writer::write_batch(std::vector<job>& batch) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];
         auto tmp = where_.tmp() / j.id;
-        fds[i] = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        fds[i] = j.append ? ::open(where_.message(j.id).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)
+                          : ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fds[i] < 0) {
             j.result = last_error();
             continue;
@@ -158,13 +160,13 @@ void writer::write_batch(std::vector<job>& batch) {
         if (!j.result && ::fdatasync(fds[i]) != 0)
             j.result = last_error();
         ::close(fds[i]);
-        if (j.result)
+        if (j.result && !j.append)
             ::unlink((where_.tmp() / j.id).c_str());
     }
     // Phase 2: renamed into queue/, then one fsync makes every rename durable.
     bool renamed = false;
     for (auto& j : batch) {
-        if (j.result)
+        if (j.result || j.append)
             continue;
         auto tmp = where_.tmp() / j.id;
         if (::rename(tmp.c_str(), where_.message(j.id).c_str()) != 0) {
@@ -182,7 +184,7 @@ void writer::write_batch(std::vector<job>& batch) {
         // The renames may not be durable: do not acknowledge, and take the files back, so that a
         // message the client was told to retry is not also delivered.
         for (auto& j : batch)
-            if (!j.result) {
+            if (!j.result && !j.append) {
                 j.result = ec;
                 ::unlink(where_.message(j.id).c_str());
             }

@@ -42,17 +42,16 @@ public:
     // is durable; ENOSPC/EDQUOT mean the disk is full. The pieces are moved in: no copy.
     template <class Token>
     auto async_write(std::string id, std::vector<std::string> pieces, Token&& token) {
-        return boost::asio::async_initiate<Token, void(std::error_code)>(
-            [this](auto handler, std::string name, std::vector<std::string> bytes) {
-                boost::asio::any_io_executor ex =
-                    boost::asio::get_associated_executor(handler, fallback_);
-                submit(
-                    std::move(name), std::move(bytes), std::move(ex),
-                    boost::asio::any_completion_handler<void(std::error_code)>(std::move(handler))
-                );
-            },
-            token, std::move(id), std::move(pieces)
-        );
+        return initiate(false, std::move(id), std::move(pieces), std::forward<Token>(token));
+    }
+
+    // Appends bytes to the existing queue/<id> (delivery results) and makes them durable, in the
+    // same batches as new files, so concurrent deliveries share one sync.
+    template <class Token>
+    auto async_append(std::string id, std::string bytes, Token&& token) {
+        std::vector<std::string> pieces;
+        pieces.push_back(std::move(bytes));
+        return initiate(true, std::move(id), std::move(pieces), std::forward<Token>(token));
     }
 
     // Finishes what was handed in, then stops the thread. Later writes fail with ECANCELED.
@@ -61,7 +60,23 @@ public:
     writer_stats stats() const;
 
 private:
+    template <class Token>
+    auto initiate(bool append, std::string id, std::vector<std::string> pieces, Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::error_code)>(
+            [this, append](auto handler, std::string name, std::vector<std::string> bytes) {
+                boost::asio::any_io_executor ex =
+                    boost::asio::get_associated_executor(handler, fallback_);
+                submit(
+                    append, std::move(name), std::move(bytes), std::move(ex),
+                    boost::asio::any_completion_handler<void(std::error_code)>(std::move(handler))
+                );
+            },
+            token, std::move(id), std::move(pieces)
+        );
+    }
+
     struct job {
+        bool append = false;
         std::string id;
         std::vector<std::string> pieces;
         boost::asio::any_completion_handler<void(std::error_code)> handler;
@@ -70,6 +85,7 @@ private:
     };
 
     void submit(
+        bool append,
         std::string id,
         std::vector<std::string> pieces,
         boost::asio::any_io_executor ex,
