@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -439,6 +440,8 @@ void read_listeners(section& root, config& c, const std::string& file) {
             l.auth = *v == "none"       ? auth_policy::none
                      : *v == "optional" ? auth_policy::optional
                                         : auth_policy::required;
+        if (auto v = s.choice("priority", {"high", "normal", "low"}))
+            l.priority = *v;
         l.where = s.where("address", file);
         s.finish();
         for (const auto& other : c.listeners)
@@ -649,6 +652,15 @@ void read_delivery(section& root, config& c) {
     s.unsigned_value("max_connections_per_destination", d.max_connections_per_destination, 1, 1000);
     s.duration_into("connect_timeout", d.connect_timeout);
     s.duration_into("command_timeout", d.command_timeout);
+    if (auto v = s.string("priority_header")) {
+        for (char ch : *v)
+            if (ch <= ' ' || ch == ':' || ch > '~')
+                fail(
+                    s.node("priority_header")->source(),
+                    fmt::format("delivery.priority_header \"{}\" is not a header field name", *v)
+                );
+        d.priority_header = *v;
+    }
     s.finish();
 }
 
@@ -698,6 +710,116 @@ std::vector<std::uint64_t> daily_caps(section& s, std::string_view key) {
     return out;
 }
 
+// The shaping grammars (rates, dates, UTC offsets, host patterns) are also parsed by
+// core/shaping, which builds on this library; these checks only decide whether a value is valid,
+// so that a bad one is reported at its FILE:LINE:COL when the config is loaded.
+std::optional<unsigned> small_number(std::string_view s) {
+    if (s.empty() || s.size() > 9)
+        return std::nullopt;
+    unsigned v = 0;
+    for (char ch : s) {
+        if (ch < '0' || ch > '9')
+            return std::nullopt;
+        v = v * 10 + static_cast<unsigned>(ch - '0');
+    }
+    return v;
+}
+
+bool valid_rate(std::string_view text) {
+    auto slash = text.find('/');
+    if (slash == std::string_view::npos)
+        return false;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+            v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+            v.remove_suffix(1);
+        return v;
+    };
+    auto count = trim(text.substr(0, slash));
+    if (count.size() > 12 || count.find_first_not_of("0123456789") != std::string_view::npos ||
+        count.find_first_not_of('0') == std::string_view::npos)
+        return false;
+    auto unit = util::to_lower(trim(text.substr(slash + 1)));
+    for (std::string_view u : {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"})
+        if (unit == u)
+            return true;
+    return false;
+}
+
+bool valid_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-')
+        return false;
+    auto y = small_number(text.substr(0, 4));
+    auto m = small_number(text.substr(5, 2));
+    auto d = small_number(text.substr(8, 2));
+    return y && m && d &&
+           std::chrono::year_month_day{
+               std::chrono::year{static_cast<int>(*y)}, std::chrono::month{*m},
+               std::chrono::day{*d}}
+               .ok();
+}
+
+bool valid_utc_offset(std::string_view text) {
+    if (text == "UTC" || text == "utc" || text == "Z" || text == "GMT")
+        return true;
+    if (text.size() < 3 || (text[0] != '+' && text[0] != '-'))
+        return false;
+    auto rest = text.substr(1);
+    std::optional<unsigned> h, m;
+    if (rest.size() == 5 && rest[2] == ':') {
+        h = small_number(rest.substr(0, 2));
+        m = small_number(rest.substr(3, 2));
+    } else if (rest.size() == 4) {
+        h = small_number(rest.substr(0, 2));
+        m = small_number(rest.substr(2, 2));
+    } else if (rest.size() == 2) {
+        h = small_number(rest);
+        m = 0;
+    }
+    return h && m && *m < 60 && *h * 60 + *m <= 14 * 60;
+}
+
+bool valid_host_pattern(std::string_view p) {
+    if (p.starts_with("*."))
+        p.remove_prefix(2);
+    if (!p.empty() && p.back() == '.')
+        p.remove_suffix(1);
+    return !p.empty() && valid_domain(p);
+}
+
+double rate_fraction(section& s, std::string_view key, double fallback) {
+    auto* n = s.node(key);
+    if (!n)
+        return fallback;
+    double v = -1;
+    if (n->is_integer())
+        v = static_cast<double>(n->as_integer()->get());
+    else if (n->is_floating_point())
+        v = n->as_floating_point()->get();
+    else
+        fail(
+            n->source(), fmt::format("{} must be a number, not {}", s.full(key), node_type_name(*n))
+        );
+    if (!(v >= 0 && v <= 1))
+        fail(
+            n->source(),
+            fmt::format("{} must be a fraction between 0 and 1 (0.05 = 5%)", s.full(key))
+        );
+    return v;
+}
+
+void check_rate(section& s, const std::string& text) {
+    if (!text.empty() && !valid_rate(text))
+        fail(
+            s.node("rate")->source(),
+            fmt::format(
+                "{} \"{}\" must be COUNT/UNIT such as \"60/min\", \"5/s\" or \"1000/h\"",
+                s.full("rate"), text
+            )
+        );
+}
+
 void read_shaping(section& root, config& c, const std::string& file) {
     for (const auto* t : table_array(root, "source_ip")) {
         section s(*t, "source_ip");
@@ -715,6 +837,19 @@ void read_shaping(section& root, config& c, const std::string& file) {
             ip.ehlo = c.server.hostname;
         ip.warming = s.string("warming").value_or("");
         ip.warming_start = s.string("warming_start").value_or("");
+        if (!ip.warming_start.empty() && !valid_date(ip.warming_start))
+            fail(
+                s.node("warming_start")->source(),
+                fmt::format(
+                    "source_ip.warming_start \"{}\" must be a date such as \"2026-11-20\"",
+                    ip.warming_start
+                )
+            );
+        if (!ip.warming.empty() && ip.warming_start.empty())
+            fail(
+                s.node("warming")->source(),
+                "source_ip.warming needs warming_start, the date of the schedule's first day"
+            );
         ip.where = s.where("address", file);
         s.finish();
         c.source_ips.push_back(ip);
@@ -737,6 +872,37 @@ void read_shaping(section& root, config& c, const std::string& file) {
                 }
             }
             w.where = position{file, node.source().begin.line, node.source().begin.column};
+            if (auto v = s.integer("ceiling", 0, std::numeric_limits<std::int64_t>::max()))
+                w.ceiling = static_cast<std::uint64_t>(*v);
+            if (auto v = s.string("time_zone")) {
+                if (!valid_utc_offset(*v))
+                    fail(
+                        s.node("time_zone")->source(),
+                        fmt::format(
+                            "{}.time_zone \"{}\" must be \"UTC\" or a fixed offset such as "
+                            "\"+01:00\" (named zones are not supported)",
+                            full, *v
+                        )
+                    );
+                w.time_zone = *v;
+            }
+            if (auto v = s.boolean("pace"))
+                w.pace = *v;
+            w.max_deferral_rate = rate_fraction(s, "max_deferral_rate", w.max_deferral_rate);
+            w.max_bounce_rate = rate_fraction(s, "max_bounce_rate", w.max_bounce_rate);
+            w.max_complaint_rate = rate_fraction(s, "max_complaint_rate", w.max_complaint_rate);
+            if (auto v = s.choice("on_unhealthy", {"hold", "step_back"}))
+                w.on_unhealthy = *v;
+            if (auto* a = s.array("overflow")) {
+                for (const auto& e : *a) {
+                    if (!e.is_string() || !parse_ip(e.as_string()->get()))
+                        fail(
+                            e.source(),
+                            fmt::format("{}.overflow must list source IP addresses", full)
+                        );
+                    w.overflow.push_back(parse_ip(e.as_string()->get())->to_string());
+                }
+            }
             s.finish();
             c.warming[std::string(name.str())] = w;
         }
@@ -748,6 +914,29 @@ void read_shaping(section& root, config& c, const std::string& file) {
         p.mx = s.string_array("mx");
         p.domains = s.string_array("domains");
         p.rate = s.string("rate").value_or("");
+        check_rate(s, p.rate);
+        for (const auto& m : p.mx)
+            if (!valid_host_pattern(m))
+                fail(
+                    s.node("mx")->source(),
+                    fmt::format(
+                        "provider.mx \"{}\" must be a host name or a pattern such as "
+                        "\"*.google.com\"",
+                        m
+                    )
+                );
+        for (const auto& d : p.domains)
+            if (!valid_host_pattern(d))
+                fail(
+                    s.node("domains")->source(),
+                    fmt::format("provider.domains \"{}\" is not a domain or pattern", d)
+                );
+        for (const auto& other : c.providers)
+            if (other.name == p.name)
+                fail(
+                    s.node("name")->source(),
+                    fmt::format("provider.name \"{}\" is used twice", p.name)
+                );
         s.unsigned_value("max_connections", p.max_connections, 0, 100000);
         s.unsigned_value("max_messages_per_connection", p.max_messages_per_connection, 0, 100000);
         p.where = s.where("name", file);
@@ -759,11 +948,29 @@ void read_shaping(section& root, config& c, const std::string& file) {
         throttle th;
         th.domain = s.required_string("domain");
         th.rate = s.string("rate").value_or("");
+        check_rate(s, th.rate);
         s.unsigned_value("max_connections", th.max_connections, 0, 100000);
         s.unsigned_value("max_messages_per_connection", th.max_messages_per_connection, 0, 100000);
         th.where = s.where("domain", file);
         s.finish();
         c.throttles.push_back(th);
+    }
+    // An override for a provider that no [[provider]] defines would never apply: a typo.
+    for (const auto& [name, w] : c.warming) {
+        for (const auto& [pname, caps] : w.provider) {
+            bool known = pname == "default";
+            for (const auto& p : c.providers)
+                known = known || p.name == pname;
+            if (!known)
+                throw config_error{
+                    toml::source_region{
+                        {w.where.line, w.where.column}, {w.where.line, w.where.column}, nullptr},
+                    fmt::format(
+                        "warming.{}.provider.{} names no [[provider]] (define one with name = "
+                        "\"{}\")",
+                        name, pname, pname
+                    )};
+        }
     }
     for (const auto& ip : c.source_ips) {
         if (!ip.warming.empty() && !c.warming.count(ip.warming))

@@ -49,6 +49,9 @@ struct listener {
     tls_mode tls = tls_mode::none;
     auth_policy auth = auth_policy::optional;
     position where;
+    // Default priority of mail submitted here (the priority header overrides it): high | normal |
+    // low. Higher priority mail gets warming and throttle capacity first.
+    std::string priority = "normal";
 };
 
 struct server_section {
@@ -137,6 +140,9 @@ struct delivery_section {
     unsigned max_connections_per_destination = 5;  // until [[throttle]] says otherwise
     duration connect_timeout = std::chrono::seconds(30);
     duration command_timeout = std::chrono::minutes(5);
+    // Submission header that sets a message's priority (high | normal | low); Outpost removes it
+    // before signing. Empty: priority comes from the listener only.
+    std::string priority_header = "X-Outpost-Priority";
 };
 
 struct route {
@@ -162,6 +168,17 @@ struct warming_schedule {
     std::vector<std::uint64_t> daily;
     std::map<std::string, std::vector<std::uint64_t>> provider;  // provider name → daily caps
     position where;
+    // The cap once daily (or a provider's list) ends, and an upper bound on every day; unset:
+    // unlimited after the list.
+    std::optional<std::uint64_t> ceiling;
+    std::string time_zone = "UTC";  // day boundary: "UTC" or a fixed offset such as "+01:00"
+    bool pace = true;               // spread each day's cap evenly over the day
+    // Health gates: the schedule advances only after a day whose rates stayed at or under these.
+    double max_deferral_rate = 0.10;    // deferred / sent
+    double max_bounce_rate = 0.05;      // bounced / sent
+    double max_complaint_rate = 0.003;  // complaints / sent
+    std::string on_unhealthy = "hold";  // hold | step_back
+    std::vector<std::string> overflow;  // already-warm source IPs that take the surplus
 };
 
 struct provider {

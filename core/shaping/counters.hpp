@@ -1,0 +1,96 @@
+// The warming counters store: per source IP × provider × day, what was sent and how it went.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/shaping/warming.hpp"
+
+struct sqlite3;
+
+namespace outpost::shaping {
+
+struct counter_key {
+    std::string ip;        // source address as text, "203.0.113.10"
+    std::string provider;  // provider name, or default_provider
+    day date{};            // local day of the IP's schedule time zone
+};
+
+// Where the counters live: SQLite in the spool directory by default; a shared backend (Redis, for
+// a fleet of relays) can take its place without touching the scheduler. Implementations are
+// called from one thread at a time; counts never decrease.
+class counter_store {
+public:
+    virtual ~counter_store() = default;
+
+    // Adds delta to the key's counts (creating them at zero). False on a storage error.
+    virtual bool add(const counter_key& key, const daily_counts& delta) = 0;
+
+    // Takes one unit of today's cap: adds 1 to sent and returns true only when sent was below cap;
+    // otherwise changes nothing and returns false (also on a storage error, see last_error). The
+    // check and the increment are one step, so two deliveries never both take the last unit.
+    virtual bool take(const counter_key& key, std::uint64_t cap) = 0;
+
+    // The counts of one key (zeros when none were recorded).
+    virtual daily_counts get(const counter_key& key) = 0;
+
+    // The counts of ip × provider for every recorded day in [from, to].
+    virtual std::map<day, daily_counts> history(
+        std::string_view ip, std::string_view provider, day from, day to
+    ) = 0;
+
+    virtual std::string last_error() const = 0;
+};
+
+// In memory: tests, and outpostctl warming simulate.
+class memory_counter_store final : public counter_store {
+public:
+    bool add(const counter_key& key, const daily_counts& delta) override;
+    bool take(const counter_key& key, std::uint64_t cap) override;
+    daily_counts get(const counter_key& key) override;
+    std::map<day, daily_counts> history(
+        std::string_view ip, std::string_view provider, day from, day to
+    ) override;
+
+    std::string last_error() const override { return {}; }
+
+private:
+    std::map<std::string, std::map<day, daily_counts>> counts_;  // "ip provider" → day → counts
+};
+
+// SQLite (WAL), by default SPOOL_DIR/shaping.sqlite.
+class sqlite_counter_store final : public counter_store {
+public:
+    // Opens or creates the database at path (WAL journal, synchronous=FULL so a returned take()
+    // survives a crash and a cap holds across restarts, 5 s busy timeout so the daemon and
+    // outpostctl can share it). nullptr, with the reason in *error, when it cannot be opened.
+    static std::unique_ptr<sqlite_counter_store> open(const std::string& path, std::string* error);
+
+    static constexpr const char* default_file = "shaping.sqlite";
+
+    ~sqlite_counter_store() override;
+    sqlite_counter_store(const sqlite_counter_store&) = delete;
+    sqlite_counter_store& operator=(const sqlite_counter_store&) = delete;
+
+    bool add(const counter_key& key, const daily_counts& delta) override;
+    bool take(const counter_key& key, std::uint64_t cap) override;
+    daily_counts get(const counter_key& key) override;
+    std::map<day, daily_counts> history(
+        std::string_view ip, std::string_view provider, day from, day to
+    ) override;
+
+    std::string last_error() const override { return error_; }
+
+private:
+    sqlite3* db_;
+    std::string error_;
+
+    explicit sqlite_counter_store(sqlite3* db) : db_(db) {}
+
+    bool exec(const char* sql);
+    bool fail(const char* what);
+};
+
+}  // namespace outpost::shaping
