@@ -127,6 +127,7 @@ schedule schedule::from(const config::warming_schedule& w) {
         w.on_unhealthy == "step_back" ? unhealthy_policy::step_back : unhealthy_policy::hold;
     s.utc_offset = parse_utc_offset(w.time_zone).value_or(std::chrono::minutes{0});
     s.overflow = w.overflow;
+    s.pace = w.pace;
     return s;
 }
 

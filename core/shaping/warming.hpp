@@ -65,6 +65,7 @@ struct schedule {
     health_thresholds health;
     unhealthy_policy on_unhealthy = unhealthy_policy::hold;
     std::chrono::minutes utc_offset{0};
+    bool pace = true;                   // spread the cap over the day
     std::vector<std::string> overflow;  // already-warm IPs that take what this one may not send
 
     // From [warming.NAME]; the time zone must already have been validated by the loader.

@@ -1,0 +1,69 @@
+// The sending pool: which source IP sends the next message to a provider, under the warming caps,
+// with the counters in a counter_store so that caps hold across restarts.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.hpp"
+#include "core/shaping/counters.hpp"
+#include "core/shaping/warming.hpp"
+
+namespace outpost::shaping {
+
+// The outcome of asking the pool for a source IP.
+struct source_choice {
+    std::optional<std::size_t> source;  // index into config.source_ips; nullopt: wait
+    bool overflow = false;              // sent through an overflow pool IP
+    // When source is nullopt: the earliest time an IP may have room (a paced slot later today or
+    // the next local day), and why it waits, for queue show ("warming cap of 127.0.0.2 × google
+    // reached (5 of 5), next slot at ..."). The message is deferred, not failed.
+    wall_time next{};
+    std::string reason;
+};
+
+// The pool of [[source_ip]] entries. Order of preference for a message to a provider:
+//   1. IPs on a warming schedule with room now (paced), in config order;
+//   2. warm IPs (no schedule) that no schedule reserves as overflow;
+//   3. the overflow IPs named by the schedules of warming IPs that are out of room.
+// With no [[source_ip]] at all, source is nullopt with an empty reason: send from the default
+// address, unshaped.
+class source_pool {
+public:
+    // config must outlive the pool; store is where the counters live.
+    source_pool(const config::config& c, counter_store& store, std::uint64_t burst = 10);
+
+    // Chooses the IP for one message to provider at now and, for a warming IP, takes one unit of
+    // its cap in the store (atomically: concurrent callers never exceed it).
+    source_choice acquire(std::string_view provider, wall_time now);
+
+    // Records what happened to a message sent from source to provider (deferred, bounced, a
+    // complaint), on the local day of when: the health gates read these. sent is counted by
+    // acquire(); pass it here only for mail that did not go through acquire().
+    bool record(
+        std::size_t source, std::string_view provider, wall_time when, const daily_counts& delta
+    );
+
+    // Where a warming IP stands for provider at now (for warming status); nullopt for a warm IP.
+    std::optional<room> status(std::size_t source, std::string_view provider, wall_time now);
+
+    bool empty() const { return ips_.empty(); }
+
+private:
+    struct member {
+        std::string address;
+        std::optional<schedule> plan;  // nullopt: warm
+        day start{};
+        bool reserved = false;  // named in some schedule's overflow
+    };
+
+    std::optional<room> assess_member(const member& m, std::string_view provider, wall_time now);
+
+    std::vector<member> ips_;
+    counter_store& store_;
+    std::uint64_t burst_;
+};
+
+}  // namespace outpost::shaping

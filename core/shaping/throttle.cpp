@@ -1,0 +1,108 @@
+// Throttle keys, token buckets and adaptive backoff together.
+#include "core/shaping/throttle.hpp"
+
+#include <fmt/format.h>
+
+#include "core/util/text.hpp"
+
+namespace outpost::shaping {
+
+throttles throttles::from(const config::config& c, adaptive_options options) {
+    throttles t;
+    t.options_ = options;
+    for (const auto& p : c.providers)
+        t.configured_[fmt::format("provider:{}", p.name)] =
+            limits{parse_rate(p.rate), p.max_connections, p.max_messages_per_connection};
+    for (const auto& th : c.throttles) {
+        auto k = th.domain == "*" ? std::string("default")
+                                  : fmt::format("domain:{}", util::to_lower(th.domain));
+        t.configured_[k] =
+            limits{parse_rate(th.rate), th.max_connections, th.max_messages_per_connection};
+    }
+    return t;
+}
+
+std::string throttles::key(std::string_view domain, std::string_view provider) const {
+    auto d = fmt::format("domain:{}", util::to_lower(domain));
+    if (configured_.count(d))
+        return d;
+    if (!provider.empty() && provider != "default")
+        return fmt::format("provider:{}", provider);
+    return "default";
+}
+
+limits throttles::limits_for(std::string_view key) const {
+    auto it = configured_.find(key);
+    return it == configured_.end() ? limits{} : it->second;
+}
+
+throttles::entry& throttles::at(std::string_view key, steady_time now) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+        entry e{limits_for(key), adaptive_rate(options_), std::nullopt, {}};
+        if (e.configured.pace)
+            e.bucket.emplace(e.configured.pace->per_second(), 1, now);
+        it = entries_.emplace(std::string(key), std::move(e)).first;
+    }
+    auto& e = it->second;
+    if (e.bucket)
+        e.bucket->set_rate(e.configured.pace->per_second() * e.adaptive.fraction(now), now);
+    return e;
+}
+
+throttle_verdict throttles::check(std::string_view key, steady_time now) {
+    auto& e = at(key, now);
+    if (e.adaptive.suspended(now))
+        return {
+            false, e.adaptive.suspended_until(),
+            fmt::format("suspended after \"{}\"", e.last_slowdown)};
+    if (e.bucket) {
+        auto wait = e.bucket->wait_for(now);
+        if (wait.count() > 0)
+            return {
+                false, now + wait,
+                fmt::format(
+                    "rate {} (now {:.0f}%)", e.configured.pace->text(),
+                    e.adaptive.fraction(now) * 100
+                )};
+    }
+    return {};
+}
+
+bool throttles::take(std::string_view key, steady_time now) {
+    auto& e = at(key, now);
+    if (e.adaptive.suspended(now))
+        return false;
+    return !e.bucket || e.bucket->try_take(now);
+}
+
+std::optional<throttle_change> throttles::on_reply(
+    std::string_view key, const smtp::reply& reply, steady_time now
+) {
+    const auto* rule = match_slowdown(reply);
+    if (!rule)
+        return std::nullopt;
+    auto& e = at(key, now);
+    auto change = e.adaptive.on_slow_down(now);
+    if (!change.applied)
+        return std::nullopt;
+    e.last_slowdown = reply.enhanced.empty() ? fmt::format("{}", reply.code)
+                                             : fmt::format("{} {}", reply.code, reply.enhanced);
+    if (e.bucket)
+        e.bucket->set_rate(e.configured.pace->per_second() * change.fraction, now);
+    return throttle_change{std::string(key), change, rule};
+}
+
+void throttles::reset(std::string_view key) {
+    if (auto it = entries_.find(key); it != entries_.end())
+        entries_.erase(it);
+}
+
+throttles::state throttles::status(std::string_view key, steady_time now) {
+    auto& e = at(key, now);
+    return state{
+        e.configured, e.adaptive.fraction(now), e.adaptive.suspended(now),
+        e.adaptive.suspended_until(), e.adaptive.repeats()};
+}
+
+}  // namespace outpost::shaping

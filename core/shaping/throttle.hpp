@@ -1,0 +1,95 @@
+// Per-destination rate throttles with adaptive backoff: which limits apply, and whether a message
+// may go now. Pure: time is passed in.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/schema.hpp"
+#include "core/shaping/adaptive.hpp"
+#include "core/shaping/rate.hpp"
+#include "core/shaping/slowdown.hpp"
+
+namespace outpost::shaping {
+
+// The limits of one throttle key; an unset rate means no rate limit, 0 means no limit.
+struct limits {
+    std::optional<rate> pace;
+    unsigned max_connections = 0;
+    unsigned max_messages_per_connection = 0;
+};
+
+// Whether one more message may go to a throttle key now.
+struct throttle_verdict {
+    bool may_send = true;
+    steady_time not_before{};  // when !may_send
+    std::string reason;        // "suspended by 421 4.7.0 backoff", "rate 60/min"
+};
+
+// A slow-down that changed the state of a key: log it ("each change is logged").
+struct throttle_change {
+    std::string key;
+    backoff_change change;
+    const slowdown_rule* rule = nullptr;
+};
+
+// All throttle keys of the running config. A recipient domain's key is "domain:D" when a
+// [[throttle]] names it, else "provider:P" when it belongs to a [[provider]], else "default"
+// (limited by a [[throttle]] with domain = "*", when there is one). Not thread-safe: one per
+// event loop.
+class throttles {
+public:
+    throttles() = default;
+
+    // Rates were validated by the config loader; the adaptive options apply to every key.
+    static throttles from(const config::config& c, adaptive_options options = {});
+
+    std::string key(std::string_view domain, std::string_view provider) const;
+
+    // The configured limits of a key (all zero/unset when nothing is configured).
+    limits limits_for(std::string_view key) const;
+
+    // May one message go to key at now? Does not take a token; see take().
+    throttle_verdict check(std::string_view key, steady_time now);
+
+    // Takes one token of key's bucket; false when check() would have said no.
+    bool take(std::string_view key, steady_time now);
+
+    // Feeds a reply from key's receiver: a slow-down suspends the key and cuts its rate. The change
+    // when one was made (log it), nullopt for normal replies and repeats during a suspension.
+    std::optional<throttle_change> on_reply(
+        std::string_view key, const smtp::reply& reply, steady_time now
+    );
+
+    // Forgets key's backoff (operator action, or a reload that changed its limits).
+    void reset(std::string_view key);
+
+    // Current state, for outpostctl throttle status.
+    struct state {
+        limits configured;
+        double fraction = 1;  // of the configured rate, after adaptive decrease
+        bool suspended = false;
+        steady_time suspended_until{};
+        unsigned repeats = 0;
+    };
+
+    state status(std::string_view key, steady_time now);
+
+private:
+    struct entry {
+        limits configured;
+        adaptive_rate adaptive;
+        std::optional<token_bucket> bucket;
+        std::string last_slowdown;  // the reply that started the current suspension
+    };
+
+    entry& at(std::string_view key, steady_time now);
+
+    std::map<std::string, limits, std::less<>> configured_;
+    std::map<std::string, entry, std::less<>> entries_;
+    adaptive_options options_;
+};
+
+}  // namespace outpost::shaping

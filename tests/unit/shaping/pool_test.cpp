@@ -1,0 +1,179 @@
+#include "core/shaping/pool.hpp"
+
+#include <doctest/doctest.h>
+
+#include "config/load.hpp"
+#include "core/shaping/throttle.hpp"
+
+using namespace outpost::shaping;
+using namespace std::chrono_literals;
+
+namespace {
+
+outpost::config::config load(const std::string& text) {
+    auto r = outpost::config::load_string(text, "t.toml");
+    if (auto* e = std::get_if<outpost::config::load_error>(&r))
+        FAIL(e->message);
+    return std::get<outpost::config::config>(r);
+}
+
+wall_time at(const char* date, std::chrono::seconds since_midnight_utc) {
+    return wall_time{parse_date(date)->time_since_epoch()} + since_midnight_utc;
+}
+
+const char* pool_config = R"(
+[[provider]]
+name = "google"
+mx = ["*.google.com"]
+rate = "60/min"
+
+[[throttle]]
+domain = "orange.fr"
+rate = "2/s"
+max_connections = 1
+
+[[source_ip]]
+address = "127.0.0.2"
+warming = "five"
+warming_start = "2026-11-20"
+
+[[source_ip]]
+address = "127.0.0.3"
+warming = "three"
+warming_start = "2026-11-20"
+
+[warming.five]
+daily = [5, 10]
+pace = false
+
+[warming.three]
+daily = [3, 6]
+pace = false
+)";
+
+}  // namespace
+
+TEST_CASE("the pool fills the first IP's cap, then the second's, then defers with a reason") {
+    auto c = load(pool_config);
+    memory_counter_store store;
+    source_pool pool(c, store);
+    auto now = at("2026-11-20", 10h);
+    std::vector<std::size_t> used;
+    for (int i = 0; i < 8; ++i) {
+        auto ch = pool.acquire("default", now);
+        REQUIRE(ch.source);
+        used.push_back(*ch.source);
+    }
+    CHECK(std::count(used.begin(), used.end(), 0u) == 5);
+    CHECK(std::count(used.begin(), used.end(), 1u) == 3);
+    auto wait = pool.acquire("default", now);
+    CHECK_FALSE(wait.source);
+    CHECK(wait.next == at("2026-11-21", 0s));
+    CHECK(
+        wait.reason.find("warming cap of 127.0.0.2 × default reached (5 of 5 today)") !=
+        std::string::npos
+    );
+    // Another provider has its own counters.
+    CHECK(pool.acquire("google", now).source == 0u);
+    // The next day releases the next step's caps.
+    CHECK(pool.acquire("default", at("2026-11-21", 0s)).source == 0u);
+    CHECK(store.get({"127.0.0.2", "default", *parse_date("2026-11-20")}).sent == 5);
+}
+
+TEST_CASE("caps hold for a new pool over the same store (a restart)") {
+    auto c = load(pool_config);
+    memory_counter_store store;
+    auto now = at("2026-11-20", 10h);
+    {
+        source_pool pool(c, store);
+        for (int i = 0; i < 8; ++i)
+            CHECK(pool.acquire("default", now).source);
+    }
+    source_pool again(c, store);
+    CHECK_FALSE(again.acquire("default", now + 1h).source);
+}
+
+TEST_CASE("an unhealthy day holds the next day's cap") {
+    auto c = load(pool_config);
+    memory_counter_store store;
+    source_pool pool(c, store);
+    auto day1 = at("2026-11-20", 10h);
+    for (int i = 0; i < 5; ++i)
+        pool.acquire("default", day1);
+    pool.record(0, "default", day1, {0, 0, 2, 0});  // 40% bounced
+    auto r = pool.status(0, "default", at("2026-11-21", 1h));
+    REQUIRE(r);
+    CHECK(r->where.last == gate::held);
+    CHECK(r->cap == 5u);
+    CHECK(r->where.reason.find("bounce rate 40.0%") != std::string::npos);
+    CHECK(pool.status(1, "default", at("2026-11-21", 1h))->cap == 6u);
+}
+
+TEST_CASE("overflow IPs take the surplus only; plain warm IPs come before them") {
+    auto c = load(std::string(pool_config) + R"(
+[[source_ip]]
+address = "127.0.0.9"
+)");
+    c.warming.at("five").overflow = {"127.0.0.9"};
+    memory_counter_store store;
+    source_pool pool(c, store);
+    auto now = at("2026-11-20", 10h);
+    for (int i = 0; i < 8; ++i)
+        CHECK(!pool.acquire("default", now).overflow);
+    auto ch = pool.acquire("default", now);
+    CHECK(ch.source == 2u);
+    CHECK(ch.overflow);
+}
+
+TEST_CASE("before the start date the pool waits until it") {
+    auto c = load(pool_config);
+    memory_counter_store store;
+    source_pool pool(c, store);
+    auto ch = pool.acquire("default", at("2026-11-19", 10h));
+    CHECK_FALSE(ch.source);
+    CHECK(ch.next == at("2026-11-20", 0s));
+    CHECK(ch.reason.find("starts warming on 2026-11-20") != std::string::npos);
+    CHECK(source_pool(load(""), store).empty());
+}
+
+TEST_CASE("throttle keys: a domain throttle, then the provider, then default") {
+    auto c = load(pool_config);
+    auto t = throttles::from(c);
+    CHECK(t.key("Orange.FR", "default") == "domain:orange.fr");
+    CHECK(t.key("example.com", "google") == "provider:google");
+    CHECK(t.key("example.com", "default") == "default");
+    CHECK(t.limits_for("domain:orange.fr").max_connections == 1);
+    CHECK(t.limits_for("provider:google").pace->count == 60);
+    CHECK_FALSE(t.limits_for("default").pace);
+}
+
+TEST_CASE("a throttle paces by its rate and backs off on a slow-down reply") {
+    auto c = load(pool_config);
+    auto t = throttles::from(c);
+    steady_time t0{std::chrono::hours(100)};
+    CHECK(t.take("provider:google", t0));
+    auto v = t.check("provider:google", t0);
+    CHECK_FALSE(v.may_send);
+    CHECK(v.not_before == t0 + 1s);
+    CHECK(v.reason.find("rate 60/min") != std::string::npos);
+    CHECK(t.take("provider:google", t0 + 1s));
+    // A normal reply changes nothing; a 421 suspends the key, not the others.
+    CHECK_FALSE(t.on_reply("provider:google", {451, "4.3.0", "local problem"}, t0 + 1s));
+    auto change = t.on_reply("provider:google", {421, "4.7.0", "try later"}, t0 + 1s);
+    REQUIRE(change);
+    CHECK(change->change.suspension == 1min);
+    CHECK(change->rule);
+    auto s = t.check("provider:google", t0 + 30s);
+    CHECK_FALSE(s.may_send);
+    CHECK(s.reason == "suspended after \"421 4.7.0\"");
+    CHECK(s.not_before == t0 + 61s);
+    CHECK(t.check("default", t0 + 30s).may_send);
+    CHECK(t.take("domain:orange.fr", t0 + 30s));
+    // After the suspension: half the rate, one every two seconds.
+    CHECK(t.take("provider:google", t0 + 61s));
+    CHECK_FALSE(t.take("provider:google", t0 + 62s));
+    CHECK(t.take("provider:google", t0 + 63s));
+    CHECK(t.status("provider:google", t0 + 63s).fraction < 0.6);
+    t.reset("provider:google");
+    CHECK(t.status("provider:google", t0 + 63s).fraction == 1);
+}
