@@ -69,12 +69,16 @@ std::string_view to_string(job_state s) {
             return "active";
         case job_state::queued:
             return "queued";
+        case job_state::held:
+            return "held";
     }
     return "queued";
 }
 
 std::optional<job_state> parse_job_state(std::string_view s) {
-    for (auto st : {job_state::ready, job_state::deferred, job_state::active, job_state::queued})
+    for (auto st :
+         {job_state::ready, job_state::deferred, job_state::active, job_state::queued,
+          job_state::held})
         if (to_string(st) == s)
             return st;
     return std::nullopt;

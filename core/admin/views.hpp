@@ -19,7 +19,7 @@ namespace outpost::admin {
 // ready: due now; deferred: waiting for its next attempt; active: being delivered; queued: read
 // from the spool without the daemon, so its timing is unknown (the spool keeps final results,
 // not attempts).
-enum class job_state { ready, deferred, active, queued };
+enum class job_state { ready, deferred, active, queued, held };
 
 std::string_view to_string(job_state s);
 std::optional<job_state> parse_job_state(std::string_view s);

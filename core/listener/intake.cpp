@@ -76,11 +76,13 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
             });
             if (!returned.empty()) {
                 auto summary = inbound_(returned, content);
+                if (!summary)
+                    co_return result{result::kind::temporary_failure, {}, {}};
                 log::info(
                     "bounce_received", {{"id", id},
                                         {"from", env.reverse_path},
                                         {"client", env.client_address},
-                                        {"result", summary}}
+                                        {"result", *summary}}
                 );
                 if (env.recipients.empty())
                     co_return result{result::kind::queued, id, {}};

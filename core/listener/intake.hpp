@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,8 +97,10 @@ public:
 
     // Handles a message to the bounce domain (its recipients there, and the bytes); returns a
     // sentence for the log. Runs on the event loop.
-    using inbound_fn = std::function<
-        std::string(const std::vector<std::string>& recipients, std::string_view content)>;
+    // Returns nullopt when the result could not be recorded (451: the sender tries again).
+    using inbound_fn = std::function<std::optional<std::string>(
+        const std::vector<std::string>& recipients, std::string_view content
+    )>;
 
     void on_inbound(inbound_fn fn) { inbound_ = std::move(fn); }
 

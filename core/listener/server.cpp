@@ -158,8 +158,10 @@ asio::awaitable<void> server::accept_loop(tcp::acceptor& acceptor, const config:
     for (;;) {
         boost::system::error_code ec;
         auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (draining_ || !acceptor.is_open())
+            co_return;  // a connection accepted as the drain began is closed unanswered
         if (ec) {
-            if (ec == asio::error::operation_aborted || !acceptor.is_open())
+            if (ec == asio::error::operation_aborted)
                 co_return;
             // EMFILE and friends: wait a little instead of spinning.
             log::warn("accept_failed", {{"error", ec.message()}});
@@ -283,7 +285,9 @@ asio::awaitable<bool> server::drive(
     auto flush = [&]() -> asio::awaitable<bool> {
         if (out.empty())
             co_return true;
-        arm(c, clock::now() + cfg_.limits.command_timeout);
+        // A closing session keeps its short goodbye deadline; others get the command timeout.
+        if (!s.closed() && !c.timed_out)
+            arm(c, clock::now() + cfg_.limits.command_timeout);
         co_await asio::async_write(
             stream, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec)
         );
@@ -440,9 +444,9 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
 asio::awaitable<void> server::drain(clock::duration grace) {
     draining_ = true;
     boost::system::error_code ec;
+    // Closed, not destroyed: an accept loop may still be between awaits with a reference to one.
     for (auto& a : acceptors_)
         a.close(ec);
-    acceptors_.clear();
     for (auto& c : connections_) {
         c->draining = true;
         if (c->idle)

@@ -43,7 +43,7 @@ void feedback::remember_sent(std::span<const suppression::sent_entry> entries) {
         log::warn("verp_record_failed", {{"entries", entries.size()}});
 }
 
-void feedback::record(
+bool feedback::record(
     const std::string& address,
     const bounce::classification& c,
     suppression::source origin,
@@ -54,7 +54,7 @@ void feedback::record(
     auto reason = std::string(bounce::to_string(c.why));
     if (decision == bounce::suppression_decision::ignore) {
         log::info("bounce_ignored", {{"rcpt", address}, {"reason", reason}, {"cause", cause}});
-        return;
+        return true;
     }
     if (decision == bounce::suppression_decision::count_soft) {
         auto window =
@@ -69,7 +69,7 @@ void feedback::record(
                             {"cause", cause}}
         );
         if (count < settings_.soft_bounce_limit)
-            return;
+            return true;
     }
     suppression::entry e;
     e.address = address;
@@ -80,16 +80,18 @@ void feedback::record(
                    : origin;
     e.first_seen = e.last_seen = now;
     e.message_id = cause;
-    if (list_.add(e))
-        log::info(
-            "suppressed", {{"rcpt", address},
-                           {"reason", reason},
-                           {"status", c.status},
-                           {"source", suppression::to_string(e.origin)},
-                           {"cause", cause}}
-        );
-    else
+    if (!list_.add(e)) {
         log::error("suppression_write_failed", {{"rcpt", address}, {"error", list_.last_error()}});
+        return false;
+    }
+    log::info(
+        "suppressed", {{"rcpt", address},
+                       {"reason", reason},
+                       {"status", c.status},
+                       {"source", suppression::to_string(e.origin)},
+                       {"cause", cause}}
+    );
+    return true;
 }
 
 void feedback::on_reply(
@@ -106,7 +108,7 @@ void feedback::on_delivered(const std::string& address) {
     state_.reset_soft(address);
 }
 
-std::string feedback::on_inbound(
+std::optional<std::string> feedback::on_inbound(
     std::span<const std::string> recipients, std::string_view message, std::int64_t now
 ) {
     auto found = bounce::classify_message(message);
@@ -137,12 +139,13 @@ std::string feedback::on_inbound(
         fallback.recipient = *address;
         fallback.why = bounce::reason::undefined;
         const auto& c = match ? *match : fallback;
-        record(
-            *address, c,
-            c.why == bounce::reason::feedback ? suppression::source::complaint
-                                              : suppression::source::dsn,
-            token->queue_id, now
-        );
+        if (!record(
+                *address, c,
+                c.why == bounce::reason::feedback ? suppression::source::complaint
+                                                  : suppression::source::dsn,
+                token->queue_id, now
+            ))
+            return std::nullopt;
         summary += fmt::format("{}: {} {}; ", *address, bounce::to_string(c.why), c.status);
     }
     return summary;

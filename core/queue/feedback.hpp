@@ -49,8 +49,9 @@ public:
     void on_delivered(const std::string& address);
 
     // A message sent to the bounce domain: recipients are the bounce-domain addresses it was
-    // sent to. Returns a sentence for the log.
-    std::string on_inbound(
+    // sent to. Returns a sentence for the log; nullopt when the result could not be recorded
+    // (the sender should try again: 451).
+    std::optional<std::string> on_inbound(
         std::span<const std::string> recipients, std::string_view message, std::int64_t now
     );
 
@@ -59,7 +60,7 @@ public:
     const std::string& bounce_domain() const { return settings_.domain; }
 
 private:
-    void record(
+    bool record(
         const std::string& address,
         const bounce::classification& c,
         suppression::source origin,

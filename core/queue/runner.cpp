@@ -160,9 +160,15 @@ void runner::start() {
         [this]() -> asio::awaitable<void> {
             // Recovery: every message in queue/ with recipients still pending is scheduled now.
             auto where = where_;
-            auto jobs = co_await util::offload(workers_, [&where] {
+            std::vector<std::string> held;
+            auto jobs = co_await util::offload(workers_, [&where, &held] {
                 std::vector<job> out;
                 for (const auto& id : spool::list_queue(where)) {
+                    std::error_code marker_error;
+                    if (std::filesystem::exists(where.hold_marker(id), marker_error)) {
+                        held.push_back(id);
+                        continue;
+                    }
                     auto text = read_file(where.message(id));
                     std::string error;
                     auto rec = text ? spool::parse(*text, &error) : std::nullopt;
@@ -184,8 +190,11 @@ void runner::start() {
             });
             auto t = now();
             for (auto& j : jobs)
-                scheduler_.add(std::move(j), t);
-            log::info("queue_recovered", {{"jobs", jobs.size()}});
+                if (!early_.count(j.id))  // spooled during the scan: submitted() scheduled it
+                    scheduler_.add(std::move(j), t);
+            early_.clear();
+            held_.insert(held.begin(), held.end());
+            log::info("queue_recovered", {{"jobs", jobs.size()}, {"held", held.size()}});
             started_ = true;
             co_await loop();
         },
@@ -194,6 +203,8 @@ void runner::start() {
 }
 
 void runner::submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived) {
+    if (!started_)
+        early_.insert(id);
     spool::record rec;
     rec.id = id;
     rec.arrived = arrived;
@@ -213,12 +224,49 @@ std::size_t runner::flush(
 }
 
 bool runner::remove(const std::string& id) {
-    if (!spool::valid_queue_id(id) || scheduler_.remove(id) == 0)
+    if (!spool::valid_queue_id(id))
         return false;
+    bool was_held = held_.erase(id) != 0;
+    if (!was_held && scheduler_.remove(id) == 0)
+        return false;
+    std::error_code ignored;
+    std::filesystem::remove(where_.hold_marker(id), ignored);
     std::error_code ec;
     std::filesystem::remove(where_.message(id), ec);
     log::info("message_deleted", {{"queue_id", id}});
     return !ec;
+}
+
+bool runner::hold(const std::string& id) {
+    if (!spool::valid_queue_id(id) || held_.count(id))
+        return held_.count(id) != 0;
+    if (scheduler_.remove(id) == 0)
+        return false;  // unknown, or in flight (its results decide what happens next)
+    { std::ofstream marker(where_.hold_marker(id)); }
+    held_.insert(id);
+    log::info("message_held", {{"queue_id", id}});
+    return true;
+}
+
+asio::awaitable<bool> runner::release(std::string id) {
+    if (!held_.count(id))
+        co_return false;
+    held_.erase(id);
+    std::error_code ec;
+    std::filesystem::remove(where_.hold_marker(id), ec);
+    auto path = where_.message(id);
+    auto rec = co_await util::offload(workers_, [&path] {
+        auto text = read_file(path);
+        return text ? spool::parse(*text) : std::nullopt;
+    });
+    if (!rec)
+        co_return false;
+    auto t = now();
+    for (auto& j : jobs_for(*rec))
+        scheduler_.add(std::move(j), t);
+    log::info("message_released", {{"queue_id", id}});
+    poke();
+    co_return true;
 }
 
 asio::awaitable<void> runner::loop() {
@@ -261,6 +309,7 @@ asio::awaitable<void> runner::stop(std::chrono::steady_clock::duration grace) {
 
 asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
     const auto destination = jobs.front().destination;
+    std::vector<std::pair<std::string, std::uint32_t>> mine;  // recipients this batch claimed
     auto started = std::chrono::steady_clock::now();
     try {
         // Where to: a static route, or the destination's MX.
@@ -332,8 +381,19 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             auto& it = items[k];
             bool verp = feedback_ && feedback_->verp() && !it.rec.env.reverse_path.empty();
             unit together{k, {}, {}};
+            // The file is the authority: a recipient with a result is never sent again, and one
+            // already in another batch (a duplicate job) is left to that batch. A held message
+            // waits for release.
+            std::set<std::size_t> final_here;
+            for (const auto& r : it.rec.results)
+                final_here.insert(r.index);
             for (std::size_t n = 0; n < it.j.rcpts.size(); ++n) {
-                const auto& address = it.rec.env.recipients[it.j.rcpts[n]].address;
+                auto index = it.j.rcpts[n];
+                if (held_.count(it.j.id) || final_here.count(index) ||
+                    !claimed_.insert({it.j.id, index}).second)
+                    continue;
+                mine.emplace_back(it.j.id, index);
+                const auto& address = it.rec.env.recipients[index].address;
                 if (auto why = feedback_ ? feedback_->suppressed(address) : std::nullopt)
                     dropped.push_back({k, {n}, *why});
                 else if (verp)
@@ -399,6 +459,47 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 replies.push_back(reply);
             }
 
+            std::string host = r ? r->host : std::string();
+            // Bounced recipients get a DSN to the sender (when they want one), spooled before the
+            // bounce is recorded: a crash in between gives a second DSN, never none. A suppressed
+            // recipient is dropped silently, as the operator configured.
+            std::vector<dsn_recipient> bounced;
+            if (u.suppressed.empty())
+                for (const auto& o : lines)
+                    if (o.what == outcome_line::kind::bounced)
+                        bounced.push_back({o.index, o.status, o.reply, host, t});
+            if (!bounced.empty()) {
+                std::string_view message(it.file.data() + it.rec.message_offset, it.rec.size);
+                if (auto dsn = compose_dsn(
+                        {cfg_.server.hostname}, it.rec, message, bounced, dsn_action::failed, t
+                    )) {
+                    auto id = spool::next_queue_id();
+                    auto size = dsn->content.size();
+                    std::vector<std::string> pieces{
+                        spool::format_envelope(id, t, dsn->envelope, size),
+                        std::move(dsn->content)};
+                    auto [ec] = co_await writer_.async_write(
+                        id, std::move(pieces), asio::as_tuple(asio::use_awaitable)
+                    );
+                    if (ec) {
+                        // No DSN, no final result: the bounce is retried, so the sender is told.
+                        log::error(
+                            "dsn_spool_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
+                        );
+                        for (auto& o : lines)
+                            if (o.what == outcome_line::kind::bounced)
+                                o.what = outcome_line::kind::deferred;
+                    } else {
+                        log::info(
+                            "dsn_queued", {{"queue_id", id},
+                                           {"about", it.j.id},
+                                           {"to", dsn->envelope.recipients[0].address}}
+                        );
+                        submitted(id, dsn->envelope, t);
+                    }
+                }
+            }
+
             // Durable first: the results go into the spool file before anything acts on them.
             std::string appended;
             for (const auto& o : lines)
@@ -421,10 +522,20 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     it.j.id, appended, asio::as_tuple(asio::use_awaitable)
                 );
                 if (ec) {
+                    // Nothing acted on: every recipient of the unit is tried again later (the
+                    // file, not memory, says what is final).
                     log::error(
                         "spool_append_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
                     );
-                    co_return;  // not recorded: dropped from memory, retried at restart
+                    job again = it.j;
+                    again.rcpts.clear();
+                    for (const auto& o : lines)
+                        again.rcpts.push_back(o.index);
+                    again.attempts = it.j.attempts + 1;
+                    again.next_attempt = t + 60;
+                    again.last_reply = fmt::format("spool append failed: {}", ec.message());
+                    scheduler_.add(std::move(again), t);
+                    co_return;
                 }
                 auto offset = it.rec.message_offset + it.rec.size;
                 auto count = it.rec.env.recipients.size();
@@ -435,7 +546,6 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
 
             auto attempt = it.j.attempts + 1;
             auto delay_s = t - it.rec.arrived;
-            std::string host = r ? r->host : std::string();
             for (std::size_t p = 0; p < lines.size(); ++p) {
                 const auto& o = lines[p];
                 const auto& address = it.rec.env.recipients[o.index].address;
@@ -489,41 +599,6 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 again.next_attempt =
                     t + retry_delay(cfg_.delivery.retry, attempt, jitter(random_)).count();
                 scheduler_.add(std::move(again), t);
-            }
-
-            // Bounced recipients get a DSN to the sender (when they want one); a suppressed
-            // recipient is dropped silently, as the operator configured.
-            std::vector<dsn_recipient> bounced;
-            if (u.suppressed.empty())
-                for (const auto& o : lines)
-                    if (o.what == outcome_line::kind::bounced)
-                        bounced.push_back({o.index, o.status, o.reply, host, t});
-            if (!bounced.empty()) {
-                std::string_view message(it.file.data() + it.rec.message_offset, it.rec.size);
-                if (auto dsn = compose_dsn(
-                        {cfg_.server.hostname}, it.rec, message, bounced, dsn_action::failed, t
-                    )) {
-                    auto id = spool::next_queue_id();
-                    auto size = dsn->content.size();
-                    std::vector<std::string> pieces{
-                        spool::format_envelope(id, t, dsn->envelope, size),
-                        std::move(dsn->content)};
-                    auto [ec] = co_await writer_.async_write(
-                        id, std::move(pieces), asio::as_tuple(asio::use_awaitable)
-                    );
-                    if (ec) {
-                        log::error(
-                            "dsn_spool_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
-                        );
-                    } else {
-                        log::info(
-                            "dsn_queued", {{"queue_id", id},
-                                           {"about", it.j.id},
-                                           {"to", dsn->envelope.recipients[0].address}}
-                        );
-                        submitted(id, dsn->envelope, t);
-                    }
-                }
             }
 
             if (complete) {
@@ -608,6 +683,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         }
     }
     (void)started;
+    for (const auto& c : mine)
+        claimed_.erase(c);
     scheduler_.finished(destination);
     --in_flight_;
     poke();

@@ -11,7 +11,9 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
+#include <utility>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -57,6 +59,14 @@ public:
     // Removes a queued message (its jobs and its file); false when unknown or in flight.
     bool remove(const std::string& id);
 
+    // Hold: the message is not delivered until released, across restarts (a marker file next to
+    // it). False when it is unknown or being delivered right now.
+    bool hold(const std::string& id);
+    // Release: its pending recipients are scheduled at once. False when it was not held.
+    boost::asio::awaitable<bool> release(std::string id);
+
+    const std::set<std::string>& held() const { return held_; }
+
     scheduler_stats stats() const { return scheduler_.stats(); }
 
     // Bounce handling: suppression at delivery time, VERP return paths, classification of
@@ -83,6 +93,9 @@ private:
     std::mt19937_64 random_{std::random_device{}()};
     std::size_t in_flight_ = 0;
     class feedback* feedback_ = nullptr;
+    std::set<std::string> held_;
+    std::set<std::string> early_;  // spooled while recovery was scanning the spool
+    std::set<std::pair<std::string, std::uint32_t>> claimed_;  // (queue id, recipient) in flight
     bool stopping_ = false;
     bool started_ = false;
 };

@@ -18,6 +18,11 @@ struct layout {
     std::filesystem::path queue() const { return root / "queue"; }
 
     std::filesystem::path message(const std::string& id) const { return queue() / id; }
+
+    // An empty marker next to a held message: not delivered until released (survives restarts).
+    std::filesystem::path hold_marker(const std::string& id) const {
+        return queue() / (id + ".hold");
+    }
 };
 
 // Creates the folders (mode 0700) if needed and removes leftovers in tmp/ (messages whose 250 was

@@ -210,15 +210,17 @@ std::optional<record> parse(std::string_view file, std::string* error) {
     while (next_line(line)) {
         auto parts = util::split(line, ' ');
         recipient_result r;
+        // A damaged line (a partial append after a full disk or a power cut, with a later line
+        // appended after it) leaves its recipient pending: delivered again at worst, never lost.
         if (parts.size() != 4 || (parts[0] != "delivered" && parts[0] != "bounced") ||
             !parse_number(parts[1], r.index) || !parse_number(parts[2], r.at) ||
             r.index >= rec.env.recipients.size())
-            return fail("bad result line");
+            continue;
         r.outcome = parts[0] == "delivered" ? recipient_result::kind::delivered
                                             : recipient_result::kind::bounced;
         auto reply = percent_decode(parts[3]);
         if (!reply)
-            return fail("bad result line");
+            continue;
         r.reply = std::move(*reply);
         rec.results.push_back(std::move(r));
     }

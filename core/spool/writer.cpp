@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -149,7 +150,16 @@ void writer::write_batch(std::vector<job>& batch) {
             j.result = last_error();
             continue;
         }
-        j.result = write_all(fds[i], j.pieces);
+
+        struct stat before {};
+
+        if (j.append && ::fstat(fds[i], &before) != 0)
+            j.result = last_error();
+        if (!j.result)
+            j.result = write_all(fds[i], j.pieces);
+        // A failed append is taken back, so no partial line is left for a later one to follow.
+        if (j.result && j.append) [[maybe_unused]]
+            auto undone = ::ftruncate(fds[i], before.st_size);
     }
     if (batch.size() > 1)
         ::syncfs(queue_dir_fd_);  // errors surface through the fdatasync calls below

@@ -31,6 +31,7 @@ constexpr const char* queue_usage =
     "usage: outpostctl queue list [--domain D] [--state ready|deferred|active]\n"
     "       outpostctl queue show ID\n"
     "       outpostctl queue flush [ID | --domain D]\n"
+    "       outpostctl queue hold ID | queue release ID\n"
     "       outpostctl queue delete ID\n"
     "  [--format table|json]\n"
     "\n"
@@ -382,6 +383,50 @@ int queue_flush(context& ctx) {
     return exit_ok;
 }
 
+// hold / release: only the daemon schedules, so with it down they edit the marker file that it
+// reads at start.
+int queue_hold_release(context& ctx, bool hold) {
+    if (ctx.args.size() != 1 || bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    auto id = ctx.args[0];
+    if (!spool::valid_queue_id(id)) {
+        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", id);
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto r = call_admin(
+        cfg, "POST", fmt::format("/api/v1/queue/{}?id={}", hold ? "hold" : "release", id)
+    );
+    if (r.outcome == reach::down) {
+        spool::layout where{cfg.server.spool_dir};
+        std::error_code ec;
+        if (!std::filesystem::exists(where.message(id), ec)) {
+            fmt::print(stderr, "outpostctl: no message {}\n", id);
+            return exit_failure;
+        }
+        fmt::print(
+            stderr, "outpostd is not running; {} the hold marker directly\n",
+            hold ? "writing" : "removing"
+        );
+        if (hold)
+            std::ofstream(where.hold_marker(id)).flush();
+        else
+            std::filesystem::remove(where.hold_marker(id), ec);
+    } else if (r.outcome == reach::failed) {
+        return failed_call(r);
+    } else if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    }
+    if (ctx.format == "json")
+        fmt::print("{{\"{}\":\"{}\"}}\n", hold ? "held" : "released", id);
+    else
+        fmt::print("{} {}\n", hold ? "held" : "released", id);
+    return exit_ok;
+}
+
 int queue_delete(context& ctx) {
     if (ctx.args.size() != 1 || bad_format(ctx)) {
         fmt::print(stderr, "{}", queue_usage);
@@ -438,6 +483,8 @@ int queue(context& ctx) {
         return queue_flush(ctx);
     if (verb == "delete")
         return queue_delete(ctx);
+    if (verb == "hold" || verb == "release")
+        return queue_hold_release(ctx, verb == "hold");
     fmt::print(stderr, "outpostctl: unknown queue command \"{}\"\n{}", verb, queue_usage);
     return exit_usage;
 }

@@ -309,6 +309,24 @@ asio::awaitable<admin_server::response> admin_server::respond(const request& req
             req, query("domain").value_or(""), query("state").value_or("")
         );
     }
+    if (path == "/api/v1/queue/hold" || path == "/api/v1/queue/release") {
+        if (method != http::verb::post)
+            co_return only(http::verb::post);
+        auto id = query("id").value_or("");
+        if (!spool::valid_queue_id(id))
+            co_return error_reply(req, http::status::not_found, fmt::format("no message {}", id));
+        bool hold = path.ends_with("/hold");
+        bool done = hold ? sources_.runner.hold(id) : co_await sources_.runner.release(id);
+        if (!done)
+            co_return error_reply(
+                req, http::status::conflict,
+                hold ? fmt::format("message {} is not queued, or is being delivered now", id)
+                     : fmt::format("message {} is not held", id)
+            );
+        json::object o;
+        o[hold ? "held" : "released"] = id;
+        co_return json_reply(req, http::status::ok, o);
+    }
     if (path == "/api/v1/queue/flush") {
         if (method != http::verb::post)
             co_return only(http::verb::post);
@@ -419,13 +437,18 @@ asio::awaitable<admin_server::response> admin_server::queue_list(
     }
     // Messages in flight have no queued job: they are the spool files nobody holds. Reading the
     // directory costs a scan, so only a listing that may show them pays it.
-    if (!filter.state || *filter.state == admin::job_state::active) {
+    if (!filter.state || *filter.state == admin::job_state::active ||
+        *filter.state == admin::job_state::held) {
         auto where = sources_.where;
         auto ids =
             co_await util::offload(sources_.workers, [&where] { return spool::list_queue(where); });
-        std::set<std::string> held;
+        std::set<std::string> held;  // spool files with a queued job: listed above
         for (const auto* j : sources_.runner.queued())
             held.insert(j->id);
+        std::vector<std::string> on_hold;
+        for (const auto& id : sources_.runner.held())
+            if (held.insert(id).second)
+                on_hold.push_back(id);
         std::vector<std::string> loose;
         for (auto& id : ids)
             if (!held.count(id))
@@ -443,6 +466,20 @@ asio::awaitable<admin_server::response> admin_server::queue_list(
             return out;
         });
         for (auto& e : active)
+            if (admin::matches(e, filter))
+                entries.push_back(std::move(e));
+        auto parked = co_await util::offload(sources_.workers, [&where, &on_hold] {
+            std::vector<admin::queue_entry> out;
+            for (const auto& id : on_hold) {
+                auto text = read_file(where.message(id));
+                auto rec = text ? spool::parse(*text) : std::nullopt;
+                if (rec)
+                    for (auto& e : admin::entries_of(*rec, admin::job_state::held))
+                        out.push_back(std::move(e));
+            }
+            return out;
+        });
+        for (auto& e : parked)
             if (admin::matches(e, filter))
                 entries.push_back(std::move(e));
     }

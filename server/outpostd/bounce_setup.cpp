@@ -4,9 +4,11 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/suppression/sqlite_store.hpp"
 #include "core/util/text.hpp"
@@ -16,27 +18,38 @@ namespace outpost::daemon {
 namespace {
 
 std::string load_or_create_secret(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::string secret;
-    if (in && std::getline(in, secret) && !util::trim(secret).empty())
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+        // An existing secret that cannot be read is an error, never silently replaced: every
+        // return path in flight would stop verifying.
+        std::ifstream in(path);
+        std::string secret;
+        if (!in || !std::getline(in, secret) || util::trim(secret).empty())
+            throw std::runtime_error(fmt::format("{}: cannot read the VERP secret", path.string()));
         return std::string(util::trim(secret));
+    }
     std::string bytes(32, '\0');
     if (RAND_bytes(
             reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())
         ) != 1)
         throw std::runtime_error("RAND_bytes failed");
-    secret = util::base64_encode(bytes);
+    auto secret = util::base64_encode(bytes) + "\n";
     auto tmp = path;
     tmp += ".tmp";
-    {
-        auto old = ::umask(077);
-        std::ofstream out(tmp);
-        ::umask(old);
-        out << secret << "\n";
-        if (!out.flush())
-            throw std::runtime_error(fmt::format("{}: cannot write the VERP secret", tmp.string()));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 &&
+              ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
+              ::fsync(fd) == 0;
+    if (fd >= 0)
+        ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+        throw std::runtime_error(fmt::format("{}: cannot write the VERP secret", path.string()));
+    int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
     }
-    std::filesystem::rename(tmp, path);
+    secret.pop_back();
     return secret;
 }
 

@@ -35,7 +35,7 @@ spool::record sample_record() {
 TEST_CASE("job states parse and print") {
     CHECK(to_string(job_state::deferred) == "deferred");
     CHECK(parse_job_state("active") == job_state::active);
-    CHECK_FALSE(parse_job_state("held"));
+    CHECK_FALSE(parse_job_state("frozen"));
 }
 
 TEST_CASE("a scheduler job is ready when due and deferred when not") {

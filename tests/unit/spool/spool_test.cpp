@@ -81,6 +81,17 @@ TEST_CASE("an envelope survives the spool format, with appended results") {
     CHECK(rec->results[0].reply == "550 5.1.1 no such user");
 }
 
+TEST_CASE("a damaged result line leaves its recipient pending, not the file unreadable") {
+    auto env = sample_envelope();
+    auto file = spool::format_envelope("0123456789ABCDEF", 1, env, 2) + "x\n";
+    file += "delivedelivered 0 17 250\n";  // a partial append followed by a later one
+    file += spool::format_result({1, spool::recipient_result::kind::delivered, 18, "250 ok"});
+    auto rec = spool::parse(file);
+    REQUIRE(rec);
+    REQUIRE(rec->results.size() == 1);
+    CHECK(rec->results[0].index == 1);
+}
+
 TEST_CASE("a null sender is kept as empty") {
     auto env = sample_envelope();
     env.reverse_path.clear();
