@@ -1,9 +1,13 @@
 // outpostctl warming simulate: the warming plan for a daily volume, from the config alone.
 #include <cmath>
+#include <filesystem>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "core/shaping/plan.hpp"
+#include "core/shaping/pool.hpp"
+#include "core/shaping/provider.hpp"
 #include "core/shaping/rate.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/command.hpp"
@@ -13,6 +17,9 @@ namespace outpost::ctl {
 namespace {
 
 constexpr const char* usage =
+    "usage: outpostctl warming status [--format table|json]\n"
+    "  Per source IP on a warming schedule and provider: the schedule day, how the health gate\n"
+    "  decided it, today's cap, sent today and what remains, from SPOOL_DIR/shaping.sqlite.\n"
     "usage: outpostctl warming simulate --volume N/day [--days D] [--start YYYY-MM-DD]\n"
     "                                   [--share PROVIDER=PERCENT,...] [--format table|json]\n"
     "  Prints, day by day and provider by provider, the caps of the source IPs that follow a\n"
@@ -204,6 +211,88 @@ int simulate(context& ctx) {
     return exit_ok;
 }
 
+std::string bar(std::uint64_t sent, const std::optional<std::uint64_t>& cap) {
+    constexpr std::uint64_t width = 20;
+    if (!cap)
+        return "[" + std::string(width, '~') + "]";
+    auto filled = *cap == 0 ? width : std::min(width, sent * width / *cap);
+    return "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
+}
+
+int status(context& ctx) {
+    if (!ctx.args.empty()) {
+        fmt::print(
+            stderr, "outpostctl warming status: unexpected argument \"{}\"\n{}", ctx.args.front(),
+            usage
+        );
+        return exit_usage;
+    }
+    if (ctx.format != "table" && ctx.format != "json") {
+        fmt::print(stderr, "outpostctl warming status: --format must be table or json\n");
+        return exit_usage;
+    }
+    const auto& c = ctx.config();
+    // Never create the database here: outpostctl may run as another user than the daemon.
+    auto path =
+        std::filesystem::path(c.server.spool_dir) / shaping::sqlite_counter_store::default_file;
+    std::unique_ptr<shaping::counter_store> store;
+    if (std::filesystem::exists(path)) {
+        std::string error;
+        store = shaping::sqlite_counter_store::open(path.string(), &error);
+        if (!store) {
+            fmt::print(stderr, "outpostctl warming status: {}\n", error);
+            return exit_failure;
+        }
+    } else {
+        store = std::make_unique<shaping::memory_counter_store>();
+    }
+    shaping::source_pool pool(c, *store);
+    std::vector<std::string> providers;
+    for (const auto& p : c.providers)
+        providers.push_back(p.name);
+    providers.emplace_back(shaping::default_provider);
+    auto now = std::chrono::system_clock::now();
+    std::vector<std::string> rows;
+    if (ctx.format == "table")
+        fmt::print(
+            "{:<16} {:<12} {:>4}  {:<12} {:>9} {:>9} {:>9}  {}\n", "ip", "provider", "day", "gate",
+            "cap", "sent", "remaining", "today"
+        );
+    for (std::size_t i = 0; i < c.source_ips.size(); ++i) {
+        const auto& ip = c.source_ips[i];
+        if (ip.warming.empty())
+            continue;
+        for (const auto& p : providers) {
+            auto r = pool.status(i, p, now);
+            if (!r)
+                continue;
+            auto remaining = r->cap ? (*r->cap > r->sent ? *r->cap - r->sent : 0) : 0;
+            auto gate = shaping::gate_name(r->where.last);
+            if (ctx.format == "json") {
+                rows.push_back(fmt::format(
+                    "{{\"ip\":{},\"provider\":{},\"schedule\":{},\"day\":{},\"gate\":\"{}\","
+                    "\"reason\":{},\"cap\":{},\"sent\":{},\"remaining\":{}}}",
+                    json_string(ip.address.to_string()), json_string(p), json_string(ip.warming),
+                    r->where.step + 1, gate, json_string(r->where.reason),
+                    r->cap ? fmt::format("{}", *r->cap) : "null", r->sent,
+                    r->cap ? fmt::format("{}", remaining) : "null"
+                ));
+                continue;
+            }
+            fmt::print(
+                "{:<16} {:<12} {:>4}  {:<12} {:>9} {:>9} {:>9}  {}\n", ip.address.to_string(), p,
+                r->where.step + 1, gate, cap_text(r->cap), r->sent,
+                r->cap ? fmt::format("{}", remaining) : "-", bar(r->sent, r->cap)
+            );
+            if (!r->where.reason.empty())
+                fmt::print("    {}: {}\n", gate, r->where.reason);
+        }
+    }
+    if (ctx.format == "json")
+        fmt::print("[{}]\n", fmt::join(rows, ","));
+    return exit_ok;
+}
+
 int run(context& ctx) {
     if (ctx.args.empty()) {
         fmt::print(stderr, "{}", usage);
@@ -213,12 +302,15 @@ int run(context& ctx) {
     ctx.args.erase(ctx.args.begin());
     if (verb == "simulate")
         return simulate(ctx);
+    if (verb == "status")
+        return status(ctx);
     fmt::print(stderr, "outpostctl warming: unknown subcommand \"{}\"\n{}", verb, usage);
     return exit_usage;
 }
 
 const registration warming_registration{
-    "warming", "IP warming: simulate --volume N/day shows the plan from the config", usage, run};
+    "warming", "IP warming: status (today per IP and provider), simulate --volume N/day (the plan)",
+    usage, run};
 
 }  // namespace
 
