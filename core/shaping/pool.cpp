@@ -74,10 +74,16 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
             reasons.push_back(fmt::format("{} starts warming on {}", m.address, date_text(m.start))
             );
         else
-            reasons.push_back(fmt::format(
-                "warming cap of {} × {} reached ({} of {} today{})", m.address, provider, r->sent,
-                r->cap ? *r->cap : 0, r->sent < r->cap.value_or(0) ? ", paced" : ""
-            ));
+            reasons.push_back(
+                r->cap && r->sent < *r->cap ? fmt::format(
+                                                  "warming pace of {} × {} ({} of {} sent today)",
+                                                  m.address, provider, r->sent, *r->cap
+                                              )
+                                            : fmt::format(
+                                                  "warming cap of {} × {} reached ({} of {} today)",
+                                                  m.address, provider, r->sent, r->cap.value_or(0)
+                                              )
+            );
     }
     for (std::size_t i = 0; i < ips_.size(); ++i)
         if (!ips_[i].plan && !ips_[i].reserved)

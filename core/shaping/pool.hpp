@@ -32,7 +32,8 @@ struct source_choice {
 // address, unshaped.
 class source_pool {
 public:
-    // config must outlive the pool; store is where the counters live.
+    // The pool copies what it needs from c; store (where the counters live) must outlive it. On a
+    // reload, build a new pool over the same store: the counters carry over.
     source_pool(const config::config& c, counter_store& store, std::uint64_t burst = 10);
 
     // Chooses the IP for one message to provider at now and, for a warming IP, takes one unit of

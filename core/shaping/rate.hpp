@@ -22,6 +22,8 @@ struct rate {
 
     // "60/min": the canonical spelling of the unit.
     std::string text() const;
+
+    bool operator==(const rate&) const = default;
 };
 
 // Parses "N/s", "N/sec", "N/second", "N/m", "N/min", "N/minute", "N/h", "N/hour", "N/d", "N/day"

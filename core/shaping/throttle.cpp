@@ -93,6 +93,17 @@ std::optional<throttle_change> throttles::on_reply(
     return throttle_change{std::string(key), change, rule};
 }
 
+void throttles::reconfigure(const config::config& c) {
+    auto fresh = from(c, options_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        if (fresh.limits_for(it->first) == it->second.configured)
+            ++it;
+        else
+            it = entries_.erase(it);
+    }
+    configured_ = std::move(fresh.configured_);
+}
+
 void throttles::reset(std::string_view key) {
     if (auto it = entries_.find(key); it != entries_.end())
         entries_.erase(it);

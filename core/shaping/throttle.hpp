@@ -19,6 +19,8 @@ struct limits {
     std::optional<rate> pace;
     unsigned max_connections = 0;
     unsigned max_messages_per_connection = 0;
+
+    bool operator==(const limits&) const = default;
 };
 
 // Whether one more message may go to a throttle key now.
@@ -62,6 +64,10 @@ public:
     std::optional<throttle_change> on_reply(
         std::string_view key, const smtp::reply& reply, steady_time now
     );
+
+    // Takes the limits of a reloaded config: keys whose limits did not change keep their buckets
+    // and backoffs (a SIGHUP must not release a suspended destination); the others start afresh.
+    void reconfigure(const config::config& c);
 
     // Forgets key's backoff (operator action, or a reload that changed its limits).
     void reset(std::string_view key);

@@ -177,3 +177,35 @@ TEST_CASE("a throttle paces by its rate and backs off on a slow-down reply") {
     t.reset("provider:google");
     CHECK(t.status("provider:google", t0 + 63s).fraction == 1);
 }
+
+TEST_CASE("a reload keeps the backoff of keys whose limits did not change") {
+    auto c = load(pool_config);
+    auto t = throttles::from(c);
+    steady_time t0{std::chrono::hours(100)};
+    REQUIRE(t.on_reply("provider:google", {421, "4.7.0", "try later"}, t0));
+    REQUIRE(t.on_reply("domain:orange.fr", {421, "4.7.0", "try later"}, t0));
+    c.throttles.at(0).rate = "5/s";
+    t.reconfigure(c);
+    CHECK(t.status("provider:google", t0 + 10s).suspended);
+    CHECK_FALSE(t.status("domain:orange.fr", t0 + 10s).suspended);
+    CHECK(t.limits_for("domain:orange.fr").pace->count == 5);
+}
+
+TEST_CASE("a paced warming IP says it is pacing, not that its cap is reached") {
+    auto c = load(pool_config);
+    c.warming.at("five").pace = true;
+    c.warming.at("three").pace = true;
+    memory_counter_store store;
+    source_pool pool(c, store, 1);
+    auto now = at("2026-11-20", 1h);  // allowance 1 each
+    CHECK(pool.acquire("default", now).source == 0u);
+    CHECK(pool.acquire("default", now).source == 1u);
+    auto wait = pool.acquire("default", now);
+    CHECK_FALSE(wait.source);
+    CHECK(
+        wait.reason.find("warming pace of 127.0.0.2 × default (1 of 5 sent today)") !=
+        std::string::npos
+    );
+    CHECK(wait.next > now);
+    CHECK(wait.next <= at("2026-11-20", 8h));  // 3 of 3: one every 8 hours
+}
