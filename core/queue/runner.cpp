@@ -415,8 +415,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             auto lifetime =
                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.max_lifetime);
             std::vector<outcome_line> lines;
-            std::vector<const smtp::reply*>
-                replies;  // the server's reply per line, when there was one
+            // The server's reply per line, when there was one, and the command it answered.
+            std::vector<const smtp::reply*> replies;
+            std::vector<bounce::reply_phase> phases;
             for (std::size_t p = 0; p < u.positions.size(); ++p) {
                 auto index = it.j.rcpts[u.positions[p]];
                 outcome_line o{index, outcome_line::kind::deferred, {}, {}};
@@ -457,6 +458,14 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
                 lines.push_back(std::move(o));
                 replies.push_back(reply);
+                auto stage = reply && r && p < r->recipients.size() ? r->recipients[p].stage
+                                                                    : smtp::client_stage::none;
+                phases.push_back(
+                    stage == smtp::client_stage::rcpt ? bounce::reply_phase::rcpt
+                    : (stage == smtp::client_stage::data || stage == smtp::client_stage::data_end)
+                        ? bounce::reply_phase::data
+                        : bounce::reply_phase::other
+                );
             }
 
             std::string host = r ? r->host : std::string();
@@ -575,9 +584,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 if (o.what == outcome_line::kind::delivered)
                     feedback_->on_delivered(address);
                 else if (o.what == outcome_line::kind::bounced && replies[p])
-                    feedback_->on_reply(
-                        address, *replies[p], bounce::reply_phase::rcpt, it.j.id, t
-                    );
+                    feedback_->on_reply(address, *replies[p], phases[p], it.j.id, t);
                 else if (o.what == outcome_line::kind::bounced && route_failure && route_permanent)
                     feedback_->on_reply(
                         address, smtp::reply{550, o.status, route_failure->second},

@@ -450,7 +450,7 @@ std::vector<client::action> client::on_transaction_reply(const reply& r) {
             }
             mail_failed_ = r;
             for (auto& res : results_)
-                res = recipient_result{res.address, outcome_of(r), r};
+                res = recipient_result{res.address, outcome_of(r), r, client_stage::mail};
             break;
         case expect::rcpt: {
             auto i = rcpts_answered_++;
@@ -459,7 +459,8 @@ std::vector<client::action> client::on_transaction_reply(const reply& r) {
             if (r.code == 250 || r.code == 251)
                 accepted_[i] = true;
             else
-                results_[i] = recipient_result{results_[i].address, outcome_of(r), r};
+                results_[i] =
+                    recipient_result{results_[i].address, outcome_of(r), r, client_stage::rcpt};
             if (!extensions_.pipelining) {
                 if (rcpts_sent_ < message_.recipients.size()) {
                     next_rcpt(out);
@@ -487,7 +488,8 @@ std::vector<client::action> client::on_transaction_reply(const reply& r) {
             if (!mail_failed_) {
                 for (std::size_t i = 0; i < results_.size(); ++i) {
                     if (accepted_[i])
-                        results_[i] = recipient_result{results_[i].address, outcome_of(r), r};
+                        results_[i] = recipient_result{
+                            results_[i].address, outcome_of(r), r, client_stage::data};
                 }
             }
             break;
@@ -495,7 +497,8 @@ std::vector<client::action> client::on_transaction_reply(const reply& r) {
             ++messages_sent_;
             for (std::size_t i = 0; i < results_.size(); ++i) {
                 if (accepted_[i])
-                    results_[i] = recipient_result{results_[i].address, outcome_of(r), r};
+                    results_[i] = recipient_result{
+                        results_[i].address, outcome_of(r), r, client_stage::data_end};
             }
             break;
         case expect::abort_dot:

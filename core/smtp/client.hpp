@@ -73,12 +73,6 @@ enum class rcpt_outcome {
 
 const char* to_string(rcpt_outcome o);
 
-struct recipient_result {
-    std::string address;
-    rcpt_outcome outcome = rcpt_outcome::transient;
-    reply response;  // the server's reply, or a local one ("451 4.4.2 connection lost")
-};
-
 // Which reply the client waits for; the driver picks its read timeout from it (RFC 5321
 // §4.5.3.2: greeting 5 min, MAIL 5 min, RCPT 5 min, DATA 2 min, data dot 10 min).
 enum class client_stage {
@@ -93,6 +87,15 @@ enum class client_stage {
     rset,
     quit,
     none
+};
+
+struct recipient_result {
+    std::string address;
+    rcpt_outcome outcome = rcpt_outcome::transient;
+    reply response;  // the server's reply, or a local one ("451 4.4.2 connection lost")
+    // The command the reply answered (mail, rcpt, data, data_end); none for local results. A
+    // "no such user" at RCPT means a bad mailbox, after DATA a content filter.
+    client_stage stage = client_stage::none;
 };
 
 struct client_options {

@@ -203,6 +203,10 @@ TEST_CASE("client pipelines MAIL, RCPT and DATA with SIZE, BODY, SMTPUTF8 and DS
     CHECK(r[0].response.summary() == "250 2.0.0 queued as X");
     CHECK(r[1].outcome == rcpt_outcome::permanent);
     CHECK(r[1].response.enhanced == "5.1.1");
+    // Which command each reply answered: bounce classification reads "no such user" differently
+    // at RCPT and after DATA.
+    CHECK(r[0].stage == client_stage::data_end);
+    CHECK(r[1].stage == client_stage::rcpt);
     CHECK(h.c.idle());
     CHECK(h.c.messages_sent() == 1);
 }
@@ -370,7 +374,9 @@ TEST_CASE("a refused DATA or a failed data dot decides the accepted recipients")
     h.start(two_recipients());
     CHECK(h.server("250 ok\r\n250 ok\r\n550 no\r\n554 5.3.0 no DATA today") == "RSET\r\n");
     CHECK(h.done[0][0].response.code == 554);
+    CHECK(h.done[0][0].stage == client_stage::data);
     CHECK(h.done[0][1].response.code == 550);
+    CHECK(h.done[0][1].stage == client_stage::rcpt);
 
     auto g = ready_with(full_ehlo);
     g.start(two_recipients());
