@@ -900,7 +900,20 @@ void read_shaping(section& root, config& c, const std::string& file) {
                             e.source(),
                             fmt::format("{}.overflow must list source IP addresses", full)
                         );
-                    w.overflow.push_back(parse_ip(e.as_string()->get())->to_string());
+                    auto addr = *parse_ip(e.as_string()->get());
+                    bool pooled = false;
+                    for (const auto& ip : c.source_ips)
+                        pooled = pooled || (ip.address == addr && ip.warming.empty());
+                    if (!pooled)
+                        fail(
+                            e.source(),
+                            fmt::format(
+                                "{}.overflow names {}, which is no [[source_ip]] without a "
+                                "warming schedule",
+                                full, addr.to_string()
+                            )
+                        );
+                    w.overflow.push_back(addr.to_string());
                 }
             }
             s.finish();

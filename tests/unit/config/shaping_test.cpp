@@ -39,6 +39,9 @@ address = "203.0.113.10"
 warming = "standard"
 warming_start = "2026-11-20"
 
+[[source_ip]]
+address = "198.51.100.7"
+
 [warming.standard]
 daily = [500, 1000, 2000]
 ceiling = 40000
@@ -103,6 +106,10 @@ TEST_CASE("bad shaping values are reported at their FILE:LINE:COL") {
     CHECK(error_of("[warming.w]\non_unhealthy = \"panic\"\n").starts_with("t.toml:2:16: "));
     CHECK(error_of("[warming.w]\noverflow = [\"mx.example\"]\n")
               .starts_with("t.toml:2:13: warming.w.overflow must list source IP addresses"));
+    CHECK(error_of("[[source_ip]]\naddress = \"198.51.100.8\"\n[warming.w]\n"
+                   "overflow = [\"198.51.100.7\"]\n")
+              .starts_with("t.toml:4:13: warming.w.overflow names 198.51.100.7, which is no "
+                           "[[source_ip]]"));
     CHECK(error_of("[warming.w]\npace = 1\n").starts_with("t.toml:2:8: "));
     CHECK(
         error_of("[warming.w]\nceilng = 5\n").find("did you mean \"ceiling\"") != std::string::npos
