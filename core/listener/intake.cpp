@@ -47,6 +47,12 @@ std::string trace_prefix(
     return out;
 }
 
+namespace {
+// Only this much of a returning bounce is read: what the classifier needs is at the top (the
+// report, the returned headers), and the event loop is not held up by a huge one.
+constexpr std::size_t max_bounce_read = 512 * 1024;
+}  // namespace
+
 intake::intake(
     intake_settings settings, spool::writer& writer, boost::asio::thread_pool& workers, sign_fn sign
 )
@@ -75,7 +81,8 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                 return ours;
             });
             if (!returned.empty()) {
-                auto summary = inbound_(returned, content);
+                auto summary =
+                    inbound_(returned, std::string_view(content).substr(0, max_bounce_read));
                 if (!summary)
                     co_return result{result::kind::temporary_failure, {}, {}};
                 log::info(

@@ -1,5 +1,6 @@
 #include "core/listener/users.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -188,7 +189,19 @@ bool user_table::verify(const std::string& name, std::string_view password) cons
             return true;
     }
     // Unknown users run PBKDF2 as well, so timing does not tell which names exist.
-    static const std::string dummy = hash_password("outpost-dummy-password");
+    // The dummy costs what the table's slowest entry costs, so timing does not tell names apart.
+    std::string dummy;
+    {
+        std::lock_guard lock(cache_->mutex);
+        if (cache_->dummy.empty()) {
+            unsigned iterations = default_pbkdf2_iterations;
+            for (const auto& [n, encoded] : users_)
+                if (auto parsed = parse_hash(encoded))
+                    iterations = std::max(iterations, parsed->iterations);
+            cache_->dummy = hash_password("outpost-dummy-password", iterations);
+        }
+        dummy = cache_->dummy;
+    }
     bool ok = verify_password(
         password, it == users_.end() ? std::string_view(dummy) : std::string_view(it->second)
     );

@@ -54,6 +54,7 @@ private:
     struct verified_cache {
         std::mutex mutex;
         std::map<std::string, std::string> digests;  // name -> HMAC(process key, password)
+        std::string dummy;                           // checked for unknown names
     };
 
     std::unique_ptr<verified_cache> cache_ = std::make_unique<verified_cache>();
