@@ -15,13 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string domain_of(std::string_view address) {
-    auto at = address.rfind('@');
-    return util::to_lower(
-        at == std::string_view::npos ? std::string_view{} : address.substr(at + 1)
-    );
-}
-
 std::string_view body_name(smtp::body_type b) {
     switch (b) {
         case smtp::body_type::seven_bit:
@@ -98,24 +91,16 @@ queue_entry entry_of(const queue::job& j, std::int64_t now) {
 }
 
 std::vector<queue_entry> entries_of(const spool::record& rec, job_state state) {
-    std::set<std::size_t> done;
-    for (const auto& r : rec.results)
-        done.insert(r.index);
-    std::map<std::string, queue_entry> by_domain;
-    for (std::uint32_t i = 0; i < rec.env.recipients.size(); ++i) {
-        if (done.count(i))
-            continue;
-        auto domain = domain_of(rec.env.recipients[i].address);
-        auto& e = by_domain[domain];
-        e.id = rec.id;
-        e.destination = domain;
-        e.state = state;
-        e.arrived = rec.arrived;
-        e.rcpts.push_back(i);
-    }
     std::vector<queue_entry> out;
-    for (auto& [d, e] : by_domain)
+    for (const auto& j : queue::jobs_for(rec)) {
+        queue_entry e;
+        e.id = j.id;
+        e.destination = j.destination;
+        e.state = state;
+        e.arrived = j.arrived;
+        e.rcpts = j.rcpts;
         out.push_back(std::move(e));
+    }
     return out;
 }
 
@@ -195,7 +180,7 @@ json::object message_json(
         json::object o;
         o["index"] = i;
         o["address"] = r.address;
-        o["destination"] = domain_of(r.address);
+        o["destination"] = queue::destination_of(r.address);
         o["notify"] = notify_names(r.notify);
         o["orcpt"] = r.orcpt;
         if (auto it = results.find(i); it != results.end()) {

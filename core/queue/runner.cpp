@@ -34,22 +34,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string domain_of(std::string_view address) {
-    auto at = address.rfind('@');
-    return util::to_lower(
-        at == std::string_view::npos ? std::string_view{} : address.substr(at + 1)
-    );
-}
-
-std::optional<std::string> read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return std::move(ss).str();
-}
-
 // True when every recipient of the message in p has a result line on disk. Reads only what
 // follows the message (the result lines), from offset on.
 bool all_final_on_disk(const std::filesystem::path& p, std::size_t offset, std::size_t recipients) {
@@ -106,27 +90,6 @@ struct outcome_line {
 
 }  // namespace
 
-std::vector<job> jobs_for(const spool::record& rec) {
-    std::set<std::size_t> done;
-    for (const auto& r : rec.results)
-        done.insert(r.index);
-    std::map<std::string, job> by_domain;
-    for (std::uint32_t i = 0; i < rec.env.recipients.size(); ++i) {
-        if (done.count(i))
-            continue;
-        auto domain = domain_of(rec.env.recipients[i].address);
-        auto& j = by_domain[domain];
-        j.id = rec.id;
-        j.destination = domain;
-        j.arrived = rec.arrived;
-        j.rcpts.push_back(i);
-    }
-    std::vector<job> out;
-    for (auto& [d, j] : by_domain)
-        out.push_back(std::move(j));
-    return out;
-}
-
 runner::runner(
     asio::io_context& io,
     const config::config& cfg,
@@ -169,7 +132,7 @@ void runner::start() {
                         held.push_back(id);
                         continue;
                     }
-                    auto text = read_file(where.message(id));
+                    auto text = spool::read_file(where.message(id));
                     std::string error;
                     auto rec = text ? spool::parse(*text, &error) : std::nullopt;
                     if (!rec) {
@@ -256,7 +219,7 @@ asio::awaitable<bool> runner::release(std::string id) {
     std::filesystem::remove(where_.hold_marker(id), ec);
     auto path = where_.message(id);
     auto rec = co_await util::offload(workers_, [&path] {
-        auto text = read_file(path);
+        auto text = spool::read_file(path);
         return text ? spool::parse(*text) : std::nullopt;
     });
     if (!rec)
@@ -355,7 +318,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         auto items = co_await util::offload(workers_, [&where, &wanted] {
             std::vector<loaded> out;
             for (const auto& j : wanted) {
-                auto text = read_file(where.message(j.id));
+                auto text = spool::read_file(where.message(j.id));
                 if (!text)
                     continue;
                 auto rec = spool::parse(*text);

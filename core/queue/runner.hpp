@@ -30,9 +30,6 @@
 
 namespace outpost::queue {
 
-// Jobs for a spool record: its pending recipients grouped by domain (lower case), one job each.
-std::vector<job> jobs_for(const spool::record& rec);
-
 class runner {
 public:
     runner(

@@ -1,6 +1,38 @@
 #include "core/queue/scheduler.hpp"
 
+#include <set>
+
+#include "core/util/text.hpp"
+
 namespace outpost::queue {
+
+std::string destination_of(std::string_view address) {
+    auto at = address.rfind('@');
+    return util::to_lower(
+        at == std::string_view::npos ? std::string_view{} : address.substr(at + 1)
+    );
+}
+
+std::vector<job> jobs_for(const spool::record& rec) {
+    std::set<std::size_t> done;
+    for (const auto& r : rec.results)
+        done.insert(r.index);
+    std::map<std::string, job> by_destination;
+    for (std::uint32_t i = 0; i < rec.env.recipients.size(); ++i) {
+        if (done.count(i))
+            continue;
+        auto destination = destination_of(rec.env.recipients[i].address);
+        auto& j = by_destination[destination];
+        j.id = rec.id;
+        j.destination = destination;
+        j.arrived = rec.arrived;
+        j.rcpts.push_back(i);
+    }
+    std::vector<job> out;
+    for (auto& [d, j] : by_destination)
+        out.push_back(std::move(j));
+    return out;
+}
 
 void scheduler::add(job j, std::int64_t now) {
     j.serial = next_serial_++;

@@ -15,7 +15,10 @@
 #include <optional>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "core/spool/record.hpp"
 
 namespace outpost::queue {
 
@@ -36,6 +39,13 @@ struct scheduler_stats {
     std::size_t active = 0;
     std::size_t destinations = 0;
 };
+
+// The destination of an address: its domain in lower case.
+std::string destination_of(std::string_view address);
+
+// Jobs for a spool record: its pending recipients (no result line yet) grouped by destination,
+// one job each.
+std::vector<job> jobs_for(const spool::record& rec);
 
 class scheduler {
 public:

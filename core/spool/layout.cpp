@@ -1,12 +1,23 @@
 #include "core/spool/layout.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "core/spool/queue_id.hpp"
 
 namespace outpost::spool {
 
 namespace fs = std::filesystem;
+
+std::optional<std::string> read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return std::move(ss).str();
+}
 
 void prepare(const layout& l) {
     for (const auto& dir : {l.root, l.tmp(), l.queue()}) {

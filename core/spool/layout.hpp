@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct layout {
 // Creates the folders (mode 0700) if needed and removes leftovers in tmp/ (messages whose 250 was
 // never sent). Throws std::filesystem::filesystem_error on failure.
 void prepare(const layout& l);
+
+// A whole file (a spool file, a message), or nullopt when it cannot be read (gone meanwhile).
+std::optional<std::string> read_file(const std::filesystem::path& p);
 
 // The queue ids in queue/, oldest first.
 std::vector<std::string> list_queue(const layout& l);

@@ -136,15 +136,6 @@ int failed_call(const api_result& r) {
     return exit_failure;
 }
 
-std::optional<std::string> read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return std::move(ss).str();
-}
-
 void say_reading_spool() {
     fmt::print(stderr, "outpostd is not running; reading the spool directly\n");
 }
@@ -228,7 +219,7 @@ json::object spool_listing(const config::config& cfg, const admin::queue_filter&
     spool::layout where{cfg.server.spool_dir};
     std::vector<admin::queue_entry> entries;
     for (const auto& id : spool::list_queue(where)) {
-        auto text = read_file(where.message(id));
+        auto text = spool::read_file(where.message(id));
         std::string error;
         auto rec = text ? spool::parse(*text, &error) : std::nullopt;
         if (!rec) {
@@ -312,7 +303,7 @@ int queue_show(context& ctx) {
     if (r.outcome == reach::down) {
         say_reading_spool();
         spool::layout where{cfg.server.spool_dir};
-        auto text = read_file(where.message(id));
+        auto text = spool::read_file(where.message(id));
         if (!text) {
             fmt::print(stderr, "outpostctl: no message {} in {}\n", id, where.queue().string());
             return exit_failure;

@@ -45,15 +45,6 @@ constexpr std::size_t max_sessions = 16;
 constexpr std::chrono::seconds io_timeout{30};
 constexpr std::size_t max_request_body = 16 * 1024;
 
-std::optional<std::string> read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return std::move(ss).str();
-}
-
 template <class Request>
 http::response<http::string_body> reply(
     const Request& req, http::status status, std::string body, std::string_view type
@@ -456,7 +447,7 @@ asio::awaitable<admin_server::response> admin_server::queue_list(
         auto active = co_await util::offload(sources_.workers, [&where, &loose] {
             std::vector<admin::queue_entry> out;
             for (const auto& id : loose) {
-                auto text = read_file(where.message(id));
+                auto text = spool::read_file(where.message(id));
                 auto rec = text ? spool::parse(*text) : std::nullopt;
                 if (!rec)
                     continue;  // delivered and removed meanwhile, or unreadable
@@ -471,7 +462,7 @@ asio::awaitable<admin_server::response> admin_server::queue_list(
         auto parked = co_await util::offload(sources_.workers, [&where, &on_hold] {
             std::vector<admin::queue_entry> out;
             for (const auto& id : on_hold) {
-                auto text = read_file(where.message(id));
+                auto text = spool::read_file(where.message(id));
                 auto rec = text ? spool::parse(*text) : std::nullopt;
                 if (rec)
                     for (auto& e : admin::entries_of(*rec, admin::job_state::held))
@@ -492,7 +483,7 @@ asio::awaitable<admin_server::response> admin_server::queue_show(
     auto path = sources_.where.message(id);
     std::string error;
     auto rec = co_await util::offload(sources_.workers, [&path, &error] {
-        auto text = read_file(path);
+        auto text = spool::read_file(path);
         return text ? spool::parse(*text, &error) : std::nullopt;
     });
     if (!rec) {
