@@ -9,23 +9,6 @@ namespace outpost::shaping {
 
 namespace {
 
-std::vector<std::string_view> split_tabs(std::string_view line) {
-    std::vector<std::string_view> cols;
-    std::size_t pos = 0;
-    while (true) {
-        auto tab = line.find('\t', pos);
-        if (tab == std::string_view::npos) {
-            cols.push_back(line.substr(pos));
-            return cols;
-        }
-        cols.push_back(line.substr(pos, tab - pos));
-        pos = tab + 1;
-        // Several tabs in a row align columns; they separate one column.
-        while (pos < line.size() && line[pos] == '\t')
-            ++pos;
-    }
-}
-
 bool valid_enhanced(std::string_view e) {
     if (e == "*")
         return true;
@@ -84,7 +67,7 @@ std::optional<std::vector<slowdown_rule>> parse_slowdown_rules(
             line.remove_suffix(1);
         if (line.empty() || line.front() == '#')
             continue;
-        auto cols = split_tabs(line);
+        auto cols = util::split_tabs(line);
         auto bad = [&](std::string what) {
             if (error)
                 *error = fmt::format("{}: {}", number, what);

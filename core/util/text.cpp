@@ -42,6 +42,22 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+std::vector<std::string_view> split_tabs(std::string_view line) {
+    std::vector<std::string_view> cols;
+    std::size_t pos = 0;
+    while (true) {
+        auto tab = line.find('\t', pos);
+        if (tab == std::string_view::npos) {
+            cols.push_back(line.substr(pos));
+            return cols;
+        }
+        cols.push_back(line.substr(pos, tab - pos));
+        pos = tab + 1;
+        while (pos < line.size() && line[pos] == '\t')
+            ++pos;
+    }
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> out;
     std::size_t start = 0;

@@ -19,6 +19,10 @@ std::string_view trim(std::string_view s);
 // Splits on a single character; empty pieces are kept.
 std::vector<std::string_view> split(std::string_view s, char sep);
 
+// Splits a line of a tab-separated data table: a run of tabs (used to align columns) separates
+// one column.
+std::vector<std::string_view> split_tabs(std::string_view line);
+
 // "30s", "5m", "2h", "5d", "1w", "250ms"; a bare number means seconds. nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
 

@@ -3,26 +3,11 @@
 
 #include <fmt/format.h>
 
+#include "core/util/text.hpp"
+
 namespace outpost::bounce::detail {
 
 namespace {
-
-std::vector<std::string_view> split_tabs(std::string_view line) {
-    std::vector<std::string_view> cols;
-    std::size_t pos = 0;
-    while (true) {
-        auto tab = line.find('\t', pos);
-        if (tab == std::string_view::npos) {
-            cols.push_back(line.substr(pos));
-            return cols;
-        }
-        cols.push_back(line.substr(pos, tab - pos));
-        pos = tab + 1;
-        // Several tabs in a row align columns; they separate one column.
-        while (pos < line.size() && line[pos] == '\t')
-            ++pos;
-    }
-}
 
 bool valid_kind(std::string_view kind) {
     for (std::string_view k :
@@ -72,7 +57,7 @@ rule_set::rule_set(std::string_view tsv) {
             line.remove_suffix(1);
         if (line.empty() || line.front() == '#')
             continue;
-        auto cols = split_tabs(line);
+        auto cols = util::split_tabs(line);
         if (cols.size() != 3 || cols[2].empty()) {
             errors_.push_back(
                 fmt::format("rules.tsv:{}: expected KIND<TAB>REASON<TAB>PATTERN", line_no)

@@ -61,3 +61,10 @@ TEST_CASE("log lines escape control characters so clients cannot forge lines") {
     auto json = render(format::json, level::warn, "T", "x", {{"k", "a\"b"}});
     CHECK(json == "{\"ts\":\"T\",\"level\":\"warn\",\"event\":\"x\",\"k\":\"a\\\"b\"}\n");
 }
+
+TEST_CASE("split_tabs treats a run of tabs as one separator") {
+    using V = std::vector<std::string_view>;
+    CHECK(outpost::util::split_tabs("a\tb\t\t\tc") == V{"a", "b", "c"});
+    CHECK(outpost::util::split_tabs("one") == V{"one"});
+    CHECK(outpost::util::split_tabs("a\t") == V{"a", ""});
+}
