@@ -573,6 +573,8 @@ void read_dkim(section& root, config& c, const std::string& file) {
         check_file(*s.node("private_key"), k.private_key, "dkim.private_key", true);
         if (auto v = s.boolean("sign_subdomains"))
             k.sign_subdomains = *v;
+        if (auto v = s.boolean("sign"))
+            k.sign = *v;
         k.where = s.where("domain", file);
         k.private_key_where = s.where("private_key", file);
         s.finish();

@@ -105,6 +105,9 @@ struct dkim_key {
     std::string algorithm = "rsa-sha256";  // or ed25519-sha256
     std::string private_key;
     bool sign_subdomains = true;  // a subdomain without its own key signs with this one (d= parent)
+    // false: the key is loaded and checked but signs nothing (a retired key whose DNS record stays
+    // published until mail signed with it has been delivered and verified).
+    bool sign = true;
     position where;
     position private_key_where;
 };
@@ -202,9 +205,9 @@ struct throttle {
 struct bounce_section {
     std::string domain;  // VERP return paths and inbound DSNs; empty: no VERP
     std::string secret;  // HMAC key of VERP tokens; empty: generated in spool_dir/verp.secret
-    unsigned soft_bounce_limit = 3;                               // consecutive soft bounces ...
-    duration soft_bounce_window = std::chrono::hours(24 * 7);    // ... within this window suppress
-    std::string suppressed_recipient = "reject";                  // reject (550 at RCPT) | drop
+    unsigned soft_bounce_limit = 3;                            // consecutive soft bounces ...
+    duration soft_bounce_window = std::chrono::hours(24 * 7);  // ... within this window suppress
+    std::string suppressed_recipient = "reject";               // reject (550 at RCPT) | drop
 };
 
 struct admin_section {

@@ -78,6 +78,8 @@ std::variant<signer_settings, key_error> load_signer_settings(const config::conf
         auto checked = check_key(key, entry.algorithm);
         if (auto* e = std::get_if<std::string>(&checked))
             return at(entry.private_key_where, "dkim.private_key: " + *e);
+        if (!entry.sign)
+            continue;  // retired: checked like any key, so a reload still reports a broken file
         s.keys.push_back(domain_key{
             util::to_lower(entry.domain), entry.selector, std::move(key), entry.sign_subdomains});
     }

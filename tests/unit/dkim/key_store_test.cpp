@@ -141,3 +141,32 @@ TEST_CASE("a file that is not a PEM private key, or an RSA key too short, is an 
     CHECK(s.starts_with("t.toml:6:15: "));
     CHECK(s.find("512 bits") != std::string::npos);
 }
+
+TEST_CASE("a key with sign = false is loaded and checked but never signs") {
+    temp_dir d;
+    auto rsa = d.write("rsa.pem", test::rsa_key().pem());
+    auto ed = d.write("ed.pem", test::ed_key().pem());
+    auto retired = config_text(rsa, "rsa-sha256") + "sign = false\n";
+    auto text = retired +
+                "[[dkim]]\ndomain = \"example.com\"\nselector = \"s2\"\nprivate_key = \"" + ed +
+                "\"\nalgorithm = \"ed25519-sha256\"\n";
+    auto c = config::load_string(text, "t.toml");
+    REQUIRE(std::holds_alternative<config::config>(c));
+    CHECK_FALSE(std::get<config::config>(c).dkim_keys[0].sign);
+    CHECK(std::get<config::config>(c).dkim_keys[1].sign);
+    auto s = load_signer_settings(std::get<config::config>(c));
+    REQUIRE(std::holds_alternative<signer_settings>(s));
+    const auto& settings = std::get<signer_settings>(s);
+    REQUIRE(settings.keys.size() == 1);
+    CHECK(settings.keys[0].selector == "s2");
+    sign_context ctx;
+    ctx.time = 1800000000;
+    auto out = signer(settings).sign({}, "From: a@example.com\r\n\r\nhi\r\n", ctx);
+    CHECK(out.signatures == 1);
+    CHECK(out.header_block.find("s=s2;") != std::string::npos);
+    CHECK(out.header_block.find("s=s1;") == std::string::npos);
+
+    // A retired key that does not load is still an error at its private_key position.
+    auto wrong = config_text(ed, "rsa-sha256") + "sign = false\n";
+    CHECK(load_error_of(wrong).starts_with("t.toml:6:15: dkim.private_key: the key is an Ed25519"));
+}
