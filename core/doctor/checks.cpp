@@ -510,6 +510,283 @@ asio::awaitable<std::vector<finding>> check_ptr(dns::resolver& r, sending_addres
     co_return out;
 }
 
+namespace {
+
+// How one MX host relates to this relay.
+struct mx_host_state {
+    dns::mx_record mx;
+    dns::status result = dns::status::error;
+    std::vector<address> addresses;
+    bool reaches = false;                // an address with a plain-SMTP listener on port 25
+    std::vector<std::string> listeners;  // "127.0.0.20:2525" of ours at its addresses, otherwise
+};
+
+std::string endpoint_text(const inbound_address& a) {
+    if (a.ip.is_v6())
+        return fmt::format("[{}]:{}", a.ip.to_string(), a.port);
+    return fmt::format("{}:{}", a.ip.to_string(), a.port);
+}
+
+std::string addresses_text(const std::vector<address>& addresses) {
+    std::string out;
+    for (const auto& a : addresses)
+        out += (out.empty() ? "" : ", ") + a.to_string();
+    return out;
+}
+
+// Whether any of addresses is where a listener takes plain SMTP on port 25; our other listeners
+// at those addresses go to listeners.
+bool reaches(
+    const std::vector<address>& addresses,
+    const std::vector<inbound_address>& inbound,
+    std::vector<std::string>* listeners = nullptr
+) {
+    bool found = false;
+    for (const auto& a : addresses)
+        for (const auto& in : inbound) {
+            if (in.ip != a)
+                continue;
+            if (in.port == 25 && !in.implicit_tls)
+                found = true;
+            else if (listeners)
+                listeners->push_back(
+                    endpoint_text(in) + (in.implicit_tls ? " (implicit TLS)" : "")
+                );
+        }
+    return found;
+}
+
+std::string mx_text(const mx_host_state& h) {
+    auto where =
+        h.addresses.empty() ? std::string(dns::to_string(h.result)) : addresses_text(h.addresses);
+    return fmt::format("{} {} ({})", h.mx.preference, h.mx.host, where);
+}
+
+bool in_v4_network(const address& a, std::uint32_t base, unsigned prefix) {
+    if (!a.is_v4())
+        return false;
+    auto mask = prefix == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix);
+    return (a.to_v4().to_uint() & mask) == (base & mask);
+}
+
+// Spamhaus' error answers in 127.255.255.0/24: the query was refused, the answer says nothing.
+std::string refusal_reason(const address& a) {
+    switch (a.to_v4().to_uint() & 0xff) {
+        case 252:
+            return "the list name is misspelled";
+        case 254:
+            return "queries through public or open resolvers are refused; use a resolver of "
+                   "your own (delivery.dns_servers)";
+        case 255:
+            return "too many queries from this resolver";
+        default:
+            return "the query was refused";
+    }
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<finding>> check_mx(
+    dns::resolver& r,
+    std::string bounce_domain,
+    std::vector<inbound_address> inbound,
+    std::string mx_host
+) {
+    std::vector<finding> out;
+    auto domain = strip_dot(bounce_domain);
+    auto add = [&](verdict v, std::string message, std::string fix = {}) {
+        out.push_back(make(v, "mx", domain, std::move(message), std::move(fix)));
+    };
+    auto fix = fmt::format("{}. IN MX 10 {}.", domain, strip_dot(mx_host));
+    auto mx = co_await r.mx(domain);
+    if (transient(mx.result)) {
+        add(verdict::fail, fmt::format("MX look-up failed ({})", dns::to_string(mx.result)));
+        co_return out;
+    }
+    if (mx.result == dns::status::nxdomain) {
+        add(verdict::fail,
+            "the bounce domain does not exist (NXDOMAIN): DSNs to its VERP addresses cannot be "
+            "delivered",
+            fix);
+        co_return out;
+    }
+    if (mx.records.empty()) {
+        // RFC 5321 §5.1: without MX records, senders deliver to the domain's own address.
+        auto own = co_await r.address(domain);
+        if (own.ok() && reaches(own.records, inbound)) {
+            add(verdict::warn,
+                fmt::format(
+                    "no MX record; senders fall back to the domain's own address ({}), which "
+                    "reaches this relay, but some refuse to: publish an MX",
+                    addresses_text(own.records)
+                ),
+                fix);
+            co_return out;
+        }
+        add(verdict::fail,
+            "no MX record: DSNs to the VERP addresses do not reach this relay, so asynchronous "
+            "bounces are never classified",
+            fix);
+        co_return out;
+    }
+    bool null_mx = std::any_of(mx.records.begin(), mx.records.end(), [](const auto& m) {
+        return m.host.empty();
+    });
+    if (null_mx) {
+        add(verdict::fail,
+            "null MX (RFC 7505): the domain says it accepts no mail, so DSNs to its VERP "
+            "addresses bounce",
+            fix + "   (instead of the null MX)");
+        co_return out;
+    }
+    auto records = mx.records;
+    std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+        return a.preference < b.preference;
+    });
+    std::vector<mx_host_state> hosts;
+    for (const auto& m : records) {
+        mx_host_state h;
+        h.mx = m;
+        auto a = co_await r.address(m.host);
+        h.result = a.result;
+        h.addresses = a.records;
+        h.reaches = reaches(h.addresses, inbound, &h.listeners);
+        hosts.push_back(std::move(h));
+    }
+    std::vector<const mx_host_state*> ours, wrong_port, elsewhere, unresolved;
+    for (const auto& h : hosts) {
+        if (h.reaches)
+            ours.push_back(&h);
+        else if (!h.listeners.empty())
+            wrong_port.push_back(&h);
+        else if (!h.addresses.empty())
+            elsewhere.push_back(&h);
+        else
+            unresolved.push_back(&h);
+    }
+    auto list = [](const std::vector<const mx_host_state*>& v) {
+        std::string s;
+        for (const auto* h : v)
+            s += (s.empty() ? "" : "; ") + mx_text(*h);
+        return s;
+    };
+    if (!ours.empty() && ours.size() == hosts.size()) {
+        add(verdict::pass, fmt::format("MX {}: this relay accepts there on port 25", list(ours)));
+        co_return out;
+    }
+    if (!ours.empty()) {
+        std::vector<const mx_host_state*> others;
+        for (const auto& h : hosts)
+            if (!h.reaches)
+                others.push_back(&h);
+        add(verdict::warn,
+            fmt::format(
+                "MX {} reaches this relay, but MX {} does not: DSNs delivered there are never "
+                "classified; publish only MX records that point here",
+                list(ours), list(others)
+            ),
+            fmt::format(
+                "{}. IN MX {} {}.", domain, ours.front()->mx.preference, ours.front()->mx.host
+            ));
+        co_return out;
+    }
+    if (!wrong_port.empty()) {
+        const auto* h = wrong_port.front();
+        std::string at;
+        for (const auto& l : h->listeners)
+            at += (at.empty() ? "" : ", ") + l;
+        add(verdict::warn,
+            fmt::format(
+                "MX {} is this relay, but no listener takes plain SMTP on port 25 there (only "
+                "{}); other MTAs deliver bounces to port 25",
+                mx_text(*h), at
+            ),
+            fmt::format(
+                "[[listener]] address = \"{}\"",
+                endpoint_text(inbound_address{h->addresses.front(), 25, false})
+            ));
+        co_return out;
+    }
+    if (!elsewhere.empty()) {
+        add(verdict::warn,
+            fmt::format(
+                "MX {} is not this relay: bounces go there, not to Outpost, so DSNs are never "
+                "classified and suppressions come only from SMTP replies",
+                list(elsewhere)
+            ),
+            fix);
+        co_return out;
+    }
+    add(verdict::fail,
+        fmt::format(
+            "MX {}: no MX host has an address, so DSNs cannot be delivered", list(unresolved)
+        ),
+        fix);
+    co_return out;
+}
+
+std::vector<std::string> default_dnsbl_zones() {
+    return {"zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org"};
+}
+
+std::string dnsbl_name(const address& ip, std::string_view zone) {
+    auto name = reverse_name(ip);
+    auto suffix = std::string_view(ip.is_v4() ? "in-addr.arpa" : "ip6.arpa");
+    name.resize(name.size() - suffix.size());
+    return name + strip_dot(std::string(zone));
+}
+
+asio::awaitable<std::vector<finding>> check_dnsbl(dns::resolver& r, address ip, std::string zone) {
+    std::vector<finding> out;
+    zone = strip_dot(zone);
+    auto name = dnsbl_name(ip, zone);
+    auto add = [&](verdict v, std::string message) {
+        out.push_back(make(v, "dnsbl", ip.to_string(), std::move(message)));
+    };
+    auto a = co_await r.a(name);
+    if (a.result == dns::status::nxdomain || a.result == dns::status::nodata) {
+        add(verdict::pass, fmt::format("not listed in {}", zone));
+        co_return out;
+    }
+    if (!a.ok() || a.records.empty()) {
+        add(verdict::warn,
+            fmt::format(
+                "unknown in {}: the look-up of {} failed ({})", zone, name, dns::to_string(a.result)
+            ));
+        co_return out;
+    }
+    std::vector<address> listed;
+    for (const auto& code : a.records) {
+        if (in_v4_network(code, 0x7fffff00u, 24)) {
+            add(verdict::warn, fmt::format(
+                                   "unknown in {}: the list answered {}: {}", zone,
+                                   code.to_string(), refusal_reason(code)
+                               ));
+            co_return out;
+        }
+        if (in_v4_network(code, 0x7f000000u, 8))
+            listed.push_back(code);
+    }
+    if (listed.empty()) {
+        add(verdict::warn,
+            fmt::format(
+                "unknown in {}: unexpected answer {}, outside 127.0.0.0/8 (is the zone still a "
+                "DNSBL?)",
+                zone, addresses_text(a.records)
+            ));
+        co_return out;
+    }
+    auto txt = co_await r.txt(name);
+    std::string reason;
+    for (const auto& t : txt.records)
+        reason += (reason.empty() ? "" : " / ") + t;
+    add(verdict::fail, fmt::format(
+                           "listed in {} ({}){}", zone, addresses_text(listed),
+                           reason.empty() ? std::string{} : ": \"" + reason + "\""
+                       ));
+    co_return out;
+}
+
 asio::awaitable<std::vector<finding>> examine(dns::resolver& r, scope s) {
     std::vector<finding> out;
     auto append = [&](std::vector<finding> more) {
@@ -527,9 +804,19 @@ asio::awaitable<std::vector<finding>> examine(dns::resolver& r, scope s) {
         bool subdomains = false;
         for (const auto& k : s.keys)
             if (k.domain == d) {
-                any_key = true;
-                subdomains = subdomains || k.sign_subdomains;
-                append(co_await check_dkim(r, k));
+                auto found = co_await check_dkim(r, k);
+                if (k.signs) {
+                    any_key = true;
+                    subdomains = subdomains || k.sign_subdomains;
+                    append(std::move(found));
+                    continue;
+                }
+                for (auto& f : found) {
+                    if (f.level == verdict::fail)
+                        f.level = verdict::warn;
+                    f.message = "retired key (sign = false): " + f.message;
+                    out.push_back(std::move(f));
+                }
             }
         if (!any_key)
             out.push_back(make(
@@ -548,6 +835,23 @@ asio::awaitable<std::vector<finding>> examine(dns::resolver& r, scope s) {
         );
     for (const auto& src : s.sources)
         append(co_await check_ptr(r, src));
+    if (s.bounce_domain.empty())
+        out.push_back(make(
+            verdict::warn, "mx", "-",
+            "no [bounce] domain: DSNs go to each sender's own address and are never classified",
+            fmt::format(
+                "[bounce] domain = \"bounces.{}\"", s.domains.empty() ? "example.com" : s.domains[0]
+            )
+        ));
+    else
+        append(co_await check_mx(r, s.bounce_domain, s.inbound, s.mx_host));
+    if (!s.dnsbl_zones.empty() && s.sources.empty())
+        out.push_back(make(
+            verdict::warn, "dnsbl", "-", "no [[source_ip]] in the config: DNSBL checks skipped"
+        ));
+    for (const auto& src : s.sources)
+        for (const auto& zone : s.dnsbl_zones)
+            append(co_await check_dnsbl(r, src.ip, zone));
     co_return out;
 }
 

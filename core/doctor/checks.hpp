@@ -1,7 +1,9 @@
-// `outpostctl doctor`: what receivers check about a sender's DNS (SPF, DKIM, DMARC, PTR), as
-// PASS / WARN / FAIL findings that carry the exact record to publish as the fix.
+// `outpostctl doctor`: what receivers check about a sender's DNS (SPF, DKIM, DMARC, PTR), whether
+// bounces come back (MX of the bounce domain) and, on request, DNSBL listings, as PASS / WARN /
+// FAIL findings that carry the exact record to publish as the fix.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -20,7 +22,7 @@ const char* to_string(verdict v);  // "PASS", "WARN", "FAIL"
 
 struct finding {
     verdict level = verdict::pass;
-    std::string check;    // spf | dkim | dmarc | ptr | config
+    std::string check;    // spf | dkim | dmarc | ptr | mx | dnsbl
     std::string subject;  // the domain, selector._domainkey.domain, or IP address checked
     std::string message;  // one sentence
     std::string fix;      // zone-file line(s) to publish, or the config change; "" when none
@@ -32,6 +34,9 @@ struct signing_key {
     std::string selector;
     std::variant<dkim::private_key, std::string> key;
     bool sign_subdomains = true;
+    // false: a retired key (sign = false): its record is still checked, but a FAIL there is only a
+    // WARN, since the record is meant to go away once mail signed with it has been verified.
+    bool signs = true;
 };
 
 struct sending_address {
@@ -39,11 +44,22 @@ struct sending_address {
     std::string ehlo;  // the name this address greets with
 };
 
+// Where this relay accepts mail: a [[listener]]'s address and port. A listener on the wildcard
+// address appears once for each address of this host.
+struct inbound_address {
+    boost::asio::ip::address ip;
+    std::uint16_t port = 25;
+    bool implicit_tls = false;  // MTAs delivering bounces speak plain SMTP (then STARTTLS)
+};
+
 struct scope {
     std::vector<std::string> domains;  // signing (From) domains: SPF, DKIM, DMARC
     std::vector<signing_key> keys;
     std::vector<sending_address> sources;  // empty: SPF-per-address and PTR checks are skipped
     std::string bounce_domain;             // the return-path domain; "" = the From domain
+    std::vector<inbound_address> inbound;  // for the bounce domain's MX check
+    std::string mx_host;                   // the name the MX fix points at: this relay's EHLO name
+    std::vector<std::string> dnsbl_zones;  // empty: no DNSBL look-ups (the default)
 };
 
 // A zone-file TXT line, value split into 255-byte character-strings (RFC 1035 §3.3.14):
@@ -75,6 +91,36 @@ boost::asio::awaitable<std::vector<finding>> check_dmarc(
 
 // FCrDNS of the address, and that the confirmed name is its EHLO name.
 boost::asio::awaitable<std::vector<finding>> check_ptr(dns::resolver& r, sending_address source);
+
+// The bounce domain's MX "reaches this relay" when one of its hosts resolves to an address where
+// a listener accepts plain SMTP on port 25: asynchronous bounces (DSNs to the VERP addresses) then
+// come back to Outpost to be classified. PASS when every MX host does; WARN when some or all point
+// elsewhere (their DSNs are never classified), when the MX is this relay but no listener takes
+// port 25 there, or when there is no MX and the domain's own address (RFC 5321 §5.1 implicit MX)
+// reaches this relay; FAIL with `domain. IN MX 10 mx_host.` when the domain does not exist, has no
+// MX and no address of ours, has a null MX (RFC 7505), or its MX hosts do not resolve.
+boost::asio::awaitable<std::vector<finding>> check_mx(
+    dns::resolver& r,
+    std::string bounce_domain,
+    std::vector<inbound_address> inbound,
+    std::string mx_host
+);
+
+// zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org.
+std::vector<std::string> default_dnsbl_zones();
+
+// The DNSBL query name: "10.113.0.203.zen.spamhaus.org" for 203.0.113.10; IPv6 as 32 reversed
+// nibbles (RFC 5782 §2.4).
+std::string dnsbl_name(const boost::asio::ip::address& ip, std::string_view zone);
+
+// One address in one DNSBL (RFC 5782 §2.1: an A record at dnsbl_name() means listed). PASS on
+// NXDOMAIN or NODATA; FAIL on an answer in 127.0.0.0/8, with the TXT reason when the list gives
+// one; WARN (result unknown, and why) on an answer in 127.255.255.0/24, which Spamhaus uses for
+// "query refused" (public resolver, too many queries), on any other answer, and on a failed
+// look-up.
+boost::asio::awaitable<std::vector<finding>> check_dnsbl(
+    dns::resolver& r, boost::asio::ip::address ip, std::string zone
+);
 
 // Every check above for every domain, key and address in scope, in that order.
 boost::asio::awaitable<std::vector<finding>> examine(dns::resolver& r, scope s);
