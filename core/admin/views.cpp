@@ -87,6 +87,7 @@ queue_entry entry_of(const queue::job& j, std::int64_t now) {
     e.arrived = j.arrived;
     e.next_attempt = j.next_attempt;
     e.last_reply = j.last_reply;
+    e.waiting = j.waiting;
     return e;
 }
 
@@ -126,6 +127,7 @@ json::object entry_json(const queue_entry& e) {
     else
         o["next_attempt"] = nullptr;
     o["last_reply"] = e.last_reply;
+    o["waiting"] = e.waiting;
     return o;
 }
 
@@ -201,6 +203,7 @@ json::object message_json(
             else
                 o["next_attempt"] = nullptr;
             o["reply"] = e.last_reply;
+            o["waiting"] = e.waiting;
         } else {
             o["state"] = to_string(unmatched);
             o["reply"] = "";

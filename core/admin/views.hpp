@@ -34,6 +34,7 @@ struct queue_entry {
     std::int64_t arrived = 0;
     std::int64_t next_attempt = 0;  // unix seconds; 0 when unknown
     std::string last_reply;         // the last temporary failure; empty before the first attempt
+    std::string waiting;            // why shaping holds it back until next_attempt; empty: a retry
 };
 
 // A scheduler job; ready when its next attempt is not after now.

@@ -230,6 +230,7 @@ struct batch {
     std::vector<delivery_result>& results;
     std::vector<bool> done;
     std::size_t remaining = 0;
+    std::optional<smtp::reply> refusal;  // the last server reply that ended a connection early
 };
 
 std::string summary(const std::vector<smtp::recipient_result>& results) {
@@ -367,6 +368,8 @@ asio::awaitable<verdict> try_target(
     at.result = fmt::format(
         "{}: {}", stage_name(failure ? failure->stage : smtp::client_stage::none), why.summary()
     );
+    if (failure && failure->stage != smtp::client_stage::none)
+        b.refusal = why;
     if (handshake_failed)
         co_return verdict::tls_failed;
     // A 5xx greeting or HELO refusal is the server's final word about us.
@@ -409,7 +412,7 @@ asio::awaitable<std::vector<delivery_result>> deliver(
     std::vector<message> messages
 ) {
     std::vector<delivery_result> results(messages.size());
-    batch b{messages, results, std::vector<bool>(messages.size(), false), 0};
+    batch b{messages, results, std::vector<bool>(messages.size(), false), 0, std::nullopt};
     for (std::size_t i = 0; i < messages.size(); ++i) {
         if (messages[i].recipients.empty())
             b.done[i] = true;
@@ -463,6 +466,7 @@ asio::awaitable<std::vector<delivery_result>> deliver(
                 : smtp::reply{451, "4.4.1", "no MX host took the message; last: " + last_failure};
         for (const auto& rc : messages[i].recipients)
             results[i].recipients.push_back({rc.address, smtp::rcpt_outcome::transient, why});
+        results[i].refusal = b.refusal;
     }
     co_return results;
 }

@@ -96,6 +96,9 @@ struct delivery_result {
     std::string host;
     std::string address;
     std::string tls;
+    // When no server decided the recipients: the last reply a server refused the connection with
+    // (a 421 greeting, a 4xx to EHLO or MAIL), so that a "slow down" is seen behind the 4.4.1.
+    std::optional<smtp::reply> refusal;
 };
 
 // Tries targets in order (the caller orders them: MX preference, then addresses). The next

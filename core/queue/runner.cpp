@@ -92,19 +92,35 @@ struct outcome_line {
 
 runner::runner(
     asio::io_context& io,
-    const config::config& cfg,
+    std::shared_ptr<const config::config> cfg,
     spool::layout where,
     spool::writer& writer,
     asio::thread_pool& workers,
-    dns::resolver& resolver
+    dns::resolver& resolver,
+    shaping::counter_store* counters
 )
     : io_(io),
-      cfg_(cfg),
+      cfg_(std::move(cfg)),
+      shaper_(*cfg_, counters),
       where_(std::move(where)),
       writer_(writer),
       workers_(workers),
       resolver_(resolver),
       wake_(io) {}
+
+void runner::reconfigure(std::shared_ptr<const config::config> cfg) {
+    shaper_.reconfigure(*cfg);
+    cfg_ = std::move(cfg);
+    // What waited under the old caps and rates is asked again under the new ones.
+    auto n = scheduler_.flush_waiting(now());
+    if (n)
+        log::info("reload_requeued", {{"jobs", n}});
+    poke();
+}
+
+std::vector<shaping::key_status> runner::throttle_status() {
+    return shaper_.status(std::chrono::system_clock::now(), std::chrono::steady_clock::now());
+}
 
 std::int64_t runner::now() const {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -233,13 +249,14 @@ asio::awaitable<bool> runner::release(std::string id) {
 }
 
 asio::awaitable<void> runner::loop() {
-    auto per_destination = std::max<std::size_t>(1, cfg_.delivery.max_connections_per_destination);
     while (!stopping_) {
+        auto per_destination =
+            std::max<std::size_t>(1, cfg_->delivery.max_connections_per_destination);
         scheduler_.wake(now());
         for (;;) {
             auto jobs = scheduler_.take(
-                std::max<std::size_t>(1, cfg_.delivery.max_messages_per_connection),
-                per_destination, std::max<std::size_t>(1, cfg_.delivery.max_connections)
+                std::max<std::size_t>(1, cfg_->delivery.max_messages_per_connection),
+                per_destination, std::max<std::size_t>(1, cfg_->delivery.max_connections)
             );
             if (jobs.empty())
                 break;
@@ -272,14 +289,28 @@ asio::awaitable<void> runner::stop(std::chrono::steady_clock::duration grace) {
 
 asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
     const auto destination = jobs.front().destination;
+    // The config the batch started with stays alive until it ends, across a reload.
+    const auto config = cfg_;
+    const auto& cfg = *config;
     std::vector<std::pair<std::string, std::uint32_t>> mine;  // recipients this batch claimed
-    auto started = std::chrono::steady_clock::now();
+    // Shaping: what waits goes back to the scheduler with the reason and the time it may go,
+    // without counting as an attempt.
+    auto wait_with = [this](job j, const shaping::wait& w) {
+        auto t = now();
+        auto until = std::chrono::duration_cast<std::chrono::seconds>(
+                         w.until.time_since_epoch() + std::chrono::milliseconds(999)
+        )
+                         .count();
+        j.next_attempt = std::max(t + 1, until);
+        j.waiting = w.reason;
+        scheduler_.add(std::move(j), t);
+    };
     try {
         // Where to: a static route, or the destination's MX.
         std::vector<delivery::target> targets;
         std::optional<std::pair<std::string, std::string>> route_failure;  // status, text
         bool route_permanent = false;
-        if (const auto* r = route_for(cfg_, destination)) {
+        if (const auto* r = route_for(cfg, destination)) {
             boost::system::error_code ec;
             auto host = r->next_hop.host;
             if (host.size() > 1 && host.front() == '[')
@@ -299,10 +330,32 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             auto resolved =
                 co_await dns::resolve_destination(resolver_, destination, dns::make_random_index());
             if (resolved.result == dns::outcome::ok) {
-                targets = delivery::to_targets(resolved, cfg_.delivery.port);
+                targets = delivery::to_targets(resolved, cfg.delivery.port);
             } else {
                 route_permanent = resolved.result == dns::outcome::permanent;
                 route_failure = {{resolved.enhanced, resolved.text}};
+            }
+        }
+
+        // Shaping: the provider and throttle key of the destination, by its MX host names. A
+        // destination that may not take a connection now waits, files unread.
+        std::optional<shaping::destination> shaped;
+        if (!route_failure) {
+            std::vector<std::string> hosts;
+            for (const auto& t : targets)
+                if (std::find(hosts.begin(), hosts.end(), t.host) == hosts.end())
+                    hosts.push_back(t.host);
+            shaped = shaper_.classify(destination, hosts);
+            if (auto w = shaper_.may_connect(
+                    *shaped, std::chrono::system_clock::now(), std::chrono::steady_clock::now()
+                )) {
+                log::debug(
+                    "delivery_waiting",
+                    {{"destination", destination}, {"jobs", jobs.size()}, {"reason", w->reason}}
+                );
+                for (auto& j : jobs)
+                    wait_with(std::move(j), *w);
+                jobs.clear();
             }
         }
 
@@ -368,6 +421,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 units.push_back(std::move(together));
         }
 
+        std::optional<std::size_t> sending_from;  // the source IP of the connection in use
+
         // What one unit's outcome means: results made durable in the spool file first, then
         // logged, rescheduled, bounced with a DSN, fed to the suppression list, and the file
         // removed once every recipient is final.
@@ -376,7 +431,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             auto& it = items[u.item];
             auto t = now();
             auto lifetime =
-                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.max_lifetime);
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.max_lifetime);
             std::vector<outcome_line> lines;
             // The server's reply per line, when there was one, and the command it answered.
             std::vector<const smtp::reply*> replies;
@@ -431,6 +486,41 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 );
             }
 
+            // The receiver's answers tell the throttle to slow down, and the warming health
+            // gates what became of mail from this source IP.
+            if (r && shaped) {
+                auto steady = std::chrono::steady_clock::now();
+                auto slow_down = [&](const smtp::reply& reply) {
+                    if (auto change = shaper_.on_reply(*shaped, reply, steady))
+                        log::warn(
+                            "throttle_backoff",
+                            {{"key", change->key},
+                             {"destination", destination},
+                             {"reply", reply.summary()},
+                             {"why", change->rule ? change->rule->why : std::string()},
+                             {"suspended_s", change->change.suspension.count()},
+                             {"rate_fraction", fmt::format("{:.2f}", change->change.fraction)},
+                             {"repeats", change->change.repeats}}
+                        );
+                };
+                if (r->refusal)
+                    slow_down(*r->refusal);
+                for (const auto& rr : r->recipients)
+                    if (rr.stage != smtp::client_stage::none)
+                        slow_down(rr.response);
+                if (sending_from) {
+                    shaping::daily_counts delta;
+                    for (const auto& o : lines) {
+                        delta.deferred += o.what == outcome_line::kind::deferred;
+                        delta.bounced += o.what == outcome_line::kind::bounced;
+                    }
+                    if (delta.deferred || delta.bounced)
+                        shaper_.record(
+                            *sending_from, *shaped, std::chrono::system_clock::now(), delta
+                        );
+                }
+            }
+
             std::string host = r ? r->host : std::string();
             // Bounced recipients get a DSN to the sender (when they want one), spooled before the
             // bounce is recorded: a crash in between gives a second DSN, never none. A suppressed
@@ -443,7 +533,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             if (!bounced.empty()) {
                 std::string_view message(it.file.data() + it.rec.message_offset, it.rec.size);
                 if (auto dsn = compose_dsn(
-                        {cfg_.server.hostname}, it.rec, message, bounced, dsn_action::failed, t
+                        {cfg.server.hostname}, it.rec, message, bounced, dsn_action::failed, t
                     )) {
                     auto id = spool::next_queue_id();
                     auto size = dsn->content.size();
@@ -565,9 +655,10 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
             if (!again.rcpts.empty()) {
                 again.attempts = attempt;
+                again.waiting.clear();
                 std::uniform_real_distribution<double> jitter(0.0, 1.0);
                 again.next_attempt =
-                    t + retry_delay(cfg_.delivery.retry, attempt, jitter(random_)).count();
+                    t + retry_delay(cfg.delivery.retry, attempt, jitter(random_)).count();
                 scheduler_.add(std::move(again), t);
             }
 
@@ -585,61 +676,105 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             for (const auto& u : units)
                 co_await process(u, nullptr);
         } else {
-            delivery::options opts;
-            opts.ehlo_name = cfg_.server.hostname;
-            // The first [[source_ip]] sends everything until the warming pool (issue 5) chooses
-            // per destination; it greets with its own name.
-            if (!cfg_.source_ips.empty()) {
-                opts.source = cfg_.source_ips.front().address;
-                opts.ehlo_name = cfg_.source_ips.front().ehlo;
-            }
-            opts.tls = tls_for(cfg_, destination);
-            opts.max_messages_per_connection = cfg_.delivery.max_messages_per_connection;
-            opts.limits.connect =
-                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.connect_timeout
-                );
-            auto command =
-                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.delivery.command_timeout
-                );
-            opts.limits.greeting = opts.limits.command = command;
-            std::vector<bool> handled(units.size(), false);
-            // Each transaction's results are made durable before the next one starts.
-            opts.on_decided = [&](std::size_t u,
-                                  const delivery::delivery_result& r) -> asio::awaitable<void> {
-                handled[u] = true;
-                co_await process(units[u], &r);
-            };
-            std::vector<delivery::message> messages;
-            std::vector<suppression::sent_entry> sent;
-            auto t = now();
-            for (const auto& u : units) {
-                const auto& it = items[u.item];
-                delivery::message m;
-                m.mail_from = it.rec.env.reverse_path;
-                if (feedback_ && feedback_->verp() && u.positions.size() == 1 &&
-                    !m.mail_from.empty()) {
-                    auto index = it.j.rcpts[u.positions[0]];
-                    m.mail_from = feedback_->return_path(m.mail_from, it.j.id, index);
-                    sent.push_back({it.j.id, index, it.rec.env.recipients[index].address, t});
+            auto admitted = shaper_.admit(
+                *shaped, units.size(), std::chrono::system_clock::now(),
+                std::chrono::steady_clock::now()
+            );
+            // What waits goes back now, its recipients no longer claimed by this batch.
+            for (auto w : admitted.waiting) {
+                const auto& u = units[w];
+                job again = items[u.item].j;
+                again.rcpts.clear();
+                for (auto p : u.positions) {
+                    auto index = items[u.item].j.rcpts[p];
+                    again.rcpts.push_back(index);
+                    std::pair<std::string, std::uint32_t> c{again.id, index};
+                    claimed_.erase(c);
+                    std::erase(mine, c);
                 }
-                for (auto p : u.positions)
-                    m.recipients.push_back(it.rec.env.recipients[it.j.rcpts[p]]);
-                m.body = it.rec.env.body;
-                m.smtputf8 = it.rec.env.smtputf8;
-                m.ret = it.rec.env.ret;
-                m.envid = it.rec.env.envid;
-                m.content.push_back(
-                    asio::buffer(it.file.data() + it.rec.message_offset, it.rec.size)
-                );
-                messages.push_back(std::move(m));
+                wait_with(std::move(again), *admitted.why);
             }
-            if (feedback_)
-                feedback_->remember_sent(sent);
-            auto results =
-                co_await delivery::deliver(io_.get_executor(), targets, opts, std::move(messages));
-            for (std::size_t u = 0; u < units.size(); ++u)
-                if (!handled[u])
-                    co_await process(units[u], u < results.size() ? &results[u] : nullptr);
+            if (!admitted.waiting.empty())
+                log::debug(
+                    "delivery_waiting", {{"destination", destination},
+                                         {"transactions", admitted.waiting.size()},
+                                         {"reason", admitted.why->reason}}
+                );
+
+            delivery::options opts;
+            opts.tls = tls_for(cfg, destination);
+            opts.max_messages_per_connection = shaped->configured.max_messages_per_connection
+                                                   ? shaped->configured.max_messages_per_connection
+                                                   : cfg.delivery.max_messages_per_connection;
+            opts.limits.connect =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.connect_timeout);
+            auto command =
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.command_timeout);
+            opts.limits.greeting = opts.limits.command = command;
+
+            // One connection per source IP the shaper chose, one after the other.
+            for (const auto& group : admitted.groups) {
+                sending_from = group.source;
+                opts.source.reset();
+                opts.ehlo_name = cfg.server.hostname;
+                if (group.source && *group.source < cfg.source_ips.size()) {
+                    const auto& ip = cfg.source_ips[*group.source];
+                    opts.source = ip.address;
+                    if (!ip.ehlo.empty())
+                        opts.ehlo_name = ip.ehlo;
+                }
+                const auto& chosen = group.transactions;
+                std::vector<bool> handled(chosen.size(), false);
+                // Each transaction's results are made durable before the next one starts.
+                opts.on_decided = [&](std::size_t k,
+                                      const delivery::delivery_result& r) -> asio::awaitable<void> {
+                    handled[k] = true;
+                    co_await process(units[chosen[k]], &r);
+                };
+                std::vector<delivery::message> messages;
+                std::vector<suppression::sent_entry> sent;
+                auto t = now();
+                for (auto c : chosen) {
+                    const auto& u = units[c];
+                    const auto& it = items[u.item];
+                    delivery::message m;
+                    m.mail_from = it.rec.env.reverse_path;
+                    if (feedback_ && feedback_->verp() && u.positions.size() == 1 &&
+                        !m.mail_from.empty()) {
+                        auto index = it.j.rcpts[u.positions[0]];
+                        m.mail_from = feedback_->return_path(m.mail_from, it.j.id, index);
+                        sent.push_back({it.j.id, index, it.rec.env.recipients[index].address, t});
+                    }
+                    for (auto p : u.positions)
+                        m.recipients.push_back(it.rec.env.recipients[it.j.rcpts[p]]);
+                    m.body = it.rec.env.body;
+                    m.smtputf8 = it.rec.env.smtputf8;
+                    m.ret = it.rec.env.ret;
+                    m.envid = it.rec.env.envid;
+                    m.content.push_back(
+                        asio::buffer(it.file.data() + it.rec.message_offset, it.rec.size)
+                    );
+                    messages.push_back(std::move(m));
+                }
+                if (feedback_)
+                    feedback_->remember_sent(sent);
+                shaper_.opened(*shaped);
+                std::vector<delivery::delivery_result> results;
+                try {
+                    results = co_await delivery::deliver(
+                        io_.get_executor(), targets, opts, std::move(messages)
+                    );
+                } catch (...) {
+                    shaper_.closed(*shaped);
+                    throw;
+                }
+                shaper_.closed(*shaped);
+                for (std::size_t k = 0; k < chosen.size(); ++k)
+                    if (!handled[k])
+                        co_await process(
+                            units[chosen[k]], k < results.size() ? &results[k] : nullptr
+                        );
+            }
         }
     } catch (const std::exception& e) {
         log::error("delivery_failed", {{"destination", destination}, {"error", e.what()}});
@@ -652,7 +787,6 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             scheduler_.add(std::move(j), t);
         }
     }
-    (void)started;
     for (const auto& c : mine)
         claimed_.erase(c);
     scheduler_.finished(destination);

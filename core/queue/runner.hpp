@@ -23,6 +23,7 @@
 #include "config/schema.hpp"
 #include "core/dns/resolver.hpp"
 #include "core/queue/scheduler.hpp"
+#include "core/shaping/shaper.hpp"
 #include "core/smtp/envelope.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/record.hpp"
@@ -34,12 +35,20 @@ class runner {
 public:
     runner(
         boost::asio::io_context& io,
-        const config::config& cfg,
+        std::shared_ptr<const config::config> cfg,
         spool::layout where,
         spool::writer& writer,
         boost::asio::thread_pool& workers,
-        dns::resolver& resolver
+        dns::resolver& resolver,
+        shaping::counter_store* counters  // warming counters; null: nothing to keep
     );
+
+    // A reloaded config: delivery settings, warming, providers and throttles apply to the next
+    // batch; batches in flight finish under the config they started with.
+    void reconfigure(std::shared_ptr<const config::config> cfg);
+
+    // Throttle keys, their limits, backoffs and connections in use (outpostctl throttle status).
+    std::vector<shaping::key_status> throttle_status();
 
     // Reads queue/ (off the event loop) and starts delivering.
     void start();
@@ -80,7 +89,8 @@ private:
     std::int64_t now() const;
 
     boost::asio::io_context& io_;
-    const config::config& cfg_;
+    std::shared_ptr<const config::config> cfg_;
+    shaping::shaper shaper_;
     spool::layout where_;
     spool::writer& writer_;
     boost::asio::thread_pool& workers_;

@@ -107,11 +107,19 @@ std::size_t scheduler::flush(
     const std::optional<std::string>& destination,
     const std::optional<std::string>& id
 ) {
+    return flush_if(now, [&](const job& j) {
+        return (!destination || j.destination == *destination) && (!id || j.id == *id);
+    });
+}
+
+std::size_t scheduler::flush_waiting(std::int64_t now) {
+    return flush_if(now, [](const job& j) { return !j.waiting.empty(); });
+}
+
+std::size_t scheduler::flush_if(std::int64_t now, const std::function<bool(const job&)>& match) {
     std::size_t moved = 0;
     for (auto it = deferred_.begin(); it != deferred_.end();) {
-        bool match = (!destination || it->second.destination == *destination) &&
-                     (!id || it->second.id == *id);
-        if (!match) {
+        if (!match(it->second)) {
             ++it;
             continue;
         }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +32,9 @@ struct job {
     std::int64_t next_attempt = 0;  // unix seconds
     std::uint64_t serial = 0;       // identity while queued (a job may be re-added)
     std::string last_reply;         // the last temporary failure, for outpostctl queue show
+    // Why shaping holds it back until next_attempt (a warming cap, a throttle, a backoff); empty
+    // when it waits for a retry after last_reply. Waiting is not an attempt.
+    std::string waiting;
 };
 
 struct scheduler_stats {
@@ -71,6 +75,10 @@ public:
         const std::optional<std::string>& id = std::nullopt
     );
 
+    // Makes every job that shaping holds back (waiting is set) ready now: a reload may have
+    // raised a cap or a rate. The shaper sends back what still may not go.
+    std::size_t flush_waiting(std::int64_t now);
+
     // Removes a message's jobs that are not in flight; returns how many.
     std::size_t remove(const std::string& id);
 
@@ -83,6 +91,8 @@ public:
     std::vector<const job*> queued() const;
 
 private:
+    std::size_t flush_if(std::int64_t now, const std::function<bool(const job&)>& match);
+
     struct destination_state {
         std::deque<job> ready;
         std::size_t active = 0;

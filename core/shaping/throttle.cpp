@@ -1,6 +1,9 @@
 // Throttle keys, token buckets and adaptive backoff together.
 #include "core/shaping/throttle.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/util/text.hpp"
@@ -28,20 +31,40 @@ std::string throttles::key(std::string_view domain, std::string_view provider) c
         return d;
     if (!provider.empty() && provider != "default")
         return fmt::format("provider:{}", provider);
-    return "default";
+    return d;
 }
 
 limits throttles::limits_for(std::string_view key) const {
-    auto it = configured_.find(key);
-    return it == configured_.end() ? limits{} : it->second;
+    if (auto it = configured_.find(key); it != configured_.end())
+        return it->second;
+    if (key.starts_with("domain:"))
+        if (auto it = configured_.find("default"); it != configured_.end())
+            return it->second;
+    return limits{};
+}
+
+std::vector<std::string> throttles::keys() const {
+    std::vector<std::string> out;
+    for (const auto& [k, l] : configured_)
+        out.push_back(k);
+    for (const auto& [k, e] : entries_)
+        if (!configured_.count(k))
+            out.push_back(k);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 throttles::entry& throttles::at(std::string_view key, steady_time now) {
     auto it = entries_.find(key);
     if (it == entries_.end()) {
         entry e{limits_for(key), adaptive_rate(options_), std::nullopt, {}};
+        // The bucket holds one second's worth, at least 2: the scheduler wakes on whole seconds,
+        // and a wake a little early must find the token a wake on time would have.
         if (e.configured.pace)
-            e.bucket.emplace(e.configured.pace->per_second(), 1, now);
+            e.bucket.emplace(
+                e.configured.pace->per_second(),
+                std::max(2.0, std::ceil(e.configured.pace->per_second())), now
+            );
         it = entries_.emplace(std::string(key), std::move(e)).first;
     }
     auto& e = it->second;
@@ -112,8 +135,12 @@ void throttles::reset(std::string_view key) {
 throttles::state throttles::status(std::string_view key, steady_time now) {
     auto& e = at(key, now);
     return state{
-        e.configured, e.adaptive.fraction(now), e.adaptive.suspended(now),
-        e.adaptive.suspended_until(), e.adaptive.repeats()};
+        e.configured,
+        e.adaptive.fraction(now),
+        e.adaptive.suspended(now),
+        e.adaptive.suspended_until(),
+        e.adaptive.repeats(),
+        e.last_slowdown};
 }
 
 }  // namespace outpost::shaping

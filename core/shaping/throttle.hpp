@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/schema.hpp"
 #include "core/shaping/adaptive.hpp"
@@ -37,10 +38,11 @@ struct throttle_change {
     const slowdown_rule* rule = nullptr;
 };
 
-// All throttle keys of the running config. A recipient domain's key is "domain:D" when a
-// [[throttle]] names it, else "provider:P" when it belongs to a [[provider]], else "default"
-// (limited by a [[throttle]] with domain = "*", when there is one). Not thread-safe: one per
-// event loop.
+// All throttle keys of the running config. A recipient domain's key is "provider:P" when it
+// belongs to a [[provider]] and no [[throttle]] names the domain itself, else "domain:D". A
+// domain no [[throttle]] names gets the limits of the [[throttle]] with domain = "*", when there
+// is one, each domain with its own bucket and backoff: one receiver's "slow down" never holds
+// back another. Not thread-safe: one per event loop.
 class throttles {
 public:
     throttles() = default;
@@ -53,10 +55,14 @@ public:
     // The configured limits of a key (all zero/unset when nothing is configured).
     limits limits_for(std::string_view key) const;
 
+    // The configured keys and those used since, sorted; "default" stands for domain = "*".
+    std::vector<std::string> keys() const;
+
     // May one message go to key at now? Does not take a token; see take().
     throttle_verdict check(std::string_view key, steady_time now);
 
-    // Takes one token of key's bucket; false when check() would have said no.
+    // Takes one token of key's bucket; false when check() would have said no. A bucket holds up
+    // to one second of its rate (at least 2 tokens) and starts full.
     bool take(std::string_view key, steady_time now);
 
     // Feeds a reply from key's receiver: a slow-down suspends the key and cuts its rate. The change
@@ -79,6 +85,7 @@ public:
         bool suspended = false;
         steady_time suspended_until{};
         unsigned repeats = 0;
+        std::string last_slowdown;  // the reply that started the current (or last) suspension
     };
 
     state status(std::string_view key, steady_time now);

@@ -19,6 +19,7 @@
 #include "core/spool/record.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/admin_client.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -46,101 +47,21 @@ constexpr const char* status_usage =
     "Version, uptime, listeners and a queue summary from the running outpostd; exits 3 when it\n"
     "is not running.\n";
 
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
-}
-
-// A json value as display text: strings unquoted, null as "-".
-std::string text_of(const json::value& v) {
-    if (v.is_string())
-        return std::string(v.get_string());
-    if (v.is_null())
-        return "-";
-    return json::serialize(v);
-}
-
-std::int64_t int_of(const json::value& v) {
-    if (v.is_int64())
-        return v.get_int64();
-    if (v.is_uint64())
-        return static_cast<std::int64_t>(v.get_uint64());
-    if (v.is_double())
-        return static_cast<std::int64_t>(v.get_double());
-    return 0;
-}
-
-const json::value& field(const json::value& v, std::string_view key) {
-    static const json::value null;
-    if (!v.is_object())
-        return null;
-    auto* p = v.get_object().if_contains(key);
-    return p ? *p : null;
-}
-
-std::string age(std::int64_t seconds) {
-    if (seconds < 0)
-        seconds = 0;
-    return util::format_duration(std::chrono::seconds(seconds));
-}
-
-std::string next_text(const json::value& v, std::int64_t now) {
-    if (v.is_null())
-        return "-";
-    auto at = int_of(v);
-    return at <= now ? "now" : "in " + age(at - now);
-}
-
-// Columns sized to their widest cell; the last column is not padded.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<std::size_t> width;
-    for (const auto& r : rows)
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            if (width.size() <= i)
-                width.push_back(0);
-            width[i] = std::max(width[i], r[i].size());
-        }
-    for (const auto& r : rows) {
-        std::string line;
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            if (i + 1 < r.size())
-                line += fmt::format("{:<{}}  ", r[i], width[i]);
-            else
-                line += r[i];
-        }
-        fmt::print("{}\n", line);
-    }
-}
-
-bool bad_format(const context& ctx) {
-    if (ctx.format == "table" || ctx.format == "json")
-        return false;
-    fmt::print(stderr, "outpostctl: --format must be table or json\n");
-    return true;
-}
-
-void print_json(const json::value& v) {
-    fmt::print("{}\n", json::serialize(v));
-}
-
-// The daemon's error message, or the HTTP status when it sent none.
-std::string api_error(const api_reply& r) {
-    const auto& e = field(r.body, "error");
-    return e.is_string() ? std::string(e.get_string()) : fmt::format("HTTP {}", r.status);
-}
-
-int failed_call(const api_result& r) {
-    fmt::print(stderr, "outpostctl: cannot talk to outpostd at {}\n", r.reason);
-    return exit_failure;
-}
-
 void say_reading_spool() {
     fmt::print(stderr, "outpostd is not running; reading the spool directly\n");
 }
 
 // ---- rendering ------------------------------------------------------------------------------
+
+// Why a job is not delivered yet: shaping holds it back ("waiting: warming cap of ... reached"),
+// or it waits for a retry after its last reply.
+std::string reason_text(const json::value& o, std::string_view reply_field) {
+    const auto& waiting = field(o, "waiting");
+    if (waiting.is_string() && !waiting.get_string().empty())
+        return "waiting: " + text_of(waiting);
+    auto reply = text_of(field(o, reply_field));
+    return reply.empty() ? "-" : reply;
+}
 
 void print_queue_table(const json::value& doc) {
     auto now = int_of(field(doc, "now"));
@@ -155,8 +76,7 @@ void print_queue_table(const json::value& doc) {
                 {text_of(field(j, "id")), text_of(field(j, "destination")),
                  text_of(field(j, "state")), text_of(field(j, "recipients")),
                  text_of(field(j, "attempts")), age(now - int_of(field(j, "arrived"))),
-                 next_text(field(j, "next_attempt"), now),
-                 text_of(field(j, "last_reply")).empty() ? "-" : text_of(field(j, "last_reply"))}
+                 next_text(field(j, "next_attempt"), now), reason_text(j, "last_reply")}
             );
         }
     }
@@ -201,12 +121,11 @@ void print_message_table(const json::value& doc, std::int64_t now) {
         for (const auto& r : rcpts.get_array()) {
             auto state = text_of(field(r, "state"));
             bool final = state == "delivered" || state == "bounced";
-            auto reply = text_of(field(r, "reply"));
             rows.push_back(
                 {text_of(field(r, "address")), state, final ? "-" : text_of(field(r, "attempts")),
                  final ? util::iso8601(int_of(field(r, "at")))
                        : next_text(field(r, "next_attempt"), now),
-                 reply.empty() ? "-" : reply}
+                 reason_text(r, "reply")}
             );
         }
     }

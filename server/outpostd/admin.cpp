@@ -293,6 +293,11 @@ asio::awaitable<admin_server::response> admin_server::respond(const request& req
             co_return only(http::verb::get);
         co_return reply(req, http::status::ok, status_json(), "application/json");
     }
+    if (path == "/api/v1/throttles") {
+        if (method != http::verb::get)
+            co_return only(http::verb::get);
+        co_return json_reply(req, http::status::ok, throttles_json());
+    }
     if (path == "/api/v1/queue") {
         if (method != http::verb::get)
             co_return only(http::verb::get);
@@ -336,6 +341,38 @@ asio::awaitable<admin_server::response> admin_server::respond(const request& req
         co_return res;
     }
     co_return error_reply(req, http::status::not_found, fmt::format("no such resource {}", path));
+}
+
+json::object admin_server::throttles_json() const {
+    auto wall = std::chrono::system_clock::now();
+    auto unix = [](std::chrono::system_clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    };
+    json::array keys;
+    for (const auto& k : sources_.runner.throttle_status()) {
+        json::object o;
+        o["key"] = k.key;
+        if (k.configured.pace)
+            o["rate"] = k.configured.pace->text();
+        else
+            o["rate"] = nullptr;
+        o["max_connections"] = k.configured.max_connections;
+        o["max_messages_per_connection"] = k.configured.max_messages_per_connection;
+        o["fraction"] = k.fraction;
+        o["suspended"] = k.suspended;
+        if (k.suspended)
+            o["suspended_until"] = unix(k.suspended_until);
+        else
+            o["suspended_until"] = nullptr;
+        o["repeats"] = k.repeats;
+        o["last_slowdown"] = k.last_slowdown;
+        o["connections"] = k.connections;
+        keys.push_back(std::move(o));
+    }
+    json::object o;
+    o["now"] = unix(wall);
+    o["keys"] = std::move(keys);
+    return o;
 }
 
 std::string admin_server::metrics_text() const {

@@ -15,6 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/object.hpp>
 
 #include "config/schema.hpp"
 #include "core/listener/server.hpp"
@@ -63,6 +64,7 @@ private:
 
     std::string metrics_text() const;
     std::string status_json() const;
+    boost::json::object throttles_json() const;
     boost::asio::awaitable<response> queue_list(
         const request& req, const std::string& domain, const std::string& state
     );

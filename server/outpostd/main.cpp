@@ -17,6 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "config/diff.hpp"
 #include "config/load.hpp"
 #include "core/dns/resolver.hpp"
 #include "core/listener/intake.hpp"
@@ -25,6 +26,7 @@
 #include "core/listener/users.hpp"
 #include "core/queue/feedback.hpp"
 #include "core/queue/runner.hpp"
+#include "core/shaping/counters.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/writer.hpp"
 #include "core/util/log.hpp"
@@ -205,7 +207,20 @@ int main(int argc, char** argv) {
                 co_return table;
             }
         );
-        queue::runner delivery(io, cfg, where, writer, workers, *resolver);
+        // Warming counters: per IP × provider × day, persisted so that caps hold across restarts.
+        std::string counters_error;
+        auto counters = shaping::sqlite_counter_store::open(
+            (std::filesystem::path(cfg.server.spool_dir) /
+             shaping::sqlite_counter_store::default_file)
+                .string(),
+            &counters_error
+        );
+        if (!counters)
+            throw std::runtime_error("warming counters: " + counters_error);
+        queue::runner delivery(
+            io, std::make_shared<const config::config>(cfg), where, writer, workers, *resolver,
+            counters.get()
+        );
         delivery.set_feedback(&feedback);
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
                               std::int64_t arrived) { delivery.submitted(id, env, arrived); });
@@ -243,41 +258,55 @@ int main(int argc, char** argv) {
                 }
             );
         });
+        std::shared_ptr<const config::config> current = std::make_shared<const config::config>(cfg);
         std::function<void()> wait_reload = [&] {
             reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
                 if (ec || stopping)
                     return;
                 daemon::notify("RELOADING=1");
-                // The users file and the DKIM/ARC keys are re-read now; the rest of the config
-                // applies on restart until a full reload lands. A bad file or key keeps the old
-                // signer.
+                // All or nothing: the new file, its keys and its users file must all be good
+                // before any of it applies; otherwise the old config stays in force. Signing,
+                // users, delivery, warming, providers and throttles change at once; listeners
+                // and the spool apply on restart.
                 auto reloaded = config::load(args->config);
                 if (auto* error = std::get_if<config::load_error>(&reloaded)) {
                     log::error("reload_failed", {{"error", error->message}});
                 } else {
-                    auto signer = daemon::make_signer(std::get<config::config>(reloaded));
+                    auto fresh = std::make_shared<const config::config>(
+                        std::move(std::get<config::config>(reloaded))
+                    );
+                    auto signer = daemon::make_signer(*fresh);
+                    std::variant<listener::user_table, std::string> users = listener::user_table{};
+                    if (!fresh->auth.users_file.empty())
+                        users = listener::user_table::load(fresh->auth.users_file, true);
                     if (auto* key_error = std::get_if<std::string>(&signer)) {
                         log::error("reload_failed", {{"error", *key_error}});
+                    } else if (auto* users_error = std::get_if<std::string>(&users)) {
+                        log::error(
+                            "reload_failed",
+                            {{"error",
+                              fmt::format(
+                                  "{}:{}:{}: {}", fresh->path, fresh->auth.users_file_where.line,
+                                  fresh->auth.users_file_where.column, *users_error
+                              )}}
+                        );
                     } else {
+                        for (const auto& change : config::describe_changes(*current, *fresh))
+                            log::info("reload_change", {{"change", change}});
                         intake.set_signer(std::move(std::get<listener::sign_fn>(signer)));
-                        const auto& fresh = std::get<config::config>(reloaded);
+                        if (!fresh->auth.users_file.empty() || offers_auth(*fresh))
+                            server.set_users(std::make_shared<listener::user_table>(
+                                std::move(std::get<listener::user_table>(users))
+                            ));
+                        delivery.reconfigure(fresh);
+                        current = fresh;
                         log::info(
-                            "reload_signing", {{"dkim_keys", fresh.dkim_keys.size()},
-                                               {"arc", fresh.arc.enabled ? "on" : "off"},
-                                               {"note", "other settings apply on restart"}}
+                            "reload", {{"dkim_keys", fresh->dkim_keys.size()},
+                                       {"arc", fresh->arc.enabled ? "on" : "off"},
+                                       {"source_ips", fresh->source_ips.size()},
+                                       {"providers", fresh->providers.size()},
+                                       {"throttles", fresh->throttles.size()}}
                         );
-                    }
-                }
-                if (!cfg.auth.users_file.empty()) {
-                    auto users = listener::user_table::load(cfg.auth.users_file, true);
-                    if (auto* error = std::get_if<std::string>(&users)) {
-                        log::error("reload_failed", {{"error", *error}});
-                    } else {
-                        auto table = std::make_shared<listener::user_table>(
-                            std::move(std::get<listener::user_table>(users))
-                        );
-                        log::info("reload", {{"users", table->users().size()}});
-                        server.set_users(std::move(table));
                     }
                 }
                 daemon::notify("READY=1");

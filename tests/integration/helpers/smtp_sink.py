@@ -18,6 +18,7 @@ Prints "ready PORT" once it listens; serves until killed.
 import argparse
 import asyncio
 import json
+import time
 import os
 import re
 import ssl
@@ -102,7 +103,9 @@ class Handler:
             "dsn_rcpt": getattr(server, "dsn_rcpt", []),
             "ehlo": session.host_name,
             "tls": server._tls_protocol is not None,
+            "peer_host": session.peer[0],
             "peer_port": session.peer[1],
+            "time": time.time(),
             "data": envelope.content.decode("latin-1"),
         }
         path = os.path.join(self.args.out, f"{n:04d}.json")

@@ -122,7 +122,7 @@ start_sink_at() {
     $PY "$SRC/tests/integration/helpers/smtp_sink.py" --address "$address" --port "$port" \
         --out "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 200); do grep -q '^ready' "$WORK/$name.log" && return 0; sleep 0.05; done
+    for _ in $(seq 200); do grep -q '^ready' "$WORK/$name.log" 2>/dev/null && return 0; sleep 0.05; done
     fail "sink $name did not start: $(cat "$WORK/$name.log")"
 }
 

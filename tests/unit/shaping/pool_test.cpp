@@ -136,21 +136,38 @@ TEST_CASE("before the start date the pool waits until it") {
     CHECK(source_pool(load(""), store).empty());
 }
 
-TEST_CASE("throttle keys: a domain throttle, then the provider, then default") {
+TEST_CASE("throttle keys: a domain throttle, then the provider, then the domain itself") {
     auto c = load(pool_config);
     auto t = throttles::from(c);
     CHECK(t.key("Orange.FR", "default") == "domain:orange.fr");
     CHECK(t.key("example.com", "google") == "provider:google");
-    CHECK(t.key("example.com", "default") == "default");
+    CHECK(t.key("example.com", "default") == "domain:example.com");
     CHECK(t.limits_for("domain:orange.fr").max_connections == 1);
     CHECK(t.limits_for("provider:google").pace->count == 60);
-    CHECK_FALSE(t.limits_for("default").pace);
+    CHECK_FALSE(t.limits_for("domain:example.com").pace);
+    // domain = "*" gives every other domain its limits, each with its own bucket.
+    auto d = load(std::string(pool_config) + "[[throttle]]\ndomain = \"*\"\nrate = \"1/min\"\n");
+    auto u = throttles::from(d);
+    CHECK(u.limits_for("domain:a.example").pace->count == 1);
+    steady_time t0{std::chrono::hours(100)};
+    CHECK(u.take("domain:a.example", t0));
+    CHECK(u.take("domain:a.example", t0));
+    CHECK_FALSE(u.take("domain:a.example", t0));
+    CHECK(u.take("domain:b.example", t0));
+    CHECK(
+        u.keys() ==
+        std::vector<std::string>{
+            "default", "domain:a.example", "domain:b.example", "domain:orange.fr",
+            "provider:google"}
+    );
 }
 
 TEST_CASE("a throttle paces by its rate and backs off on a slow-down reply") {
     auto c = load(pool_config);
     auto t = throttles::from(c);
     steady_time t0{std::chrono::hours(100)};
+    // The bucket holds two tokens at 60/min (one second's worth, at least two).
+    CHECK(t.take("provider:google", t0));
     CHECK(t.take("provider:google", t0));
     auto v = t.check("provider:google", t0);
     CHECK_FALSE(v.may_send);
@@ -167,12 +184,14 @@ TEST_CASE("a throttle paces by its rate and backs off on a slow-down reply") {
     CHECK_FALSE(s.may_send);
     CHECK(s.reason == "suspended after \"421 4.7.0\"");
     CHECK(s.not_before == t0 + 61s);
-    CHECK(t.check("default", t0 + 30s).may_send);
+    CHECK(t.check("domain:example.com", t0 + 30s).may_send);
     CHECK(t.take("domain:orange.fr", t0 + 30s));
-    // After the suspension: half the rate, one every two seconds.
-    CHECK(t.take("provider:google", t0 + 61s));
+    // After the suspension: half the rate, one every two seconds (after the tokens kept).
+    while (t.take("provider:google", t0 + 61s)) {
+    }
     CHECK_FALSE(t.take("provider:google", t0 + 62s));
     CHECK(t.take("provider:google", t0 + 63s));
+    CHECK_FALSE(t.take("provider:google", t0 + 64s));
     CHECK(t.status("provider:google", t0 + 63s).fraction < 0.6);
     t.reset("provider:google");
     CHECK(t.status("provider:google", t0 + 63s).fraction == 1);

@@ -1,0 +1,132 @@
+// The shaper: throttles, providers and the warming pool asked together, per batch.
+#include "core/shaping/shaper.hpp"
+
+#include <fmt/format.h>
+
+#include "core/util/text.hpp"
+
+namespace outpost::shaping {
+
+namespace {
+
+wall_time to_wall(steady_time at, wall_time wall, steady_time now) {
+    return wall + std::chrono::duration_cast<wall_time::duration>(at - now);
+}
+
+}  // namespace
+
+shaper::shaper(const config::config& c, counter_store* store)
+    : store_(store ? *store : fallback_), throttles_(throttles::from(c)) {
+    wire(c);
+}
+
+void shaper::wire(const config::config& c) {
+    providers_ = provider_map::from(c);
+    pool_.reset();
+    pool_.emplace(c, store_);
+}
+
+void shaper::reconfigure(const config::config& c) {
+    wire(c);
+    throttles_.reconfigure(c);
+}
+
+destination shaper::classify(std::string_view domain, std::span<const std::string> mx_hosts) const {
+    destination d;
+    d.domain = util::to_lower(domain);
+    d.provider = std::string(providers_.match(d.domain, mx_hosts));
+    d.key = throttles_.key(d.domain, d.provider);
+    d.configured = throttles_.limits_for(d.key);
+    return d;
+}
+
+std::optional<wait> shaper::may_connect(const destination& d, wall_time wall, steady_time now) {
+    if (d.configured.max_connections) {
+        auto it = connections_.find(d.key);
+        if (it != connections_.end() && it->second >= d.configured.max_connections)
+            // A connection closing wakes the runner; the second is a backstop.
+            return wait{
+                wall + std::chrono::seconds(1),
+                fmt::format(
+                    "{} connection{} to {} in use (max_connections)", it->second,
+                    it->second == 1 ? "" : "s", d.key
+                )};
+    }
+    auto v = throttles_.check(d.key, now);
+    if (!v.may_send)
+        return wait{to_wall(v.not_before, wall, now), fmt::format("{}: {}", d.key, v.reason)};
+    return std::nullopt;
+}
+
+admission shaper::admit(const destination& d, std::size_t n, wall_time wall, steady_time now) {
+    admission out;
+    std::size_t i = 0;
+    for (; i < n; ++i) {
+        auto v = throttles_.check(d.key, now);
+        if (!v.may_send) {
+            out.why =
+                wait{to_wall(v.not_before, wall, now), fmt::format("{}: {}", d.key, v.reason)};
+            break;
+        }
+        auto choice = pool_->acquire(d.provider, wall);
+        if (!choice.source && !choice.reason.empty()) {
+            out.why = wait{choice.next, choice.reason};
+            break;
+        }
+        throttles_.take(d.key, now);
+        auto g = std::find_if(out.groups.begin(), out.groups.end(), [&](const auto& x) {
+            return x.source == choice.source;
+        });
+        if (g == out.groups.end())
+            g = out.groups.insert(out.groups.end(), {choice.source, {}});
+        g->transactions.push_back(i);
+    }
+    for (; i < n; ++i)
+        out.waiting.push_back(i);
+    return out;
+}
+
+void shaper::opened(const destination& d) {
+    ++connections_[d.key];
+}
+
+void shaper::closed(const destination& d) {
+    auto it = connections_.find(d.key);
+    if (it == connections_.end())
+        return;
+    if (--it->second == 0)
+        connections_.erase(it);
+}
+
+std::optional<throttle_change> shaper::on_reply(
+    const destination& d, const smtp::reply& reply, steady_time now
+) {
+    return throttles_.on_reply(d.key, reply, now);
+}
+
+void shaper::record(
+    std::size_t source, const destination& d, wall_time when, const daily_counts& delta
+) {
+    pool_->record(source, d.provider, when, delta);
+}
+
+std::vector<key_status> shaper::status(wall_time wall, steady_time now) {
+    std::vector<key_status> out;
+    for (const auto& k : throttles_.keys()) {
+        auto s = throttles_.status(k, now);
+        key_status ks;
+        ks.key = k;
+        ks.configured = s.configured;
+        ks.fraction = s.fraction;
+        ks.suspended = s.suspended;
+        ks.suspended_until = s.suspended ? to_wall(s.suspended_until, wall, now) : wall_time{};
+        ks.repeats = s.repeats;
+        ks.last_slowdown = s.last_slowdown;
+        if (auto it = connections_.find(k); it != connections_.end())
+            ks.connections = it->second;
+        out.push_back(std::move(ks));
+    }
+    return out;
+}
+
+}  // namespace outpost::shaping

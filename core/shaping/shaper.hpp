@@ -1,0 +1,115 @@
+// The shaper in front of delivery: for a batch of transactions to one destination, which
+// throttle and warming counters it counts against, which transactions may go now and from which
+// source IP, and which wait (why, and until when). The runner asks before it connects and tells
+// the shaper what the receiver answered. Pure: clocks are passed in, the counters sit behind a
+// counter_store. Not thread-safe: one per event loop.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.hpp"
+#include "core/shaping/counters.hpp"
+#include "core/shaping/pool.hpp"
+#include "core/shaping/provider.hpp"
+#include "core/shaping/throttle.hpp"
+
+namespace outpost::shaping {
+
+// Where a batch goes, as shaping sees it.
+struct destination {
+    std::string domain;
+    std::string provider;  // a [[provider]] name, or default_provider
+    std::string key;       // throttle key: "domain:D" or "provider:P"
+    limits configured;
+};
+
+// Why something may not go now, and the earliest time it may.
+struct wait {
+    wall_time until{};
+    std::string reason;
+};
+
+// The transactions of a batch (numbered 0..n-1 in the order given), split into those that go now,
+// grouped by source IP (one connection each), and those that wait.
+struct admission {
+    struct group {
+        std::optional<std::size_t> source;  // index into config.source_ips; nullopt: unbound
+        std::vector<std::size_t> transactions;
+    };
+
+    std::vector<group> groups;
+    std::vector<std::size_t> waiting;
+    std::optional<wait> why;  // set when waiting is not empty
+};
+
+// One throttle key's state, for outpostctl throttle status.
+struct key_status {
+    std::string key;
+    limits configured;
+    double fraction = 1;
+    bool suspended = false;
+    wall_time suspended_until{};
+    unsigned repeats = 0;
+    std::string last_slowdown;
+    unsigned connections = 0;
+};
+
+class shaper {
+public:
+    // store holds the warming counters and must outlive the shaper; it may be null when no
+    // [[source_ip]] has a warming schedule.
+    shaper(const config::config& c, counter_store* store);
+
+    // Takes a reloaded config: providers, warming and limits change at once; keys whose limits did
+    // not change keep their buckets and backoffs, and the counters carry over (they are in the
+    // store).
+    void reconfigure(const config::config& c);
+
+    // The destination of a recipient domain whose MX hosts are mx_hosts (preference order).
+    destination classify(std::string_view domain, std::span<const std::string> mx_hosts) const;
+
+    // Whether another connection to d may open now: its key is not suspended, not at its rate
+    // limit, and below its max_connections. nullopt: it may.
+    std::optional<wait> may_connect(const destination& d, wall_time wall, steady_time now);
+
+    // Admits up to n transactions to d at now: each takes a token of d's rate and, on a warming
+    // IP, one unit of its cap for d's provider. The first that may not go, and every one after
+    // it, waits (they all count against the same key and provider).
+    admission admit(const destination& d, std::size_t n, wall_time wall, steady_time now);
+
+    // A connection to d opened or closed (max_connections counts them).
+    void opened(const destination& d);
+    void closed(const destination& d);
+
+    // A reply from d's receiver. A change of the key's backoff is returned, for the log.
+    std::optional<throttle_change> on_reply(
+        const destination& d, const smtp::reply& reply, steady_time now
+    );
+
+    // What became of a transaction sent from source (deferred, bounced): the health gates of the
+    // warming schedule read these.
+    void record(
+        std::size_t source, const destination& d, wall_time when, const daily_counts& delta
+    );
+
+    // Every key that is configured or has been used, sorted.
+    std::vector<key_status> status(wall_time wall, steady_time now);
+
+private:
+    void wire(const config::config& c);
+
+    memory_counter_store fallback_;  // when no store was given: warm IPs only, nothing to keep
+    counter_store& store_;
+    provider_map providers_;
+    std::optional<source_pool> pool_;
+    throttles throttles_;
+    std::map<std::string, unsigned, std::less<>> connections_;  // by key
+};
+
+}  // namespace outpost::shaping

@@ -1,0 +1,92 @@
+// outpostctl throttle status: the running daemon's throttle keys (per destination domain or
+// provider), their configured limits, the rate after adaptive backoff, active suspensions and
+// connections in use.
+#include <fmt/format.h>
+
+#include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
+#include "server/outpostctl/command.hpp"
+
+namespace outpost::ctl {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* usage =
+    "usage: outpostctl throttle status [--format table|json]\n"
+    "\n"
+    "Per throttle key (domain:D for a domain, provider:P for every domain a [[provider]] hosts,\n"
+    "default for [[throttle]] domain = \"*\"): the configured rate and limits, the share of the\n"
+    "rate allowed after \"slow down\" replies, the suspension in force and when it ends, and the\n"
+    "connections open now. Needs the running outpostd (exit 3 when it is down).\n";
+
+int status(context& ctx) {
+    if (!ctx.args.empty() || bad_format(ctx)) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    auto r = call_admin(ctx.config(), "GET", "/api/v1/throttles");
+    if (r.outcome == reach::down) {
+        fmt::print(stderr, "outpostctl: outpostd is not running ({})\n", r.reason);
+        return exit_daemon_down;
+    }
+    if (r.outcome == reach::failed)
+        return failed_call(r);
+    if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    }
+    const auto& doc = r.reply.body;
+    if (ctx.format == "json") {
+        print_json(doc);
+        return exit_ok;
+    }
+    auto now = int_of(field(doc, "now"));
+    std::vector<std::vector<std::string>> rows{
+        {"KEY", "RATE", "NOW", "CONNECTIONS", "MSGS/CONN", "BACKOFF"}};
+    const auto& keys = field(doc, "keys");
+    if (keys.is_array())
+        for (const auto& k : keys.get_array()) {
+            auto max = int_of(field(k, "max_connections"));
+            auto per = int_of(field(k, "max_messages_per_connection"));
+            std::string backoff = "-";
+            if (field(k, "suspended").is_bool() && field(k, "suspended").get_bool())
+                backoff = fmt::format(
+                    "suspended until {} (in {}) after \"{}\", {} in a row",
+                    util::iso8601(int_of(field(k, "suspended_until"))),
+                    age(int_of(field(k, "suspended_until")) - now),
+                    text_of(field(k, "last_slowdown")), int_of(field(k, "repeats")) + 1
+                );
+            rows.push_back(
+                {text_of(field(k, "key")), text_of(field(k, "rate")),
+                 fmt::format("{:.0f}%", field(k, "fraction").to_number<double>() * 100),
+                 fmt::format(
+                     "{}/{}", int_of(field(k, "connections")), max ? fmt::format("{}", max) : "-"
+                 ),
+                 per ? fmt::format("{}", per) : "-", backoff}
+            );
+        }
+    if (rows.size() == 1) {
+        fmt::print("no throttle keys: nothing configured or sent yet\n");
+        return exit_ok;
+    }
+    print_table(rows);
+    return exit_ok;
+}
+
+int run(context& ctx) {
+    if (ctx.args.empty() || ctx.args.front() != "status") {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    ctx.args.erase(ctx.args.begin());
+    return status(ctx);
+}
+
+const registration throttle_registration{
+    "throttle", "throttle status: rates, backoffs and connections per destination", usage, run};
+
+}  // namespace
+
+}  // namespace outpost::ctl

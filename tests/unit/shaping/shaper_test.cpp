@@ -1,0 +1,144 @@
+#include "core/shaping/shaper.hpp"
+
+#include <doctest/doctest.h>
+
+#include "config/load.hpp"
+
+using namespace outpost::shaping;
+using namespace std::chrono_literals;
+
+namespace {
+
+outpost::config::config load(const std::string& text) {
+    auto r = outpost::config::load_string(text, "t.toml");
+    if (auto* e = std::get_if<outpost::config::load_error>(&r))
+        FAIL(e->message);
+    return std::get<outpost::config::config>(r);
+}
+
+const wall_time noon = wall_time{parse_date("2026-11-20")->time_since_epoch()} + 12h;
+const steady_time t0{std::chrono::hours(1000)};
+
+const char* two_ips = R"(
+[[provider]]
+name = "google"
+mx = ["*.google.com"]
+domains = ["gmail.com"]
+rate = "60/min"
+max_connections = 1
+
+[[source_ip]]
+address = "127.0.0.2"
+ehlo = "a.example"
+warming = "five"
+warming_start = "2026-11-20"
+
+[[source_ip]]
+address = "127.0.0.3"
+ehlo = "b.example"
+warming = "three"
+warming_start = "2026-11-20"
+
+[warming.five]
+daily = [5, 10]
+pace = false
+
+[warming.three]
+daily = [3, 6]
+pace = false
+)";
+
+std::size_t admitted(const admission& a) {
+    std::size_t n = 0;
+    for (const auto& g : a.groups)
+        n += g.transactions.size();
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a batch splits by source IP under the caps and the rest waits with the reason") {
+    auto c = load(two_ips);
+    memory_counter_store store;
+    shaper g(c, &store);
+    auto d = g.classify("Example.ORG", {});
+    CHECK(d.provider == "default");
+    CHECK(d.key == "domain:example.org");
+    auto a = g.admit(d, 12, noon, t0);
+    REQUIRE(a.groups.size() == 2);
+    CHECK(a.groups[0].source == 0u);
+    CHECK(a.groups[0].transactions == std::vector<std::size_t>{0, 1, 2, 3, 4});
+    CHECK(a.groups[1].source == 1u);
+    CHECK(a.groups[1].transactions == std::vector<std::size_t>{5, 6, 7});
+    CHECK(a.waiting == std::vector<std::size_t>{8, 9, 10, 11});
+    REQUIRE(a.why);
+    CHECK(
+        a.why->reason.find("warming cap of 127.0.0.2 × default reached (5 of 5 today)") !=
+        std::string::npos
+    );
+    CHECK(a.why->until == wall_time{parse_date("2026-11-21")->time_since_epoch()});
+    // The next day releases the next caps.
+    auto next = g.admit(d, 20, noon + 24h, t0 + 24h);
+    CHECK(admitted(next) == 16);
+}
+
+TEST_CASE("a provider's rate and connection limit hold for every domain it hosts") {
+    auto c = load(two_ips);
+    c.source_ips.clear();
+    shaper g(c, nullptr);
+    std::vector<std::string> mx{"aspmx.l.google.com"};
+    auto workspace = g.classify("corp.example", mx);
+    auto gmail = g.classify("gmail.com", {});
+    CHECK(workspace.key == "provider:google");
+    CHECK(gmail.key == "provider:google");
+    CHECK_FALSE(g.may_connect(gmail, noon, t0));
+    auto a = g.admit(gmail, 3, noon, t0);
+    REQUIRE(a.groups.size() == 1);
+    CHECK_FALSE(a.groups[0].source);  // no pool: the default address
+    CHECK(admitted(a) == 2);  // the bucket starts with two tokens
+    REQUIRE(a.why);
+    CHECK(a.why->until == noon + 1s);
+    CHECK(a.why->reason == "provider:google: rate 60/min (now 100%)");
+    g.opened(gmail);
+    auto busy = g.may_connect(workspace, noon + 5s, t0 + 5s);
+    REQUIRE(busy);
+    CHECK(busy->reason.find("max_connections") != std::string::npos);
+    g.closed(gmail);
+    CHECK_FALSE(g.may_connect(workspace, noon + 5s, t0 + 5s));
+}
+
+TEST_CASE("a 421 suspends one destination while another keeps flowing") {
+    auto c = load("");
+    shaper g(c, nullptr);
+    auto slow = g.classify("slow.example", {});
+    auto fast = g.classify("fast.example", {});
+    auto change = g.on_reply(slow, {421, "4.7.0", "try later"}, t0);
+    REQUIRE(change);
+    CHECK(change->key == "domain:slow.example");
+    auto w = g.may_connect(slow, noon, t0 + 10s);
+    REQUIRE(w);
+    CHECK(w->until == noon + 50s);
+    CHECK(w->reason == "domain:slow.example: suspended after \"421 4.7.0\"");
+    CHECK_FALSE(g.may_connect(fast, noon, t0 + 10s));
+    CHECK(admitted(g.admit(fast, 4, noon, t0 + 10s)) == 4);
+    auto st = g.status(noon, t0 + 10s);
+    auto it = std::find_if(st.begin(), st.end(), [](const key_status& k) {
+        return k.key == "domain:slow.example";
+    });
+    REQUIRE(it != st.end());
+    CHECK(it->suspended);
+    CHECK(it->suspended_until == noon + 50s);
+    CHECK(it->last_slowdown == "421 4.7.0");
+}
+
+TEST_CASE("a reload changes caps and limits at once and keeps the counters") {
+    auto c = load(two_ips);
+    memory_counter_store store;
+    shaper g(c, &store);
+    auto d = g.classify("example.org", {});
+    CHECK(admitted(g.admit(d, 6, noon, t0)) == 6);
+    c.warming.at("five").daily = {7, 10};
+    g.reconfigure(c);
+    // 5 of 7 used on the first IP, 1 of 3 on the second: 2 + 2 more.
+    CHECK(admitted(g.admit(d, 10, noon, t0)) == 4);
+}
