@@ -1,9 +1,7 @@
 // outpostctl dkim: key generation, and signing and verifying messages exactly as the daemon does.
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -14,10 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/dkim/key_store.hpp"
 #include "core/dkim/signer.hpp"
@@ -25,6 +20,7 @@
 #include "core/dns/resolver.hpp"
 #include "core/message/header.hpp"
 #include "server/outpostctl/command.hpp"
+#include "server/outpostctl/dkim_keys.hpp"
 
 namespace outpost::ctl {
 
@@ -40,6 +36,8 @@ constexpr const char* usage =
     "                              [--keys FILE] [MESSAGE]\n"
     "       outpostctl [--config F] dkim verify [--keys FILE] [--time UNIX] [MESSAGE]\n"
     "       outpostctl dkim bench [--seconds S]\n"
+    "       outpostctl [--config F] dkim rotate --domain D [--bits N] [--time UNIX]\n"
+    "       outpostctl [--config F] dkim rotate --domain D --activate [--time UNIX]\n"
     "\n"
     "keygen writes a new private key (RSA 1024-4096 bits, 2048 by default, or Ed25519) with mode\n"
     "0600 to FILE (default D.S.pem; an existing file is never overwritten) and prints the DNS TXT\n"
@@ -59,7 +57,22 @@ constexpr const char* usage =
     "\n"
     "bench measures, on one core, DKIM signatures per second of the whole signer (parse, select,\n"
     "canonicalize, hash, sign) for 4 KB and 100 KB messages with RSA-2048 and Ed25519 keys, next\n"
-    "to the raw private-key operation alone; compare with `openssl speed rsa2048 ed25519`.\n";
+    "to the raw private-key operation alone; compare with `openssl speed rsa2048 ed25519`.\n"
+    "\n"
+    "rotate writes the next key for each [[dkim]] entry that signs for D, under the selector\n"
+    "rsa-YYYYMMDD or ed-YYYYMMDD (the UTC date of --time, default now; -2, -3, ... when taken), "
+    "RSA\n"
+    "as large as the current key and at least 2048 bits (or --bits N), mode 0600, next to the\n"
+    "current key as D.SELECTOR.pem, and prints the TXT records to publish. Run again before\n"
+    "activation, it prints the records of the keys already waiting.\n"
+    "rotate --activate runs the doctor's DKIM check on each waiting key's record. Unless every "
+    "one\n"
+    "is published and matches its key it changes nothing, prints what DNS returned and exits 1.\n"
+    "Otherwise it edits the config file in place (comments and layout kept; the previous file is\n"
+    "kept as F.bak): each old entry gets sign = false (still loaded and checked, never signing)\n"
+    "and the new entry follows it. Then run `systemctl reload outpost`, and remove the old "
+    "records\n"
+    "after the date it prints: now + delivery.max_lifetime + 7 days.\n";
 
 // Reads a whole file ("-" or empty: standard input).
 std::optional<std::string> read_all(const std::string& path) {
@@ -179,36 +192,13 @@ int keygen(context& ctx) {
         }
         bits = static_cast<unsigned>(*b);
     }
-    auto generated = dkim::private_key::generate(*algo, bits);
-    if (auto* e = std::get_if<std::string>(&generated)) {
+    auto created = create_key_file(*algo, bits, out_path);
+    if (auto* e = std::get_if<std::string>(&created)) {
         fmt::print(stderr, "outpostctl dkim keygen: {}\n", *e);
         return exit_failure;
     }
-    const auto& key = std::get<dkim::private_key>(generated);
-    auto pem = key.pem();
-    // O_EXCL: never replace a key that may already be published; fchmod: whatever the umask.
-    int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fmt::print(
-            stderr, "outpostctl dkim keygen: cannot create {}: {}\n", out_path, std::strerror(errno)
-        );
-        return exit_failure;
-    }
-    bool ok = ::fchmod(fd, 0600) == 0 &&
-              ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
-              ::fsync(fd) == 0;
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || pem.empty()) {
-        fmt::print(stderr, "outpostctl dkim keygen: cannot write {}\n", out_path);
-        ::unlink(out_path.c_str());
-        return exit_failure;
-    }
-    // RFC 1035 §3.3: a character-string holds at most 255 bytes; RFC 6376 §3.6.2.2 joins them.
-    auto record = key.dns_record();
-    std::string strings;
-    for (std::size_t i = 0; i < record.size(); i += 255)
-        strings += (i ? " \"" : "\"") + record.substr(i, 255) + "\"";
-    fmt::print("{}._domainkey.{}. IN TXT {}\n", *selector, *domain, strings);
+    const auto& key = std::get<dkim::private_key>(created);
+    fmt::print("{}\n", key_record_line(*domain, *selector, key));
     fmt::print(
         stderr, "wrote {} {}-bit private key to {} (mode 0600)\n", dkim::to_string(key.algo()),
         key.bits(), out_path
@@ -424,6 +414,8 @@ int run(context& ctx) {
         return verify(ctx);
     if (sub == "bench")
         return bench(ctx);
+    if (sub == "rotate")
+        return run_dkim_rotate(ctx);
     fmt::print(stderr, "outpostctl dkim: unknown subcommand \"{}\"\n{}", sub, usage);
     return exit_usage;
 }
