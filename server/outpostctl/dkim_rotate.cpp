@@ -192,7 +192,7 @@ std::optional<std::string> write_atomically(
     return std::nullopt;
 }
 
-std::optional<std::int64_t> parse_seconds(std::string_view s) {
+std::optional<std::int64_t> parse_number(std::string_view s) {
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
@@ -450,7 +450,7 @@ int run_dkim_rotate(context& ctx) {
         domain.pop_back();
     std::int64_t now = std::time(nullptr);
     if (time_text) {
-        auto t = parse_seconds(*time_text);
+        auto t = parse_number(*time_text);
         if (!t) {
             fmt::print(stderr, "outpostctl dkim rotate: --time takes unix seconds\n");
             return exit_usage;
@@ -459,7 +459,7 @@ int run_dkim_rotate(context& ctx) {
     }
     std::optional<unsigned> bits;
     if (bits_text) {
-        auto b = parse_seconds(*bits_text);
+        auto b = parse_number(*bits_text);
         if (!b || *b < 2048 || *b > dkim::max_rsa_bits) {
             fmt::print(
                 stderr, "outpostctl dkim rotate: --bits must be 2048 to {}\n", dkim::max_rsa_bits
