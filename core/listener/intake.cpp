@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "core/listener/priority.hpp"
 #include "core/message/header.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/spool/record.hpp"
@@ -95,6 +96,18 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                     co_return result{result::kind::queued, id, {}};
             }
         }
+        if (!settings_.priority_header.empty())
+            if (auto asked = take_header_field(content, settings_.priority_header)) {
+                if (auto p = parse_priority(*asked))
+                    env.priority = *p;
+                else
+                    log::warn(
+                        "priority_ignored", {{"queue_id", id},
+                                             {"header", settings_.priority_header},
+                                             {"value", *asked},
+                                             {"expected", "high, normal or low"}}
+                    );
+            }
         auto prefix = trace_prefix(settings_, id, env, content, now);
         signing_result signing;
         if (sign_.sign) {

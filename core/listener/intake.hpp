@@ -61,6 +61,8 @@ using txt_lookup_fn =
 struct intake_settings {
     std::string hostname;       // by HOST in Received:, and the Message-ID domain when one is added
     std::string bounce_domain;  // mail to it is a returning bounce: classified, never relayed
+    // Submission header that sets the message's priority; removed before signing. Empty: none.
+    std::string priority_header = {};
 };
 
 // Received:, plus Date: and Message-ID: when the message has none (RFC 5321 §4.4, RFC 6854

@@ -199,6 +199,7 @@ smtp::session_options server::session_options_for(const connection& c) const {
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(c.client_ip, ec);
     o.client_trusted = !ec && client_allowed(cfg_, ip);
+    o.priority = c.listener.priority;
     o.starttls_available = c.listener.tls == config::tls_mode::starttls && tls_ != nullptr;
     o.tls_active = false;
     o.auth = users_ ? to_session(c.listener.auth) : smtp::auth_mode::none;

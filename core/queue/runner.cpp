@@ -188,6 +188,7 @@ void runner::submitted(const std::string& id, const smtp::envelope& env, std::in
     rec.id = id;
     rec.arrived = arrived;
     rec.env.recipients = env.recipients;
+    rec.env.priority = env.priority;
     auto t = now();
     for (auto& j : jobs_for(rec))
         scheduler_.add(std::move(j), t);

@@ -1,5 +1,6 @@
 #include "core/queue/scheduler.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "core/util/text.hpp"
@@ -11,6 +12,10 @@ std::string destination_of(std::string_view address) {
     return util::to_lower(
         at == std::string_view::npos ? std::string_view{} : address.substr(at + 1)
     );
+}
+
+std::uint8_t priority_rank(std::string_view priority) {
+    return priority == "high" ? 0 : priority == "low" ? 2 : 1;
 }
 
 std::vector<job> jobs_for(const spool::record& rec) {
@@ -26,6 +31,7 @@ std::vector<job> jobs_for(const spool::record& rec) {
         j.id = rec.id;
         j.destination = destination;
         j.arrived = rec.arrived;
+        j.priority = priority_rank(rec.env.priority);
         j.rcpts.push_back(i);
     }
     std::vector<job> out;
@@ -37,12 +43,26 @@ std::vector<job> jobs_for(const spool::record& rec) {
 void scheduler::add(job j, std::int64_t now) {
     j.serial = next_serial_++;
     if (j.next_attempt <= now) {
-        destinations_[j.destination].ready.push_back(std::move(j));
+        make_ready(std::move(j));
         return;
     }
     heap_.push({j.next_attempt, j.serial});
     destinations_[j.destination];  // known, so listings show it
     deferred_.emplace(j.serial, std::move(j));
+}
+
+void scheduler::make_ready(job j) {
+    auto& ready = destinations_[j.destination].ready;
+    // Nearly always all normal: the end is the place.
+    if (ready.empty() || ready.back().priority <= j.priority) {
+        ready.push_back(std::move(j));
+        return;
+    }
+    auto at = std::upper_bound(
+        ready.begin(), ready.end(), j.priority,
+        [](std::uint8_t p, const job& other) { return p < other.priority; }
+    );
+    ready.insert(at, std::move(j));
 }
 
 void scheduler::wake(std::int64_t now) {
@@ -52,7 +72,7 @@ void scheduler::wake(std::int64_t now) {
         auto it = deferred_.find(serial);
         if (it == deferred_.end())
             continue;  // flushed or removed earlier: a stale heap entry
-        destinations_[it->second.destination].ready.push_back(std::move(it->second));
+        make_ready(std::move(it->second));
         deferred_.erase(it);
     }
 }
@@ -124,7 +144,7 @@ std::size_t scheduler::flush_if(std::int64_t now, const std::function<bool(const
             continue;
         }
         it->second.next_attempt = now;
-        destinations_[it->second.destination].ready.push_back(std::move(it->second));
+        make_ready(std::move(it->second));
         it = deferred_.erase(it);
         ++moved;
     }

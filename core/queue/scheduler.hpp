@@ -31,6 +31,7 @@ struct job {
     unsigned attempts = 0;          // failed attempts so far
     std::int64_t next_attempt = 0;  // unix seconds
     std::uint64_t serial = 0;       // identity while queued (a job may be re-added)
+    std::uint8_t priority = 1;      // 0 high, 1 normal, 2 low: ready jobs go in this order
     std::string last_reply;         // the last temporary failure, for outpostctl queue show
     // Why shaping holds it back until next_attempt (a warming cap, a throttle, a backoff); empty
     // when it waits for a retry after last_reply. Waiting is not an attempt.
@@ -43,6 +44,9 @@ struct scheduler_stats {
     std::size_t active = 0;
     std::size_t destinations = 0;
 };
+
+// 0 for "high", 2 for "low", 1 for anything else.
+std::uint8_t priority_rank(std::string_view priority);
 
 // The destination of an address: its domain in lower case.
 std::string destination_of(std::string_view address);
@@ -94,9 +98,11 @@ private:
     std::size_t flush_if(std::int64_t now, const std::function<bool(const job&)>& match);
 
     struct destination_state {
-        std::deque<job> ready;
+        std::deque<job> ready;  // by priority, then in order of arrival here
         std::size_t active = 0;
     };
+
+    void make_ready(job j);
 
     struct heap_entry {
         std::int64_t at;

@@ -41,6 +41,9 @@ struct envelope {
     bool client_trusted = false;  // in relay.allowed_networks
     std::string protocol;         // RFC 3848 / RFC 6531: ESMTP, ESMTPSA, UTF8SMTPS, ...
     std::string tls;              // "TLSv1.3 TLS_AES_256_GCM_SHA384"; empty without TLS
+    // high | normal | low: the listener's default, or what the submission's priority header said.
+    // Higher priority mail gets a destination's warming and throttle capacity first.
+    std::string priority = "normal";
 };
 
 }  // namespace outpost::smtp

@@ -320,6 +320,7 @@ void session::mail(std::string_view args, std::vector<action>& out) {
     env.reverse_path = path.path->null ? std::string{} : path.path->box.text();
     env.client_address = options_.client_address;
     env.client_trusted = options_.client_trusted;
+    env.priority = options_.priority;
     env.helo = helo_;
     env.auth_user = auth_user_;
     env.tls = tls_;

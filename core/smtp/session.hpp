@@ -22,6 +22,7 @@ struct session_options {
     std::string hostname = "localhost";
     std::string client_address;       // IP text, for the envelope
     bool client_trusted = false;      // in relay.allowed_networks: may relay without AUTH
+    std::string priority = "normal";  // the listener's default priority for mail submitted here
     bool starttls_available = false;  // listener tls = starttls
     bool tls_active = false;          // listener tls = implicit (or after STARTTLS)
     auth_mode auth = auth_mode::optional;

@@ -96,6 +96,8 @@ std::string format_envelope(
         percent_encode(env.client_address), percent_encode(env.helo), percent_encode(env.auth_user),
         env.client_trusted ? 1 : 0, percent_encode(env.protocol), percent_encode(env.tls)
     );
+    if (env.priority != "normal")
+        out += fmt::format("priority {}\n", percent_encode(env.priority));
     for (const auto& r : env.recipients)
         out += fmt::format(
             "rcpt {} {} {}\n", r.notify, r.orcpt.empty() ? "-" : percent_encode(r.orcpt),
@@ -176,6 +178,8 @@ std::optional<record> parse(std::string_view file, std::string* error) {
             ok = text(rec.env.protocol);
         else if (key == "tls")
             ok = text(rec.env.tls);
+        else if (key == "priority")
+            ok = text(rec.env.priority);
         else if (key == "rcpt") {
             auto parts = util::split(value, ' ');
             smtp::recipient r;

@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
         asio::thread_pool workers(threads);
         spool::writer writer(where, io.get_executor());
         listener::intake intake(
-            {cfg.server.hostname, cfg.bounce.domain}, writer, workers, parts.sign
+            {cfg.server.hostname, cfg.bounce.domain, cfg.delivery.priority_header}, writer, workers,
+            parts.sign
         );
         listener::server server(io, cfg, intake, parts.users, parts.tls, workers);
 

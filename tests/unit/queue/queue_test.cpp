@@ -134,3 +134,25 @@ TEST_CASE("DSNs honour NOTIFY, RET and ENVID and never go to the null sender") {
         {"relay.test"}, rec, message, failed, queue::dsn_action::failed, 1764000200
     ));
 }
+
+TEST_CASE("high priority jobs go first at a destination, low ones last, arrival order otherwise") {
+    queue::scheduler s;
+    auto with = [](std::string id, std::uint8_t priority, std::int64_t next = 0) {
+        auto j = make_job(std::move(id), "a.test", next);
+        j.priority = priority;
+        return j;
+    };
+    s.add(with("N1", 1), 100);
+    s.add(with("L1", 2), 100);
+    s.add(with("N2", 1), 100);
+    s.add(with("H1", 0), 100);
+    s.add(with("H2", 0, 150), 100);  // deferred, then ready: still ahead of normal and low
+    s.wake(150);
+    std::vector<std::string> order;
+    for (const auto& j : s.take(10, 1, 10))
+        order.push_back(j.id);
+    CHECK(order == std::vector<std::string>{"H1", "H2", "N1", "N2", "L1"});
+    CHECK(queue::priority_rank("high") == 0);
+    CHECK(queue::priority_rank("low") == 2);
+    CHECK(queue::priority_rank("normal") == 1);
+}

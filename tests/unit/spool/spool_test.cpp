@@ -179,3 +179,16 @@ TEST_CASE("a write that cannot happen reports the error and leaves nothing behin
     io.run();
     CHECK(result == std::errc::operation_canceled);
 }
+
+TEST_CASE("a priority other than normal is kept in the spool; files without one are normal") {
+    auto env = sample_envelope();
+    auto plain = spool::parse(spool::format_envelope("0123456789ABCDEF", 1, env, 0));
+    REQUIRE(plain);
+    CHECK(plain->env.priority == "normal");
+    env.priority = "high";
+    auto text = spool::format_envelope("0123456789ABCDEF", 1, env, 0);
+    CHECK(text.find("\npriority high\n") != std::string::npos);
+    auto rec = spool::parse(text);
+    REQUIRE(rec);
+    CHECK(rec->env.priority == "high");
+}
