@@ -357,6 +357,16 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 for (auto& j : jobs)
                     wait_with(std::move(j), *w);
                 jobs.clear();
+            } else if (auto a = shaper_.rate_allowance(
+                           *shaped, std::chrono::system_clock::now(),
+                           std::chrono::steady_clock::now()
+                       );
+                       a && jobs.size() > std::max<std::size_t>(a->count, 1)) {
+                // A rate-limited destination: read only the messages that may go now (each job
+                // is one transaction or more); the others wait for their tokens, files unread.
+                for (auto k = std::max<std::size_t>(a->count, 1); k < jobs.size(); ++k)
+                    wait_with(std::move(jobs[k]), a->rest);
+                jobs.resize(std::max<std::size_t>(a->count, 1));
             }
         }
 

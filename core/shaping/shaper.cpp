@@ -58,6 +58,19 @@ std::optional<wait> shaper::may_connect(const destination& d, wall_time wall, st
     return std::nullopt;
 }
 
+std::optional<shaper::allowance> shaper::rate_allowance(
+    const destination& d, wall_time wall, steady_time now
+) {
+    auto a = throttles_.allowed(d.key, now);
+    if (!a)
+        return std::nullopt;
+    return allowance{
+        a->count,
+        wait{
+            to_wall(a->next, wall, now),
+            fmt::format("{}: rate {}", d.key, d.configured.pace ? d.configured.pace->text() : "")}};
+}
+
 admission shaper::admit(const destination& d, std::size_t n, wall_time wall, steady_time now) {
     admission out;
     std::size_t i = 0;

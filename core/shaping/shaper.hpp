@@ -78,6 +78,15 @@ public:
     // limit, and below its max_connections. nullopt: it may.
     std::optional<wait> may_connect(const destination& d, wall_time wall, steady_time now);
 
+    // How many transactions d's rate lets through now (nullopt: no rate), and the wait for the
+    // rest: the runner reads no more messages than may go.
+    struct allowance {
+        std::size_t count = 0;
+        wait rest;
+    };
+
+    std::optional<allowance> rate_allowance(const destination& d, wall_time wall, steady_time now);
+
     // Admits up to n transactions to d at now: each takes a token of d's rate and, on a warming
     // IP, one unit of its cap for d's provider. The first that may not go, and every one after
     // it, waits (they all count against the same key and provider).

@@ -92,6 +92,16 @@ throttle_verdict throttles::check(std::string_view key, steady_time now) {
     return {};
 }
 
+std::optional<throttles::allowance> throttles::allowed(std::string_view key, steady_time now) {
+    auto& e = at(key, now);
+    if (!e.bucket)
+        return std::nullopt;
+    if (e.adaptive.suspended(now))
+        return allowance{0, e.adaptive.suspended_until()};
+    auto n = static_cast<std::size_t>(std::floor(e.bucket->available(now)));
+    return allowance{n, now + e.bucket->wait_for(now, static_cast<double>(n + 1))};
+}
+
 bool throttles::take(std::string_view key, steady_time now) {
     auto& e = at(key, now);
     if (e.adaptive.suspended(now))

@@ -61,6 +61,15 @@ public:
     // May one message go to key at now? Does not take a token; see take().
     throttle_verdict check(std::string_view key, steady_time now);
 
+    // How many sends key's rate allows at now, and when the next one after those may go;
+    // nullopt when the key has no rate. Takes nothing.
+    struct allowance {
+        std::size_t count = 0;
+        steady_time next{};
+    };
+
+    std::optional<allowance> allowed(std::string_view key, steady_time now);
+
     // Takes one token of key's bucket; false when check() would have said no. A bucket holds up
     // to one second of its rate (at least 2 tokens) and starts full.
     bool take(std::string_view key, steady_time now);

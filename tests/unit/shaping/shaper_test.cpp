@@ -142,3 +142,20 @@ TEST_CASE("a reload changes caps and limits at once and keeps the counters") {
     // 5 of 7 used on the first IP, 1 of 3 on the second: 2 + 2 more.
     CHECK(admitted(g.admit(d, 10, noon, t0)) == 4);
 }
+
+TEST_CASE("the rate allowance says how many may go now and when the next one may") {
+    auto c = load(two_ips);
+    c.source_ips.clear();
+    shaper g(c, nullptr);
+    auto gmail = g.classify("gmail.com", {});
+    auto a = g.rate_allowance(gmail, noon, t0);
+    REQUIRE(a);
+    CHECK(a->count == 2);  // a full bucket
+    CHECK(admitted(g.admit(gmail, 2, noon, t0)) == 2);
+    a = g.rate_allowance(gmail, noon, t0);
+    REQUIRE(a);
+    CHECK(a->count == 0);
+    CHECK(a->rest.until == noon + 1s);
+    CHECK(a->rest.reason == "provider:google: rate 60/min");
+    CHECK_FALSE(g.rate_allowance(g.classify("example.org", {}), noon, t0));
+}
