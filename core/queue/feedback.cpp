@@ -121,7 +121,8 @@ std::optional<std::string> feedback::on_inbound(
             summary += fmt::format("{}: unverified; ", rcpt);
             continue;
         }
-        auto address = state_.sent_address(token->queue_id, token->recipient_index);
+        auto sent = state_.sent(token->queue_id, token->recipient_index);
+        auto address = sent ? std::optional<std::string>(sent->address) : std::nullopt;
         if (!address) {
             log::warn("bounce_unknown_token", {{"rcpt", rcpt}, {"queue_id", token->queue_id}});
             summary += fmt::format("{}: unknown token; ", rcpt);
@@ -146,6 +147,9 @@ std::optional<std::string> feedback::on_inbound(
                 token->queue_id, now
             ))
             return std::nullopt;
+        if (returned_ &&
+            (c.why == bounce::reason::feedback || c.hardness == bounce::severity::hard))
+            returned_(*sent, c.why == bounce::reason::feedback, now);
         summary += fmt::format("{}: {} {}; ", *address, bounce::to_string(c.why), c.status);
     }
     return summary;

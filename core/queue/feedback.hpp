@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +58,13 @@ public:
 
     bool verp() const { return !settings_.domain.empty() && !secrets_.empty(); }
 
+    // Called for each returning bounce or complaint matched to what was sent (VERP), with what
+    // was recorded at sending (source IP, provider): the warming health gates count it.
+    using returned_fn =
+        std::function<void(const suppression::sent_entry& sent, bool complaint, std::int64_t now)>;
+
+    void on_returned(returned_fn f) { returned_ = std::move(f); }
+
     const std::string& bounce_domain() const { return settings_.domain; }
 
 private:
@@ -72,6 +80,7 @@ private:
     std::vector<std::string> secrets_;
     suppression::store& list_;
     suppression::bounce_state& state_;
+    returned_fn returned_;
 };
 
 }  // namespace outpost::queue

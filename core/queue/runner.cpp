@@ -118,6 +118,17 @@ void runner::reconfigure(std::shared_ptr<const config::config> cfg) {
     poke();
 }
 
+void runner::returned(const suppression::sent_entry& sent, bool complaint, std::int64_t at) {
+    if (sent.source.empty())
+        return;
+    shaping::daily_counts delta;
+    (complaint ? delta.complaints : delta.bounced) = 1;
+    shaper_.record(
+        sent.source, sent.provider, std::chrono::system_clock::time_point{std::chrono::seconds(at)},
+        delta
+    );
+}
+
 std::vector<shaping::key_status> runner::throttle_status() {
     return shaper_.status(std::chrono::system_clock::now(), std::chrono::steady_clock::now());
 }
@@ -735,6 +746,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         opts.ehlo_name = ip.ehlo;
                 }
                 const auto& chosen = group.transactions;
+                std::string source_text = opts.source ? opts.source->to_string() : std::string();
                 std::vector<bool> handled(chosen.size(), false);
                 // Each transaction's results are made durable before the next one starts.
                 opts.on_decided = [&](std::size_t k,
@@ -754,7 +766,10 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         !m.mail_from.empty()) {
                         auto index = it.j.rcpts[u.positions[0]];
                         m.mail_from = feedback_->return_path(m.mail_from, it.j.id, index);
-                        sent.push_back({it.j.id, index, it.rec.env.recipients[index].address, t});
+                        sent.push_back(
+                            {it.j.id, index, it.rec.env.recipients[index].address, t, source_text,
+                             shaped->provider}
+                        );
                     }
                     for (auto p : u.positions)
                         m.recipients.push_back(it.rec.env.recipients[it.j.rcpts[p]]);

@@ -28,6 +28,7 @@
 #include "core/spool/layout.hpp"
 #include "core/spool/record.hpp"
 #include "core/spool/writer.hpp"
+#include "core/suppression/bounce_state.hpp"
 
 namespace outpost::queue {
 
@@ -46,6 +47,10 @@ public:
     // A reloaded config: delivery settings, warming, providers and throttles apply to the next
     // batch; batches in flight finish under the config they started with.
     void reconfigure(std::shared_ptr<const config::config> cfg);
+
+    // A bounce or complaint that came back by mail about something sent earlier: it counts
+    // against the warming health of the IP it left from, on the day it came back.
+    void returned(const suppression::sent_entry& sent, bool complaint, std::int64_t at);
 
     // Throttle keys, their limits, backoffs and connections in use (outpostctl throttle status).
     std::vector<shaping::key_status> throttle_status();

@@ -96,6 +96,13 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
     return waiting;
 }
 
+std::optional<std::size_t> source_pool::index_of(std::string_view address) const {
+    for (std::size_t i = 0; i < ips_.size(); ++i)
+        if (ips_[i].address == address)
+            return i;
+    return std::nullopt;
+}
+
 bool source_pool::record(
     std::size_t source, std::string_view provider, wall_time when, const daily_counts& delta
 ) {

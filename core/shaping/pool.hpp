@@ -52,6 +52,9 @@ public:
 
     bool empty() const { return ips_.empty(); }
 
+    // The index of the member with this address, as config.source_ips lists it.
+    std::optional<std::size_t> index_of(std::string_view address) const;
+
 private:
     struct member {
         std::string address;

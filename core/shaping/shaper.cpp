@@ -123,6 +123,13 @@ void shaper::record(
     pool_->record(source, d.provider, when, delta);
 }
 
+void shaper::record(
+    std::string_view source, std::string_view provider, wall_time when, const daily_counts& delta
+) {
+    if (auto i = pool_->index_of(source))
+        pool_->record(*i, provider, when, delta);
+}
+
 std::vector<key_status> shaper::status(wall_time wall, steady_time now) {
     std::vector<key_status> out;
     for (const auto& k : throttles_.keys()) {

@@ -107,6 +107,15 @@ public:
         std::size_t source, const destination& d, wall_time when, const daily_counts& delta
     );
 
+    // The same for mail that left earlier from the source IP with this address, to provider: a
+    // bounce or complaint that came back by mail. Ignored for an IP no longer in the pool.
+    void record(
+        std::string_view source,
+        std::string_view provider,
+        wall_time when,
+        const daily_counts& delta
+    );
+
     // Every key that is configured or has been used, sorted.
     std::vector<key_status> status(wall_time wall, steady_time now);
 

@@ -1,5 +1,6 @@
 #include "core/suppression/bounce_state.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include "core/suppression/store.hpp"
@@ -51,6 +52,14 @@ std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::s
         sqlite3_close(db);
         return nullptr;
     }
+    // Files from before the source and provider columns get them (an error means they exist).
+    for (const char* column : {"source", "provider"})
+        sqlite3_exec(
+            db,
+            fmt::format("ALTER TABLE verp_sent ADD COLUMN {} TEXT NOT NULL DEFAULT ''", column)
+                .c_str(),
+            nullptr, nullptr, nullptr
+        );
     return std::unique_ptr<bounce_state>(new bounce_state(db));
 }
 
@@ -65,13 +74,17 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
     bool ok = true;
     {
         stmt st(
-            db_, "INSERT OR REPLACE INTO verp_sent (queue_id, idx, address, at) VALUES (?, ?, ?, ?)"
+            db_,
+            "INSERT OR REPLACE INTO verp_sent (queue_id, idx, address, at, source, provider) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
         );
         for (const auto& e : entries) {
             st.text(1, e.queue_id);
             st.integer(2, e.index);
             st.text(3, e.address);
             st.integer(4, e.at);
+            st.text(5, e.source);
+            st.text(6, e.provider);
             ok = sqlite3_step(st.s) == SQLITE_DONE && ok;
             sqlite3_reset(st.s);
         }
@@ -80,15 +93,19 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
            ok;
 }
 
-std::optional<std::string> bounce_state::sent_address(
-    std::string_view queue_id, std::uint32_t index
-) {
-    stmt st(db_, "SELECT address FROM verp_sent WHERE queue_id = ? AND idx = ?");
+std::optional<sent_entry> bounce_state::sent(std::string_view queue_id, std::uint32_t index) {
+    stmt st(
+        db_, "SELECT address, at, source, provider FROM verp_sent WHERE queue_id = ? AND idx = ?"
+    );
     st.text(1, queue_id);
     st.integer(2, index);
     if (sqlite3_step(st.s) != SQLITE_ROW)
         return std::nullopt;
-    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)));
+    auto text = [&](int column) {
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.s, column)));
+    };
+    return sent_entry{std::string(queue_id),         index,   text(0),
+                      sqlite3_column_int64(st.s, 1), text(2), text(3)};
 }
 
 void bounce_state::prune_sent(std::int64_t older_than) {

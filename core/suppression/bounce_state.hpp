@@ -19,6 +19,10 @@ struct sent_entry {
     std::uint32_t index = 0;
     std::string address;
     std::int64_t at = 0;
+    // The source IP it left from and the destination's provider ("" when not shaped): a
+    // complaint or bounce that comes back later counts against that IP's warming health.
+    std::string source = {};
+    std::string provider = {};
 };
 
 class bounce_state {
@@ -32,7 +36,7 @@ public:
     // One transaction for a batch. Not synced per commit (synchronous=NORMAL): losing the last
     // entries in a power cut only means a bounce for them is matched by its body instead.
     bool record_sent(std::span<const sent_entry> entries);
-    std::optional<std::string> sent_address(std::string_view queue_id, std::uint32_t index);
+    std::optional<sent_entry> sent(std::string_view queue_id, std::uint32_t index);
     // Removes entries older than the cut-off (bounces do not come back after weeks).
     void prune_sent(std::int64_t older_than);
 

@@ -223,6 +223,8 @@ int main(int argc, char** argv) {
             counters.get()
         );
         delivery.set_feedback(&feedback);
+        feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
+                                 std::int64_t at) { delivery.returned(sent, complaint, at); });
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
                               std::int64_t arrived) { delivery.submitted(id, env, arrived); });
         server.start();

@@ -1,0 +1,73 @@
+// The bounce state: what was sent with VERP (and from where), soft-bounce runs.
+#include "core/suppression/bounce_state.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+using namespace outpost::suppression;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct state_file {
+    fs::path dir = fs::temp_directory_path() /
+                   ("outpost-bounce-state-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+
+    state_file() { fs::create_directories(dir); }
+
+    ~state_file() { fs::remove_all(dir); }
+
+    std::string path() const { return (dir / "bounce-state.sqlite").string(); }
+};
+
+}  // namespace
+
+TEST_CASE("a sent entry keeps the source IP and provider it left with") {
+    state_file f;
+    std::string error;
+    auto s = bounce_state::open(f.path(), &error);
+    REQUIRE_MESSAGE(s, error);
+    sent_entry e{"1A2B3C4D5E6F7081", 2, "rcpt@example.org", 1764000000, "127.0.0.2", "google"};
+    REQUIRE(s->record_sent({&e, 1}));
+    auto got = s->sent("1A2B3C4D5E6F7081", 2);
+    REQUIRE(got);
+    CHECK(got->address == "rcpt@example.org");
+    CHECK(got->at == 1764000000);
+    CHECK(got->source == "127.0.0.2");
+    CHECK(got->provider == "google");
+    CHECK_FALSE(s->sent("1A2B3C4D5E6F7081", 3));
+}
+
+TEST_CASE("a state file from before the source column is upgraded in place") {
+    state_file f;
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(f.path().c_str(), &db) == SQLITE_OK);
+        REQUIRE(
+            sqlite3_exec(
+                db,
+                "CREATE TABLE verp_sent (queue_id TEXT NOT NULL, idx INTEGER NOT NULL, address "
+                "TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (queue_id, idx)) WITHOUT ROWID;"
+                "INSERT INTO verp_sent VALUES ('00000000000000AA', 0, 'old@example.org', 5);",
+                nullptr, nullptr, nullptr
+            ) == SQLITE_OK
+        );
+        sqlite3_close(db);
+    }
+    std::string error;
+    auto s = bounce_state::open(f.path(), &error);
+    REQUIRE_MESSAGE(s, error);
+    auto old = s->sent("00000000000000AA", 0);
+    REQUIRE(old);
+    CHECK(old->address == "old@example.org");
+    CHECK(old->source.empty());
+    sent_entry e{"00000000000000BB", 1, "new@example.org", 6, "127.0.0.3", "default"};
+    REQUIRE(s->record_sent({&e, 1}));
+    CHECK(s->sent("00000000000000BB", 1)->source == "127.0.0.3");
+}
