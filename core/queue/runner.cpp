@@ -702,6 +702,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 *shaped, units.size(), std::chrono::system_clock::now(),
                 std::chrono::steady_clock::now()
             );
+            for (const auto& notice : admitted.notices)
+                log::warn("warming_gate", {{"destination", destination}, {"gate", notice}});
             // What waits goes back now, its recipients no longer claimed by this batch.
             for (auto w : admitted.waiting) {
                 const auto& u = units[w];

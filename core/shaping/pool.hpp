@@ -52,6 +52,10 @@ public:
 
     bool empty() const { return ips_.empty(); }
 
+    std::size_t size() const { return ips_.size(); }
+
+    const std::string& address(std::size_t source) const { return ips_.at(source).address; }
+
     // The index of the member with this address, as config.source_ips lists it.
     std::optional<std::size_t> index_of(std::string_view address) const;
 

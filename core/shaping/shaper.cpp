@@ -71,8 +71,37 @@ std::optional<shaper::allowance> shaper::rate_allowance(
             fmt::format("{}: rate {}", d.key, d.configured.pace ? d.configured.pace->text() : "")}};
 }
 
+std::vector<std::string> shaper::gate_notices(std::string_view provider, wall_time wall) {
+    std::vector<std::string> out;
+    // At most one look per IP × provider an hour: the gate changes once a (local) day.
+    auto hour = std::chrono::duration_cast<std::chrono::hours>(wall.time_since_epoch()).count();
+    if (hour != gates_hour_) {
+        gates_hour_ = hour;
+        gates_seen_.clear();
+        if (gates_said_.size() > 100000)  // a bound; at worst a notice is said twice
+            gates_said_.clear();
+    }
+    for (std::size_t i = 0; i < pool_->size(); ++i) {
+        const auto& ip = pool_->address(i);
+        if (!gates_seen_.insert(fmt::format("{} {}", ip, provider)).second)
+            continue;
+        auto r = pool_->status(i, provider, wall);
+        if (!r || (r->where.last != gate::held && r->where.last != gate::stepped_back))
+            continue;
+        if (!gates_said_.insert(fmt::format("{} {} {}", ip, provider, date_text(r->where.judged)))
+                 .second)
+            continue;
+        out.push_back(fmt::format(
+            "{} × {} {} at day {}: {}", ip, provider, gate_name(r->where.last), r->where.step + 1,
+            r->where.reason
+        ));
+    }
+    return out;
+}
+
 admission shaper::admit(const destination& d, std::size_t n, wall_time wall, steady_time now) {
     admission out;
+    out.notices = gate_notices(d.provider, wall);
     std::size_t i = 0;
     for (; i < n; ++i) {
         auto v = throttles_.check(d.key, now);

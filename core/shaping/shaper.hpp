@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ struct admission {
     std::vector<group> groups;
     std::vector<std::size_t> waiting;
     std::optional<wait> why;  // set when waiting is not empty
+    // Health gates that hold a warming IP back today (or stepped it back), once per IP ×
+    // provider × day: "127.0.0.2 × google held on day 3: bounce rate 7.0% over 5.0% on ...".
+    std::vector<std::string> notices;
 };
 
 // One throttle key's state, for outpostctl throttle status.
@@ -123,7 +127,13 @@ private:
     void wire(const config::config& c);
 
     memory_counter_store fallback_;  // when no store was given: warm IPs only, nothing to keep
+    // The health-gate notices of one provider, each said once per judged day.
+    std::vector<std::string> gate_notices(std::string_view provider, wall_time wall);
+
     counter_store& store_;
+    std::int64_t gates_hour_ = -1;                   // the hour gates_seen_ is about
+    std::set<std::string, std::less<>> gates_seen_;  // "ip provider": looked at this hour
+    std::set<std::string, std::less<>> gates_said_;  // "ip provider judged-day": logged
     provider_map providers_;
     std::optional<source_pool> pool_;
     throttles throttles_;

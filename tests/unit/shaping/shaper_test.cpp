@@ -95,7 +95,7 @@ TEST_CASE("a provider's rate and connection limit hold for every domain it hosts
     auto a = g.admit(gmail, 3, noon, t0);
     REQUIRE(a.groups.size() == 1);
     CHECK_FALSE(a.groups[0].source);  // no pool: the default address
-    CHECK(admitted(a) == 2);  // the bucket starts with two tokens
+    CHECK(admitted(a) == 2);          // the bucket starts with two tokens
     REQUIRE(a.why);
     CHECK(a.why->until == noon + 1s);
     CHECK(a.why->reason == "provider:google: rate 60/min (now 100%)");
@@ -158,4 +158,17 @@ TEST_CASE("the rate allowance says how many may go now and when the next one may
     CHECK(a->rest.until == noon + 1s);
     CHECK(a->rest.reason == "provider:google: rate 60/min");
     CHECK_FALSE(g.rate_allowance(g.classify("example.org", {}), noon, t0));
+}
+
+TEST_CASE("a held health gate is noticed once, with the reason") {
+    auto c = load(two_ips);
+    memory_counter_store store;
+    shaper g(c, &store);
+    auto d = g.classify("example.org", {});
+    CHECK(g.admit(d, 5, noon, t0).notices.empty());
+    g.record(std::string_view("127.0.0.2"), "default", noon, {0, 0, 2, 0});  // 40% bounced
+    auto next_day = g.admit(d, 1, noon + 24h, t0 + 24h);
+    REQUIRE(next_day.notices.size() == 1);
+    CHECK(next_day.notices[0].find("127.0.0.2 × default held at day 1: bounce rate 40.0%") == 0);
+    CHECK(g.admit(d, 1, noon + 25h, t0 + 25h).notices.empty());  // said once
 }
