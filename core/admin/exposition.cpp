@@ -95,6 +95,23 @@ void exposition::sample(std::string_view name, std::initializer_list<label> labe
         text_ += fmt::format("{}\n", value);
 }
 
+void exposition::histogram(
+    std::string_view name,
+    const std::vector<double>& bounds,
+    const std::vector<std::uint64_t>& cumulative,
+    std::uint64_t count,
+    double sum
+) {
+    auto bucket = fmt::format("{}_bucket", name);
+    for (std::size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {
+        auto le = fmt::format("{}", bounds[i]);
+        sample(bucket, {{"le", le}}, cumulative[i]);
+    }
+    sample(bucket, {{"le", "+Inf"}}, count);
+    sample(fmt::format("{}_sum", name), {}, sum);
+    sample(fmt::format("{}_count", name), {}, count);
+}
+
 std::string render_metrics(const metrics_snapshot& s) {
     exposition e;
     e.describe("outpost_build_info", "gauge", "The running version (always 1).");
@@ -147,6 +164,60 @@ std::string render_metrics(const metrics_snapshot& s) {
         "Group commits of the spool writer (one fsync of the directory each)."
     );
     e.sample("outpost_spool_batches_total", {}, s.spool_batches);
+
+    e.describe(
+        "outpost_recipients_total", "counter",
+        "Recipient outcomes by destination provider ([[provider]] name or default)."
+    );
+    for (const auto& p : s.by_provider) {
+        e.sample(
+            "outpost_recipients_total", {{"provider", p.provider}, {"outcome", "delivered"}},
+            p.delivered
+        );
+        e.sample(
+            "outpost_recipients_total", {{"provider", p.provider}, {"outcome", "deferred"}},
+            p.deferred
+        );
+        e.sample(
+            "outpost_recipients_total", {{"provider", p.provider}, {"outcome", "bounced"}},
+            p.bounced
+        );
+    }
+    e.describe(
+        "outpost_warming_sent_today", "gauge",
+        "Messages sent today by a warming source IP to a provider (its local day)."
+    );
+    for (const auto& w : s.warming)
+        e.sample("outpost_warming_sent_today", {{"ip", w.ip}, {"provider", w.provider}}, w.sent);
+    e.describe(
+        "outpost_warming_cap_today", "gauge",
+        "Today's cap of a warming source IP for a provider (absent when unlimited)."
+    );
+    for (const auto& w : s.warming)
+        if (w.cap)
+            e.sample("outpost_warming_cap_today", {{"ip", w.ip}, {"provider", w.provider}}, *w.cap);
+
+    auto histogram = [&](std::string_view name, std::string_view help,
+                         const metrics_snapshot::distribution& d) {
+        e.describe(name, "histogram", help);
+        e.histogram(name, d.bounds, d.cumulative, d.count, d.sum);
+    };
+    histogram(
+        "outpost_signing_seconds",
+        "Time to DKIM-sign and ARC-seal one message at intake (waiting for a worker included).",
+        s.signing_seconds
+    );
+    histogram(
+        "outpost_smtp_transaction_seconds",
+        "One SMTP transaction at delivery, from its turn on the connection (connect and greeting "
+        "for the first) to its last reply.",
+        s.transaction_seconds
+    );
+    histogram(
+        "outpost_delivery_delay_seconds",
+        "Arrival to delivery of each delivered recipient (time queued, retries included).",
+        s.delivery_delay_seconds
+    );
     return e.text();
 }
 

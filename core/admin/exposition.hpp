@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace outpost::admin {
 
@@ -22,6 +24,15 @@ public:
 
     void sample(std::string_view name, std::initializer_list<label> labels, std::uint64_t value);
     void sample(std::string_view name, std::initializer_list<label> labels, double value);
+
+    // name_bucket{le=...} (cumulative, then +Inf), name_sum and name_count of one histogram.
+    void histogram(
+        std::string_view name,
+        const std::vector<double>& bounds,
+        const std::vector<std::uint64_t>& cumulative,
+        std::uint64_t count,
+        double sum
+    );
 
     const std::string& text() const { return text_; }
 
@@ -50,10 +61,38 @@ struct metrics_snapshot {
     std::uint64_t spool_files = 0;
     std::uint64_t spool_batches = 0;
     double uptime_seconds = 0;
+
+    struct provider_counts {
+        std::string provider;
+        std::uint64_t delivered = 0, deferred = 0, bounced = 0;
+    };
+
+    std::vector<provider_counts> by_provider;
+
+    struct warming_row {
+        std::string ip;
+        std::string provider;
+        std::uint64_t sent = 0;
+        std::optional<std::uint64_t> cap;  // nullopt: unlimited today (no cap sample)
+    };
+
+    std::vector<warming_row> warming;
+
+    struct distribution {
+        std::vector<double> bounds;
+        std::vector<std::uint64_t> cumulative;
+        std::uint64_t count = 0;
+        double sum = 0;
+    };
+
+    distribution signing_seconds;
+    distribution transaction_seconds;
+    distribution delivery_delay_seconds;
 };
 
-// The whole /metrics body. Label sets are bounded: only queue state (three values) and the
-// build version (one value) appear as labels.
+// The whole /metrics body. Label sets are bounded: queue state (three values), the build version
+// (one), destination providers (the configured [[provider]] names and default) and warming
+// source IPs (the configured [[source_ip]] entries).
 std::string render_metrics(const metrics_snapshot& s);
 
 }  // namespace outpost::admin

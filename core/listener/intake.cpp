@@ -119,9 +119,14 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
             }
             // The message stays in this coroutine's frame while the worker reads it.
             auto sign = sign_.sign;
+            auto sign_started = std::chrono::steady_clock::now();
             signing = co_await util::offload(workers_, [&] {
                 return sign(prefix, content, env, now, keys);
             });
+            util::metrics().signing_seconds.observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - sign_started)
+                    .count()
+            );
             if (!signing.reject.empty()) {
                 log::info(
                     "message_rejected",

@@ -129,6 +129,10 @@ void runner::returned(const suppression::sent_entry& sent, bool complaint, std::
     );
 }
 
+std::vector<shaping::warming_use> runner::warming_usage() {
+    return shaper_.warming_usage(std::chrono::system_clock::now());
+}
+
 std::vector<shaping::key_status> runner::throttle_status() {
     return shaper_.status(std::chrono::system_clock::now(), std::chrono::steady_clock::now());
 }
@@ -349,6 +353,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             }
         }
 
+        // The provider label of the metrics: by MX when the destination resolved.
+        std::string provider_label;
+
         // Shaping: the provider and throttle key of the destination, by its MX host names. A
         // destination that may not take a connection now waits, files unread.
         std::optional<shaping::destination> shaped;
@@ -358,6 +365,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 if (std::find(hosts.begin(), hosts.end(), t.host) == hosts.end())
                     hosts.push_back(t.host);
             shaped = shaper_.classify(destination, hosts);
+            provider_label = shaped->provider;
             if (auto w = shaper_.may_connect(
                     *shaped, std::chrono::system_clock::now(), std::chrono::steady_clock::now()
                 )) {
@@ -380,6 +388,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 jobs.resize(std::max<std::size_t>(a->count, 1));
             }
         }
+
+        if (provider_label.empty())
+            provider_label = shaper_.classify(destination, {}).provider;
 
         // The messages, read off the event loop. A file that vanished was deleted meanwhile.
         struct loaded {
@@ -654,6 +665,21 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     : o.what == outcome_line::kind::bounced ? util::metrics().rcpt_bounced
                                                             : util::metrics().rcpt_deferred;
                 counted.add();
+                util::metrics().by_provider.add(
+                    provider_label, o.what == outcome_line::kind::delivered
+                                        ? util::provider_outcomes::outcome::delivered
+                                    : o.what == outcome_line::kind::bounced
+                                        ? util::provider_outcomes::outcome::bounced
+                                        : util::provider_outcomes::outcome::deferred
+                );
+                if (o.what == outcome_line::kind::delivered && u.suppressed.empty())
+                    util::metrics().delivery_delay_seconds.observe(
+                        std::chrono::duration<double>(
+                            std::chrono::system_clock::now().time_since_epoch()
+                        )
+                            .count() -
+                        static_cast<double>(it.rec.arrived)
+                    );
                 if (!feedback_ || !u.suppressed.empty())
                     continue;
                 if (o.what == outcome_line::kind::delivered)
@@ -750,11 +776,17 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 const auto& chosen = group.transactions;
                 std::string source_text = opts.source ? opts.source->to_string() : std::string();
                 std::vector<bool> handled(chosen.size(), false);
+                auto turn_started = std::chrono::steady_clock::now();
                 // Each transaction's results are made durable before the next one starts.
                 opts.on_decided = [&](std::size_t k,
                                       const delivery::delivery_result& r) -> asio::awaitable<void> {
+                    auto decided = std::chrono::steady_clock::now();
+                    util::metrics().transaction_seconds.observe(
+                        std::chrono::duration<double>(decided - turn_started).count()
+                    );
                     handled[k] = true;
                     co_await process(units[chosen[k]], &r);
+                    turn_started = std::chrono::steady_clock::now();  // durable: the next turn
                 };
                 std::vector<delivery::message> messages;
                 std::vector<suppression::sent_entry> sent;

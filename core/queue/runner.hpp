@@ -52,6 +52,9 @@ public:
     // against the warming health of the IP it left from, on the day it came back.
     void returned(const suppression::sent_entry& sent, bool complaint, std::int64_t at);
 
+    // Today's warming use per IP × provider (metrics).
+    std::vector<shaping::warming_use> warming_usage();
+
     // Throttle keys, their limits, backoffs and connections in use (outpostctl throttle status).
     std::vector<shaping::key_status> throttle_status();
 

@@ -159,6 +159,19 @@ void shaper::record(
         pool_->record(*i, provider, when, delta);
 }
 
+std::vector<warming_use> shaper::warming_usage(wall_time wall) {
+    std::vector<std::string> providers;
+    for (const auto& r : providers_.rules())
+        providers.push_back(r.name);
+    providers.emplace_back(default_provider);
+    std::vector<warming_use> out;
+    for (std::size_t i = 0; i < pool_->size(); ++i)
+        for (const auto& p : providers)
+            if (auto r = pool_->status(i, p, wall))
+                out.push_back({pool_->address(i), p, r->sent, r->cap});
+    return out;
+}
+
 std::vector<key_status> shaper::status(wall_time wall, steady_time now) {
     std::vector<key_status> out;
     for (const auto& k : throttles_.keys()) {

@@ -64,6 +64,14 @@ struct key_status {
     unsigned connections = 0;
 };
 
+// Today's use of one warming IP's cap for one provider.
+struct warming_use {
+    std::string ip;
+    std::string provider;
+    std::uint64_t sent = 0;
+    std::optional<std::uint64_t> cap;  // nullopt: unlimited today
+};
+
 class shaper {
 public:
     // store holds the warming counters and must outlive the shaper; it may be null when no
@@ -119,6 +127,9 @@ public:
         wall_time when,
         const daily_counts& delta
     );
+
+    // Every warming IP × provider ([[provider]] names and default) at wall.
+    std::vector<warming_use> warming_usage(wall_time wall);
 
     // Every key that is configured or has been used, sorted.
     std::vector<key_status> status(wall_time wall, steady_time now);

@@ -3,8 +3,15 @@
 // scrape needs no consistency between counters.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace outpost::util {
 
@@ -19,11 +26,61 @@ private:
     std::atomic<std::uint64_t> value_{0};
 };
 
+// A latency distribution (Prometheus "histogram") over fixed bucket bounds in seconds.
+class histogram {
+public:
+    static constexpr std::size_t max_buckets = 16;
+
+    // Ascending upper bounds, at most max_buckets (the +Inf bucket is implicit).
+    histogram(std::initializer_list<double> bounds);
+
+    void observe(double seconds);
+
+    struct snapshot {
+        std::vector<double> bounds;
+        std::vector<std::uint64_t> cumulative;  // per bound: observations <= it
+        std::uint64_t count = 0;
+        double sum = 0;  // seconds
+    };
+
+    snapshot read() const;
+
+private:
+    std::array<double, max_buckets> bounds_{};
+    std::size_t size_ = 0;
+    std::array<std::atomic<std::uint64_t>, max_buckets + 1> counts_{};
+    std::atomic<std::uint64_t> sum_us_{0};
+};
+
+// Recipient outcomes per destination provider. The label set is bounded by the configured
+// [[provider]] names and "default".
+class provider_outcomes {
+public:
+    enum class outcome { delivered, deferred, bounced };
+
+    void add(std::string_view provider, outcome o);
+
+    // provider → {delivered, deferred, bounced}
+    std::map<std::string, std::array<std::uint64_t, 3>> read() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::array<std::uint64_t, 3>, std::less<>> counts_;
+};
+
 struct event_counters {
     counter messages_received;  // messages accepted and spooled (250 after DATA)
     counter rcpt_delivered;     // recipients a remote server accepted
     counter rcpt_deferred;      // recipient attempts that failed temporarily (retried later)
     counter rcpt_bounced;       // recipients that failed permanently or expired
+    provider_outcomes by_provider;
+    // Signing a message at intake, on the worker pool (waiting for a worker included).
+    histogram signing_seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+    // One SMTP transaction at delivery, from the start of its turn on the connection (the connect
+    // and greeting count for the first) to its last reply.
+    histogram transaction_seconds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    // Arrival to delivery of each delivered recipient: time spent queued, retries included.
+    histogram delivery_delay_seconds{1, 5, 15, 60, 300, 900, 3600, 14400, 86400};
 };
 
 // The one set of counters of this process.

@@ -400,6 +400,18 @@ std::string admin_server::metrics_text() const {
     s.spool_batches = w.batches;
     s.uptime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    for (const auto& [provider, c] : counters.by_provider.read())
+        s.by_provider.push_back({provider, c[0], c[1], c[2]});
+    for (auto& use : sources_.runner.warming_usage())
+        s.warming.push_back({std::move(use.ip), std::move(use.provider), use.sent, use.cap});
+    auto copy = [](const util::histogram& h) {
+        auto r = h.read();
+        return admin::metrics_snapshot::distribution{
+            std::move(r.bounds), std::move(r.cumulative), r.count, r.sum};
+    };
+    s.signing_seconds = copy(counters.signing_seconds);
+    s.transaction_seconds = copy(counters.transaction_seconds);
+    s.delivery_delay_seconds = copy(counters.delivery_delay_seconds);
     return admin::render_metrics(s);
 }
 

@@ -104,3 +104,26 @@ TEST_CASE("a negative oldest age (clock step) is reported as zero") {
     s.oldest_seconds = -5;
     CHECK(samples(render_metrics(s))["outpost_queue_oldest_seconds"] == "0");
 }
+
+TEST_CASE("providers, warming use and latency histograms are rendered with bounded labels") {
+    metrics_snapshot s;
+    s.by_provider.push_back({"google", 5, 2, 1});
+    s.warming.push_back({"127.0.0.2", "google", 3, 5});
+    s.warming.push_back({"127.0.0.2", "default", 7, std::nullopt});
+    s.signing_seconds = {{0.001, 0.01}, {2, 3}, 4, 0.5};
+    auto text = render_metrics(s);
+    auto m = samples(text);
+    CHECK(m["outpost_recipients_total{provider=\"google\",outcome=\"delivered\"}"] == "5");
+    CHECK(m["outpost_recipients_total{provider=\"google\",outcome=\"deferred\"}"] == "2");
+    CHECK(m["outpost_recipients_total{provider=\"google\",outcome=\"bounced\"}"] == "1");
+    CHECK(m["outpost_warming_sent_today{ip=\"127.0.0.2\",provider=\"google\"}"] == "3");
+    CHECK(m["outpost_warming_cap_today{ip=\"127.0.0.2\",provider=\"google\"}"] == "5");
+    CHECK(m.count("outpost_warming_cap_today{ip=\"127.0.0.2\",provider=\"default\"}") == 0);
+    CHECK(m["outpost_signing_seconds_bucket{le=\"0.001\"}"] == "2");
+    CHECK(m["outpost_signing_seconds_bucket{le=\"0.01\"}"] == "3");
+    CHECK(m["outpost_signing_seconds_bucket{le=\"+Inf\"}"] == "4");
+    CHECK(m["outpost_signing_seconds_sum"] == "0.5");
+    CHECK(m["outpost_signing_seconds_count"] == "4");
+    CHECK(text.find("# TYPE outpost_signing_seconds histogram\n") != std::string::npos);
+    CHECK(m["outpost_delivery_delay_seconds_count"] == "0");
+}
