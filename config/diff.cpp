@@ -88,25 +88,32 @@ summaries summarize(const config& c) {
     std::vector<std::string> listeners;
     for (const auto& l : c.listeners)
         listeners.push_back(fmt::format(
-            "{} tls={} auth={} priority={}", l.address.text(), static_cast<int>(l.tls),
-            static_cast<int>(l.auth), l.priority
+            "{} tls={} auth={} priority={}", l.address.text(),
+            l.tls == tls_mode::none       ? "none"
+            : l.tls == tls_mode::starttls ? "starttls"
+                                          : "implicit",
+            l.auth == auth_policy::none       ? "none"
+            : l.auth == auth_policy::optional ? "optional"
+                                              : "required",
+            l.priority
         ));
-    s.restart["listeners"] = fmt::format("[{}]", fmt::join(listeners, ", "));
+    s.live["listeners"] = fmt::format("[{}]", fmt::join(listeners, ", "));
+    s.live["hostname"] = c.server.hostname;
     s.restart["server"] = fmt::format(
-        "hostname {}, spool_dir {}, workers {}", c.server.hostname, c.server.spool_dir,
-        c.server.workers
+        "spool_dir {}, workers {}, shutdown_timeout {}", c.server.spool_dir, c.server.workers,
+        ms(c.server.shutdown_timeout)
     );
-    s.restart["tls"] = c.tls ? fmt::format(
-                                   "certificate {}, key {}, min {}", c.tls->certificate,
-                                   c.tls->private_key, c.tls->min_version
-                               )
-                             : "none";
+    s.live["tls"] = c.tls ? fmt::format(
+                                "certificate {}, key {}, min {}", c.tls->certificate,
+                                c.tls->private_key, c.tls->min_version
+                            )
+                          : "none";
     std::vector<std::string> networks;
     for (const auto& n : c.relay.allowed_networks)
         networks.push_back(n.text());
-    s.restart["relay"] = fmt::format("allowed_networks [{}]", fmt::join(networks, " "));
+    s.live["relay"] = fmt::format("allowed_networks [{}]", fmt::join(networks, " "));
     const auto& l = c.limits;
-    s.restart["limits"] = fmt::format(
+    s.live["limits"] = fmt::format(
         "size {}, recipients {}, line {}, command {}, connections {}/{} per client, errors {}, "
         "timeouts {} {}",
         l.max_message_size, l.max_recipients, l.max_line_length, l.max_command_length,
@@ -120,7 +127,7 @@ summaries summarize(const config& c) {
         c.bounce.soft_bounce_limit, ms(c.bounce.soft_bounce_window), c.bounce.suppressed_recipient
     );
     s.restart["admin"] = c.admin.address;
-    s.restart["log"] = fmt::format(
+    s.live["log"] = fmt::format(
         "level {}, format {}", static_cast<int>(c.log.level), static_cast<int>(c.log.format)
     );
     return s;

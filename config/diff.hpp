@@ -8,10 +8,10 @@
 
 namespace outpost::config {
 
-// One line per item added, removed or changed between before and after: DKIM keys, source IPs,
-// warming schedules, providers, throttles, routes, delivery settings, and the sections that only
-// a restart applies (listeners, TLS, limits, relay, auth, bounce, admin, server), which say so.
-// Empty when nothing changed.
+// One line per item added, removed or changed between before and after: listeners, TLS, limits,
+// relay networks, DKIM keys, source IPs, warming schedules, providers, throttles, routes,
+// delivery and log settings, and the sections that only a restart applies (spool and workers,
+// AUTH lockout, bounce, admin), which say so. Empty when nothing changed.
 std::vector<std::string> describe_changes(const config& before, const config& after);
 
 }  // namespace outpost::config

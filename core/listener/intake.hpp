@@ -89,6 +89,9 @@ public:
 
     void set_signer(sign_fn sign) { sign_ = std::move(sign); }
 
+    // Reload: the host name and priority header of messages accepted from now on.
+    void set_settings(intake_settings settings) { settings_ = std::move(settings); }
+
     void set_txt_lookup(txt_lookup_fn lookup) { lookup_ = std::move(lookup); }
 
     // Called on the event loop after each message is durable (delivery schedules it).

@@ -1,5 +1,6 @@
 #include "core/listener/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <optional>
@@ -26,14 +27,14 @@ using asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 
 struct connection {
-    connection(tcp::socket s, const config::listener& l)
+    connection(tcp::socket s, std::shared_ptr<const config::listener> l)
         : socket(std::move(s)),
           watchdog(socket.get_executor(), clock::time_point::max()),
-          listener(l) {}
+          listener(std::move(l)) {}
 
     tcp::socket socket;
     asio::steady_timer watchdog;
-    const config::listener& listener;
+    std::shared_ptr<const config::listener> listener;  // the settings it was accepted under
     std::string client_ip;
     std::string tls;  // description once TLS is up
     clock::time_point deadline = clock::time_point::max();
@@ -92,69 +93,132 @@ smtp::auth_mode to_session(config::auth_policy p) {
 
 server::server(
     asio::io_context& io,
-    const config::config& cfg,
+    std::shared_ptr<const config::config> cfg,
     intake& in,
     std::shared_ptr<const user_table> users,
     std::shared_ptr<asio::ssl::context> tls,
     asio::thread_pool& workers
 )
     : io_(io),
-      cfg_(cfg),
+      cfg_(std::move(cfg)),
       intake_(in),
       users_(std::move(users)),
       tls_(std::move(tls)),
       workers_(workers),
-      limiter_(cfg.auth.max_failures, cfg.auth.failure_window) {}
+      limiter_(cfg_->auth.max_failures, cfg_->auth.failure_window) {}
 
 server::~server() = default;
 
+std::variant<tcp::acceptor, std::string> server::bind(const config::listener& l) {
+    boost::system::error_code ec;
+    auto host = l.address.host;
+    if (host.size() > 1 && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    auto address = asio::ip::make_address(host, ec);
+    if (ec)
+        return fmt::format("listener {}: {}", l.address.text(), ec.message());
+    tcp::endpoint ep(address, l.address.port);
+    tcp::acceptor acceptor(io_);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec)
+        acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && ep.address().is_v6())
+        acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec)
+        acceptor.bind(ep, ec);
+    if (!ec)
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return fmt::format("listener {}: {}", endpoint_text(ep), ec.message());
+    return acceptor;
+}
+
+void server::serve_listener(bound& b) {
+    const auto& l = *b.settings;
+    log::info(
+        "listening", {{"address", endpoint_text(b.acceptor.local_endpoint())},
+                      {"tls", l.tls == config::tls_mode::none       ? "none"
+                              : l.tls == config::tls_mode::starttls ? "starttls"
+                                                                    : "implicit"},
+                      {"auth", l.auth == config::auth_policy::none       ? "none"
+                               : l.auth == config::auth_policy::optional ? "optional"
+                                                                         : "required"},
+                      {"priority", l.priority}}
+    );
+    asio::co_spawn(io_, accept_loop(b), asio::detached);
+}
+
 void server::start() {
-    for (const auto& l : cfg_.listeners) {
-        boost::system::error_code ec;
-        auto host = l.address.host;
-        if (host.size() > 1 && host.front() == '[')
-            host = host.substr(1, host.size() - 2);
-        auto address = asio::ip::make_address(host, ec);
-        if (ec)
-            throw std::system_error(ec, fmt::format("listener {}", l.address.text()));
-        tcp::endpoint ep(address, l.address.port);
-        auto& acceptor = acceptors_.emplace_back(io_);
-        acceptor.open(ep.protocol(), ec);
-        if (!ec)
-            acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec && ep.address().is_v6())
-            acceptor.set_option(asio::ip::v6_only(true), ec);
-        if (!ec)
-            acceptor.bind(ep, ec);
-        if (!ec)
-            acceptor.listen(asio::socket_base::max_listen_connections, ec);
-        if (ec)
-            throw std::system_error(ec, fmt::format("listener {}", endpoint_text(ep)));
-        log::info(
-            "listening", {{"address", endpoint_text(acceptor.local_endpoint())},
-                          {"tls", l.tls == config::tls_mode::none       ? "none"
-                                  : l.tls == config::tls_mode::starttls ? "starttls"
-                                                                        : "implicit"},
-                          {"auth", l.auth == config::auth_policy::none       ? "none"
-                                   : l.auth == config::auth_policy::optional ? "optional"
-                                                                             : "required"}}
-        );
-        asio::co_spawn(io_, accept_loop(acceptor, l), asio::detached);
+    for (const auto& l : cfg_->listeners) {
+        auto bound_or = bind(l);
+        if (auto* error = std::get_if<std::string>(&bound_or))
+            throw std::runtime_error(*error);
+        auto& b = acceptors_.emplace_back(bound{
+            std::move(std::get<tcp::acceptor>(bound_or)),
+            std::make_shared<const config::listener>(l)});
+        serve_listener(b);
     }
+}
+
+std::optional<std::string> server::reconfigure(
+    std::shared_ptr<const config::config> cfg, std::shared_ptr<asio::ssl::context> tls
+) {
+    if (draining_)
+        return "shutting down";
+    // Which new listener keeps which open socket (same address text), and which are new.
+    std::vector<bound*> kept(cfg->listeners.size(), nullptr);
+    std::list<bound> fresh;
+    for (std::size_t i = 0; i < cfg->listeners.size(); ++i) {
+        const auto& l = cfg->listeners[i];
+        for (auto& b : acceptors_)
+            if (b.acceptor.is_open() && b.settings->address.text() == l.address.text())
+                kept[i] = &b;
+        if (kept[i])
+            continue;
+        auto bound_or = bind(l);
+        if (auto* error = std::get_if<std::string>(&bound_or))
+            return *error;  // the sockets bound so far close with fresh
+        fresh.push_back(bound{
+            std::move(std::get<tcp::acceptor>(bound_or)),
+            std::make_shared<const config::listener>(l)});
+    }
+    // Commit: nothing below fails.
+    for (auto& b : acceptors_) {
+        if (!b.acceptor.is_open() || std::find(kept.begin(), kept.end(), &b) != kept.end())
+            continue;
+        boost::system::error_code ec;
+        log::info("listener_closed", {{"address", b.settings->address.text()}});
+        b.acceptor.close(ec);
+    }
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        if (kept[i])
+            kept[i]->settings = std::make_shared<const config::listener>(cfg->listeners[i]);
+    for (auto it = fresh.begin(); it != fresh.end();) {
+        auto next = std::next(it);
+        acceptors_.splice(acceptors_.end(), fresh, it);
+        serve_listener(acceptors_.back());
+        it = next;
+    }
+    cfg_ = std::move(cfg);
+    tls_ = std::move(tls);
+    return std::nullopt;
 }
 
 std::vector<std::string> server::bound_addresses() const {
     std::vector<std::string> out;
-    for (const auto& a : acceptors_) {
+    for (const auto& b : acceptors_) {
         boost::system::error_code ec;
-        auto ep = a.local_endpoint(ec);
+        if (!b.acceptor.is_open())
+            continue;
+        auto ep = b.acceptor.local_endpoint(ec);
         if (!ec)
             out.push_back(endpoint_text(ep));
     }
     return out;
 }
 
-asio::awaitable<void> server::accept_loop(tcp::acceptor& acceptor, const config::listener& l) {
+asio::awaitable<void> server::accept_loop(bound& b) {
+    auto& acceptor = b.acceptor;
     for (;;) {
         boost::system::error_code ec;
         auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
@@ -169,7 +233,7 @@ asio::awaitable<void> server::accept_loop(tcp::acceptor& acceptor, const config:
             co_await pause.async_wait(asio::use_awaitable);
             continue;
         }
-        auto c = std::make_shared<connection>(std::move(socket), l);
+        auto c = std::make_shared<connection>(std::move(socket), b.settings);
         auto remote = c->socket.remote_endpoint(ec);
         if (ec)
             continue;
@@ -194,23 +258,23 @@ void server::forget(const std::shared_ptr<connection>& c) {
 
 smtp::session_options server::session_options_for(const connection& c) const {
     smtp::session_options o;
-    o.hostname = cfg_.server.hostname;
+    o.hostname = cfg_->server.hostname;
     o.client_address = c.client_ip;
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(c.client_ip, ec);
-    o.client_trusted = !ec && client_allowed(cfg_, ip);
-    o.priority = c.listener.priority;
-    o.starttls_available = c.listener.tls == config::tls_mode::starttls && tls_ != nullptr;
+    o.client_trusted = !ec && client_allowed(*cfg_, ip);
+    o.priority = c.listener->priority;
+    o.starttls_available = c.listener->tls == config::tls_mode::starttls && tls_ != nullptr;
     o.tls_active = false;
-    o.auth = users_ ? to_session(c.listener.auth) : smtp::auth_mode::none;
-    if (c.listener.auth == config::auth_policy::required)
+    o.auth = users_ ? to_session(c.listener->auth) : smtp::auth_mode::none;
+    if (c.listener->auth == config::auth_policy::required)
         o.auth = smtp::auth_mode::required;
-    o.bounce_domain = cfg_.bounce.domain;
-    o.max_message_size = cfg_.limits.max_message_size;
-    o.max_recipients = cfg_.limits.max_recipients;
-    o.max_line_length = cfg_.limits.max_line_length;
-    o.max_command_length = cfg_.limits.max_command_length;
-    o.max_errors = cfg_.limits.max_errors;
+    o.bounce_domain = cfg_->bounce.domain;
+    o.max_message_size = cfg_->limits.max_message_size;
+    o.max_recipients = cfg_->limits.max_recipients;
+    o.max_line_length = cfg_->limits.max_line_length;
+    o.max_command_length = cfg_->limits.max_command_length;
+    o.max_errors = cfg_->limits.max_errors;
     o.suppressed = suppressed_;
     return o;
 }
@@ -288,7 +352,7 @@ asio::awaitable<bool> server::drive(
             co_return true;
         // A closing session keeps its short goodbye deadline; others get the command timeout.
         if (!s.closed() && !c.timed_out)
-            arm(c, clock::now() + cfg_.limits.command_timeout);
+            arm(c, clock::now() + cfg_->limits.command_timeout);
         co_await asio::async_write(
             stream, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec)
         );
@@ -344,10 +408,10 @@ asio::awaitable<bool> server::drive(
             // a connection forever.
             if (!content_started)
                 content_started = clock::now();
-            arm(c, *content_started + cfg_.limits.data_timeout);
+            arm(c, *content_started + cfg_->limits.data_timeout);
         } else {
             content_started.reset();
-            arm(c, clock::now() + cfg_.limits.command_timeout);
+            arm(c, clock::now() + cfg_->limits.command_timeout);
         }
         c.idle = !s.receiving_content();
         auto n = co_await stream.async_read_some(
@@ -377,8 +441,8 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     c->session.emplace(session_options_for(*c));
     log::debug("session_start", {{"client", c->client_ip}});
     try {
-        bool too_many = connections_.size() > cfg_.limits.max_connections ||
-                        per_client_[c->client_ip] > cfg_.limits.max_connections_per_client;
+        bool too_many = connections_.size() > cfg_->limits.max_connections ||
+                        per_client_[c->client_ip] > cfg_->limits.max_connections_per_client;
         if (too_many || draining_) {
             auto text = draining_ ? "421 4.3.2 Service shutting down, try again later\r\n"
                                   : "421 4.7.0 Too many connections, try again later\r\n";
@@ -393,8 +457,9 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 c->socket, asio::buffer(std::string_view(text)),
                 asio::redirect_error(asio::use_awaitable, ec)
             );
-        } else if (c->listener.tls == config::tls_mode::implicit) {
-            asio::ssl::stream<tcp::socket&> tls(c->socket, *tls_);
+        } else if (c->listener->tls == config::tls_mode::implicit) {
+            auto context = tls_;  // a reload may replace tls_ during the handshake
+            asio::ssl::stream<tcp::socket&> tls(c->socket, *context);
             arm(*c, clock::now() + handshake_timeout);
             boost::system::error_code ec;
             co_await tls.async_handshake(
@@ -412,7 +477,8 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
             }
         } else if (co_await drive(c->socket, *c, c->session->greet())) {
-            asio::ssl::stream<tcp::socket&> tls(c->socket, *tls_);
+            auto context = tls_;  // a reload may replace tls_ during the handshake
+            asio::ssl::stream<tcp::socket&> tls(c->socket, *context);
             arm(*c, clock::now() + handshake_timeout);
             boost::system::error_code ec;
             co_await tls.async_handshake(
@@ -447,7 +513,7 @@ asio::awaitable<void> server::drain(clock::duration grace) {
     boost::system::error_code ec;
     // Closed, not destroyed: an accept loop may still be between awaits with a reference to one.
     for (auto& a : acceptors_)
-        a.close(ec);
+        a.acceptor.close(ec);
     for (auto& c : connections_) {
         c->draining = true;
         if (c->idle)

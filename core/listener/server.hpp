@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -32,7 +34,7 @@ public:
     // tls may be null when no listener uses TLS. users may be null when no listener offers AUTH.
     server(
         boost::asio::io_context& io,
-        const config::config& cfg,
+        std::shared_ptr<const config::config> cfg,
         intake& in,
         std::shared_ptr<const user_table> users,
         std::shared_ptr<boost::asio::ssl::context> tls,
@@ -53,6 +55,14 @@ public:
         suppressed_ = std::move(check);
     }
 
+    // Reload: listeners that stay (same address) keep their socket and take their new settings;
+    // new ones are bound, removed ones closed (their sessions finish); limits, relay networks and
+    // the TLS context apply to new sessions. All or nothing: when a new listener cannot be bound,
+    // nothing changes and the error says which.
+    std::optional<std::string> reconfigure(
+        std::shared_ptr<const config::config> cfg, std::shared_ptr<boost::asio::ssl::context> tls
+    );
+
     // Reload: new users apply to later AUTH attempts.
     void set_users(std::shared_ptr<const user_table> users) { users_ = std::move(users); }
 
@@ -61,9 +71,16 @@ public:
     std::vector<std::string> bound_addresses() const;
 
 private:
-    boost::asio::awaitable<void> accept_loop(
-        boost::asio::ip::tcp::acceptor& acceptor, const config::listener& l
-    );
+    // One bound [[listener]]: its socket and its current settings (replaced on reload).
+    struct bound {
+        boost::asio::ip::tcp::acceptor acceptor;
+        std::shared_ptr<const config::listener> settings;
+    };
+
+    // Opens, binds and listens on l's address; an error names it.
+    std::variant<boost::asio::ip::tcp::acceptor, std::string> bind(const config::listener& l);
+    void serve_listener(bound& b);
+    boost::asio::awaitable<void> accept_loop(bound& b);
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
     boost::asio::awaitable<void> watchdog(std::shared_ptr<connection> c);
     // Runs the session over stream until it closes (false) or asks for TLS (true).
@@ -78,13 +95,13 @@ private:
     void forget(const std::shared_ptr<connection>& c);
 
     boost::asio::io_context& io_;
-    const config::config& cfg_;
+    std::shared_ptr<const config::config> cfg_;
     intake& intake_;
     std::shared_ptr<const user_table> users_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
     boost::asio::thread_pool& workers_;
     auth_limiter limiter_;
-    std::list<boost::asio::ip::tcp::acceptor> acceptors_;
+    std::list<bound> acceptors_;  // closed ones stay (closed) until the server ends
     std::list<std::shared_ptr<connection>> connections_;
     std::unordered_map<std::string, unsigned> per_client_;
     bool draining_ = false;

@@ -170,7 +170,9 @@ int main(int argc, char** argv) {
             {cfg.server.hostname, cfg.bounce.domain, cfg.delivery.priority_header}, writer, workers,
             parts.sign
         );
-        listener::server server(io, cfg, intake, parts.users, parts.tls, workers);
+        // The config in force: replaced whole by a good reload; what holds a copy keeps it alive.
+        auto current = std::make_shared<const config::config>(cfg);
+        listener::server server(io, current, intake, parts.users, parts.tls, workers);
 
         auto stores = daemon::open_bounce_stores(cfg);
         queue::feedback feedback(cfg.bounce, stores.secrets, *stores.list, *stores.state);
@@ -218,10 +220,7 @@ int main(int argc, char** argv) {
         );
         if (!counters)
             throw std::runtime_error("warming counters: " + counters_error);
-        queue::runner delivery(
-            io, std::make_shared<const config::config>(cfg), where, writer, workers, *resolver,
-            counters.get()
-        );
+        queue::runner delivery(io, current, where, writer, workers, *resolver, counters.get());
         delivery.set_feedback(&feedback);
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });
@@ -261,16 +260,15 @@ int main(int argc, char** argv) {
                 }
             );
         });
-        std::shared_ptr<const config::config> current = std::make_shared<const config::config>(cfg);
         std::function<void()> wait_reload = [&] {
             reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
                 if (ec || stopping)
                     return;
                 daemon::notify("RELOADING=1");
-                // All or nothing: the new file, its keys and its users file must all be good
-                // before any of it applies; otherwise the old config stays in force. Signing,
-                // users, delivery, warming, providers and throttles change at once; listeners
-                // and the spool apply on restart.
+                // All or nothing: the new file, its TLS certificate, keys and users file must all
+                // be good, and new listeners bound, before any of it applies; otherwise the old
+                // config stays in force. The spool, workers, admin endpoint and bounce settings
+                // apply on restart (the change lines say so).
                 auto reloaded = config::load(args->config);
                 if (auto* error = std::get_if<config::load_error>(&reloaded)) {
                     log::error("reload_failed", {{"error", error->message}});
@@ -278,34 +276,36 @@ int main(int argc, char** argv) {
                     auto fresh = std::make_shared<const config::config>(
                         std::move(std::get<config::config>(reloaded))
                     );
-                    auto signer = daemon::make_signer(*fresh);
-                    std::variant<listener::user_table, std::string> users = listener::user_table{};
-                    if (!fresh->auth.users_file.empty())
-                        users = listener::user_table::load(fresh->auth.users_file, true);
-                    if (auto* key_error = std::get_if<std::string>(&signer)) {
-                        log::error("reload_failed", {{"error", *key_error}});
-                    } else if (auto* users_error = std::get_if<std::string>(&users)) {
-                        log::error(
-                            "reload_failed",
-                            {{"error",
-                              fmt::format(
-                                  "{}:{}:{}: {}", fresh->path, fresh->auth.users_file_where.line,
-                                  fresh->auth.users_file_where.column, *users_error
-                              )}}
-                        );
+                    auto prepared_again = prepare(*fresh);
+                    std::optional<std::string> failure;
+                    if (auto* not_ready = std::get_if<std::string>(&prepared_again))
+                        failure = *not_ready;
+                    else
+                        failure =
+                            server.reconfigure(fresh, std::get<runtime_parts>(prepared_again).tls);
+                    if (failure) {
+                        log::error("reload_failed", {{"error", *failure}});
                     } else {
+                        auto& next = std::get<runtime_parts>(prepared_again);
                         for (const auto& change : config::describe_changes(*current, *fresh))
                             log::info("reload_change", {{"change", change}});
-                        intake.set_signer(std::move(std::get<listener::sign_fn>(signer)));
-                        if (!fresh->auth.users_file.empty() || offers_auth(*fresh))
-                            server.set_users(std::make_shared<listener::user_table>(
-                                std::move(std::get<listener::user_table>(users))
-                            ));
+                        intake.set_signer(std::move(next.sign));
+                        intake.set_settings(
+                            {fresh->server.hostname, cfg.bounce.domain,
+                             fresh->delivery.priority_header}
+                        );
+                        server.set_users(std::move(next.users));
                         delivery.reconfigure(fresh);
+                        log::configure(
+                            static_cast<log::level>(fresh->log.level),
+                            fresh->log.format == config::log_format::json ? log::format::json
+                                                                          : log::format::logfmt
+                        );
                         current = fresh;
                         log::info(
                             "reload", {{"dkim_keys", fresh->dkim_keys.size()},
                                        {"arc", fresh->arc.enabled ? "on" : "off"},
+                                       {"listeners", fresh->listeners.size()},
                                        {"source_ips", fresh->source_ips.size()},
                                        {"providers", fresh->providers.size()},
                                        {"throttles", fresh->throttles.size()}}

@@ -51,8 +51,12 @@ rate = "2/s"
     after.throttles.at(0).rate = "120/min";
     after.warming.at("w").daily = {50, 100};
     after.limits.max_recipients = 10;
+    after.bounce.soft_bounce_limit = 9;
+    after.listeners.push_back(after.listeners.empty() ? listener{} : after.listeners.front());
+    after.listeners.back().address = {"127.0.0.1", 2525};
+    after.listeners.back().priority = "high";
     auto lines = describe_changes(before, after);
-    CHECK(lines.size() == 4);
+    CHECK(lines.size() == 6);
     CHECK(
         has(lines,
             "throttle example.com: rate 60/min, max_connections 0, max_messages_per_connection 0 → "
@@ -71,7 +75,17 @@ rate = "2/s"
         return l.starts_with("limits: ");
     });
     REQUIRE(limits != lines.end());
-    CHECK(limits->ends_with("(applies on restart)"));
+    CHECK_FALSE(limits->ends_with("(applies on restart)"));
+    auto listeners = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.starts_with("listeners: ");
+    });
+    REQUIRE(listeners != lines.end());
+    CHECK(listeners->ends_with("127.0.0.1:2525 tls=none auth=optional priority=high]"));
+    auto bounce = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.starts_with("bounce: ");
+    });
+    REQUIRE(bounce != lines.end());
+    CHECK(bounce->ends_with("(applies on restart)"));
     auto removed = describe_changes(after, before);
     CHECK(has(removed, "removed throttle orange.fr"));
 }
