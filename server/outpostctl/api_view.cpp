@@ -100,4 +100,24 @@ int failed_call(const api_result& r) {
     return exit_failure;
 }
 
+std::variant<api_reply, int> daemon_call(
+    const config::config& cfg,
+    std::string_view method,
+    std::string_view target,
+    std::string_view down_note
+) {
+    auto r = call_admin(cfg, method, target);
+    if (r.outcome == reach::down) {
+        fmt::print(stderr, "outpostctl: outpostd is not running ({}){}\n", r.reason, down_note);
+        return exit_daemon_down;
+    }
+    if (r.outcome == reach::failed)
+        return failed_call(r);
+    if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    }
+    return std::move(r.reply);
+}
+
 }  // namespace outpost::ctl

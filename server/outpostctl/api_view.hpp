@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -38,5 +39,15 @@ bool bad_format(const context& ctx);
 std::string api_error(const api_reply& r);
 // "cannot talk to outpostd at ...": exit_failure.
 int failed_call(const api_result& r);
+
+// A call that needs the running daemon: its reply when it answered 200; otherwise what went
+// wrong is said on stderr and the exit code returned (exit_daemon_down when it is not running,
+// with down_note after the reason; exit_failure for errors).
+std::variant<api_reply, int> daemon_call(
+    const config::config& cfg,
+    std::string_view method,
+    std::string_view target,
+    std::string_view down_note = {}
+);
 
 }  // namespace outpost::ctl

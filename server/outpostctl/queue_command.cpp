@@ -268,26 +268,17 @@ int queue_flush(context& ctx) {
     } else if (domain) {
         target += "?domain=" + admin::url_encode(*domain);
     }
-    auto r = call_admin(ctx.config(), "POST", target);
-    if (r.outcome == reach::down) {
-        fmt::print(
-            stderr,
-            "outpostctl: outpostd is not running ({}); queue flush needs the daemon, and every "
-            "queued message is retried when it starts\n",
-            r.reason
-        );
-        return exit_daemon_down;
-    }
-    if (r.outcome == reach::failed)
-        return failed_call(r);
-    if (r.reply.status != 200) {
-        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
-        return exit_failure;
-    }
+    auto r = daemon_call(
+        ctx.config(), "POST", target,
+        "; queue flush needs the daemon, and every queued message is retried when it starts"
+    );
+    if (auto* code = std::get_if<int>(&r))
+        return *code;
+    const auto& doc = std::get<api_reply>(r).body;
     if (ctx.format == "json") {
-        print_json(r.reply.body);
+        print_json(doc);
     } else {
-        auto n = int_of(field(r.reply.body, "flushed"));
+        auto n = int_of(field(doc, "flushed"));
         fmt::print("{} deferred job{} made ready now\n", n, n == 1 ? "" : "s");
     }
     return exit_ok;
@@ -404,19 +395,10 @@ int status(context& ctx) {
         fmt::print(stderr, "{}", status_usage);
         return exit_usage;
     }
-    const auto& cfg = ctx.config();
-    auto r = call_admin(cfg, "GET", "/api/v1/status");
-    if (r.outcome == reach::down) {
-        fmt::print(stderr, "outpostctl: outpostd is not running ({})\n", r.reason);
-        return exit_daemon_down;
-    }
-    if (r.outcome == reach::failed)
-        return failed_call(r);
-    if (r.reply.status != 200) {
-        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
-        return exit_failure;
-    }
-    const auto& doc = r.reply.body;
+    auto r = daemon_call(ctx.config(), "GET", "/api/v1/status");
+    if (auto* code = std::get_if<int>(&r))
+        return *code;
+    const auto& doc = std::get<api_reply>(r).body;
     if (ctx.format == "json") {
         print_json(doc);
         return exit_ok;

@@ -26,18 +26,10 @@ int status(context& ctx) {
         fmt::print(stderr, "{}", usage);
         return exit_usage;
     }
-    auto r = call_admin(ctx.config(), "GET", "/api/v1/throttles");
-    if (r.outcome == reach::down) {
-        fmt::print(stderr, "outpostctl: outpostd is not running ({})\n", r.reason);
-        return exit_daemon_down;
-    }
-    if (r.outcome == reach::failed)
-        return failed_call(r);
-    if (r.reply.status != 200) {
-        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
-        return exit_failure;
-    }
-    const auto& doc = r.reply.body;
+    auto r = daemon_call(ctx.config(), "GET", "/api/v1/throttles");
+    if (auto* code = std::get_if<int>(&r))
+        return *code;
+    const auto& doc = std::get<api_reply>(r).body;
     if (ctx.format == "json") {
         print_json(doc);
         return exit_ok;
