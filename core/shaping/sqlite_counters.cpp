@@ -2,59 +2,24 @@
 #include <sqlite3.h>
 
 #include "core/shaping/counters.hpp"
+#include "core/util/sqlite_statement.hpp"
 
 namespace outpost::shaping {
 
 namespace {
 
-// A prepared statement, finalized at the end of its scope.
-class statement {
-public:
-    statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+using statement = util::sqlite_statement;
 
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
+void bind_key(statement& st, const counter_key& k) {
+    st.bind(1, k.ip);
+    st.bind(2, k.provider);
+    st.bind(3, date_text(k.date));
+}
 
-    ~statement() { sqlite3_finalize(stmt_); }
-
-    bool ok() const { return stmt_ != nullptr; }
-
-    void bind(int i, std::string_view text) {
-        sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    }
-
-    void bind(int i, std::uint64_t value) {
-        sqlite3_bind_int64(stmt_, i, static_cast<sqlite3_int64>(value));
-    }
-
-    void bind_key(const counter_key& k) {
-        bind(1, k.ip);
-        bind(2, k.provider);
-        bind(3, date_text(k.date));
-    }
-
-    int step() { return sqlite3_step(stmt_); }
-
-    std::uint64_t count(int i) const {
-        return static_cast<std::uint64_t>(sqlite3_column_int64(stmt_, i));
-    }
-
-    std::string text(int i) const {
-        const auto* p = sqlite3_column_text(stmt_, i);
-        return p ? std::string(
-                       reinterpret_cast<const char*>(p),
-                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))
-                   )
-                 : std::string();
-    }
-
-    daily_counts counts(int first) const {
-        return daily_counts{count(first), count(first + 1), count(first + 2), count(first + 3)};
-    }
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
+daily_counts counts_of(const statement& st, int first) {
+    auto count = [&](int i) { return static_cast<std::uint64_t>(st.integer(i)); };
+    return daily_counts{count(first), count(first + 1), count(first + 2), count(first + 3)};
+}
 
 // Days are ISO dates so that operators can read the table with the sqlite3 shell.
 constexpr const char* schema = R"(
@@ -124,7 +89,7 @@ ON CONFLICT (ip, provider, day) DO UPDATE SET
     bounced = bounced + excluded.bounced, complaints = complaints + excluded.complaints)");
     if (!st.ok())
         return fail("add");
-    st.bind_key(key);
+    bind_key(st, key);
     st.bind(4, delta.sent);
     st.bind(5, delta.deferred);
     st.bind(6, delta.bounced);
@@ -139,7 +104,7 @@ INSERT INTO warming_counts (ip, provider, day, sent) SELECT ?1, ?2, ?3, 1 WHERE 
 ON CONFLICT (ip, provider, day) DO UPDATE SET sent = sent + 1 WHERE sent < ?4)");
     if (!st.ok())
         return fail("take");
-    st.bind_key(key);
+    bind_key(st, key);
     st.bind(4, cap);
     if (st.step() != SQLITE_DONE)
         return fail("take");
@@ -155,8 +120,8 @@ WHERE ip = ?1 AND provider = ?2 AND day = ?3)");
         fail("get");
         return {};
     }
-    st.bind_key(key);
-    return st.step() == SQLITE_ROW ? st.counts(0) : daily_counts{};
+    bind_key(st, key);
+    return st.step() == SQLITE_ROW ? counts_of(st, 0) : daily_counts{};
 }
 
 std::map<day, daily_counts> sqlite_counter_store::history(
@@ -176,7 +141,7 @@ WHERE ip = ?1 AND provider = ?2 AND day >= ?3 AND day <= ?4 ORDER BY day)");
     st.bind(4, date_text(to));
     while (st.step() == SQLITE_ROW)
         if (auto d = parse_date(st.text(0)))
-            out[*d] = st.counts(1);
+            out[*d] = counts_of(st, 1);
     return out;
 }
 

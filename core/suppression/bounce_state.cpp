@@ -4,27 +4,13 @@
 #include <sqlite3.h>
 
 #include "core/suppression/store.hpp"
+#include "core/util/sqlite_statement.hpp"
 
 namespace outpost::suppression {
 
 namespace {
 
-struct stmt {
-    sqlite3_stmt* s = nullptr;
-
-    stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-
-    ~stmt() { sqlite3_finalize(s); }
-
-    stmt(const stmt&) = delete;
-    stmt& operator=(const stmt&) = delete;
-
-    void text(int i, std::string_view v) {
-        sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-
-    void integer(int i, std::int64_t v) { sqlite3_bind_int64(s, i, v); }
-};
+using stmt = util::sqlite_statement;
 
 }  // namespace
 
@@ -79,14 +65,14 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
             "VALUES (?, ?, ?, ?, ?, ?)"
         );
         for (const auto& e : entries) {
-            st.text(1, e.queue_id);
-            st.integer(2, e.index);
-            st.text(3, e.address);
-            st.integer(4, e.at);
-            st.text(5, e.source);
-            st.text(6, e.provider);
-            ok = sqlite3_step(st.s) == SQLITE_DONE && ok;
-            sqlite3_reset(st.s);
+            st.bind(1, e.queue_id);
+            st.bind(2, e.index);
+            st.bind(3, e.address);
+            st.bind(4, e.at);
+            st.bind(5, e.source);
+            st.bind(6, e.provider);
+            ok = st.step() == SQLITE_DONE && ok;
+            st.reset();
         }
     }
     return sqlite3_exec(db_, ok ? "COMMIT" : "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK &&
@@ -97,21 +83,18 @@ std::optional<sent_entry> bounce_state::sent(std::string_view queue_id, std::uin
     stmt st(
         db_, "SELECT address, at, source, provider FROM verp_sent WHERE queue_id = ? AND idx = ?"
     );
-    st.text(1, queue_id);
-    st.integer(2, index);
-    if (sqlite3_step(st.s) != SQLITE_ROW)
+    st.bind(1, queue_id);
+    st.bind(2, index);
+    if (st.step() != SQLITE_ROW)
         return std::nullopt;
-    auto text = [&](int column) {
-        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.s, column)));
-    };
-    return sent_entry{std::string(queue_id),         index,   text(0),
-                      sqlite3_column_int64(st.s, 1), text(2), text(3)};
+    return sent_entry{std::string(queue_id), index,      st.text(0),
+                      st.integer(1),         st.text(2), st.text(3)};
 }
 
 void bounce_state::prune_sent(std::int64_t older_than) {
     stmt st(db_, "DELETE FROM verp_sent WHERE at < ?");
-    st.integer(1, older_than);
-    sqlite3_step(st.s);
+    st.bind(1, older_than);
+    st.step();
 }
 
 unsigned bounce_state::record_soft(
@@ -121,10 +104,10 @@ unsigned bounce_state::record_soft(
     std::int64_t count = 0, first = now;
     {
         stmt st(db_, "SELECT count, first_at FROM soft_bounces WHERE address = ?");
-        st.text(1, key);
-        if (sqlite3_step(st.s) == SQLITE_ROW) {
-            count = sqlite3_column_int64(st.s, 0);
-            first = sqlite3_column_int64(st.s, 1);
+        st.bind(1, key);
+        if (st.step() == SQLITE_ROW) {
+            count = st.integer(0);
+            first = st.integer(1);
         }
     }
     if (now - first > window) {
@@ -137,18 +120,18 @@ unsigned bounce_state::record_soft(
         "INSERT OR REPLACE INTO soft_bounces (address, count, first_at, last_at) VALUES (?, ?, ?, "
         "?)"
     );
-    up.text(1, key);
-    up.integer(2, count);
-    up.integer(3, first);
-    up.integer(4, now);
-    sqlite3_step(up.s);
+    up.bind(1, key);
+    up.bind(2, count);
+    up.bind(3, first);
+    up.bind(4, now);
+    up.step();
     return static_cast<unsigned>(count);
 }
 
 void bounce_state::reset_soft(std::string_view address) {
     stmt st(db_, "DELETE FROM soft_bounces WHERE address = ?");
-    st.text(1, normalize_address(address));
-    sqlite3_step(st.s);
+    st.bind(1, normalize_address(address));
+    st.step();
 }
 
 }  // namespace outpost::suppression

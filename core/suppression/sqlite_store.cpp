@@ -3,72 +3,27 @@
 
 #include <sqlite3.h>
 
+#include "core/util/sqlite_statement.hpp"
+
 namespace outpost::suppression {
 
 namespace {
 
-// A prepared statement: owned (finalized at the end) or borrowed from the store's cache (reset at
-// the end, so it can be used again).
-class statement {
-public:
-    statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+using statement = util::sqlite_statement;
 
-    statement(sqlite3* db, sqlite3_stmt*& cached, const char* sql) : borrowed_(true) {
-        if (!cached)
-            sqlite3_prepare_v2(db, sql, -1, &cached, nullptr);
-        stmt_ = cached;
-    }
-
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-
-    ~statement() {
-        if (!borrowed_) {
-            sqlite3_finalize(stmt_);
-        } else if (stmt_) {
-            sqlite3_reset(stmt_);
-            sqlite3_clear_bindings(stmt_);
-        }
-    }
-
-    bool ok() const { return stmt_ != nullptr; }
-
-    void bind(int i, std::string_view text) {
-        sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    }
-
-    void bind(int i, std::int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
-
-    int step() { return sqlite3_step(stmt_); }
-
-    std::string text(int i) const {
-        const auto* p = sqlite3_column_text(stmt_, i);
-        return p ? std::string(
-                       reinterpret_cast<const char*>(p),
-                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))
-                   )
-                 : std::string();
-    }
-
-    std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
-
-    entry row() const {
-        entry e;
-        e.address = text(0);
-        e.reason = text(1);
-        e.status = text(2);
-        e.origin = parse_source(text(3)).value_or(source::manual);
-        e.first_seen = integer(4);
-        e.last_seen = integer(5);
-        e.count = static_cast<std::uint32_t>(integer(6));
-        e.message_id = text(7);
-        return e;
-    }
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-    bool borrowed_ = false;
-};
+// One row of the columns below.
+entry row_of(const statement& st) {
+    entry e;
+    e.address = st.text(0);
+    e.reason = st.text(1);
+    e.status = st.text(2);
+    e.origin = parse_source(st.text(3)).value_or(source::manual);
+    e.first_seen = st.integer(4);
+    e.last_seen = st.integer(5);
+    e.count = static_cast<std::uint32_t>(st.integer(6));
+    e.message_id = st.text(7);
+    return e;
+}
 
 constexpr const char* columns =
     "address, reason, status, source, first_seen, last_seen, count, message_id";
@@ -194,7 +149,7 @@ std::optional<entry> sqlite_store::lookup(std::string_view address) {
     }
     st.bind(1, key);
     if (st.step() == SQLITE_ROW)
-        return st.row();
+        return row_of(st);
     return std::nullopt;
 }
 
@@ -228,7 +183,7 @@ std::vector<entry> sqlite_store::list(const list_filter& filter) {
     if (filter.since)
         st.bind(2, *filter.since);
     while (st.step() == SQLITE_ROW)
-        out.push_back(st.row());
+        out.push_back(row_of(st));
     return out;
 }
 
