@@ -40,25 +40,11 @@ CREATE TABLE IF NOT EXISTS warming_counts (
 std::unique_ptr<sqlite_counter_store> sqlite_counter_store::open(
     const std::string& path, std::string* error
 ) {
-    sqlite3* db = nullptr;
-    int rc =
-        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    if (rc != SQLITE_OK) {
-        if (error)
-            *error = path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return nullptr;
-    }
-    std::unique_ptr<sqlite_counter_store> s(new sqlite_counter_store(db));
-    sqlite3_busy_timeout(db, 5000);
     // WAL lets outpostctl read while the daemon writes; FULL makes each commit durable.
-    if (!s->exec("PRAGMA journal_mode=WAL") || !s->exec("PRAGMA synchronous=FULL") ||
-        !s->exec(schema)) {
-        if (error)
-            *error = path + ": " + s->error_;
-        return nullptr;
-    }
-    return s;
+    auto* db = util::open_sqlite(
+        path, std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") + schema, error
+    );
+    return db ? std::unique_ptr<sqlite_counter_store>(new sqlite_counter_store(db)) : nullptr;
 }
 
 sqlite_counter_store::~sqlite_counter_store() {
@@ -71,13 +57,7 @@ bool sqlite_counter_store::fail(const char* what) {
 }
 
 bool sqlite_counter_store::exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-        error_ = message ? message : "sqlite error";
-        sqlite3_free(message);
-        return false;
-    }
-    return true;
+    return util::sqlite_exec(db_, sql, &error_);
 }
 
 bool sqlite_counter_store::add(const counter_key& key, const daily_counts& delta) {

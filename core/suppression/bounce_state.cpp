@@ -15,29 +15,18 @@ using stmt = util::sqlite_statement;
 }  // namespace
 
 std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::string* error) {
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-        if (error)
-            *error = db ? sqlite3_errmsg(db) : "out of memory";
-        sqlite3_close(db);
-        return nullptr;
-    }
-    const char* schema =
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+    auto* db = util::open_sqlite(
+        path,
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         "CREATE TABLE IF NOT EXISTS verp_sent (queue_id TEXT NOT NULL, idx INTEGER NOT NULL,"
         " address TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (queue_id, idx)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS verp_sent_at ON verp_sent (at);"
         "CREATE TABLE IF NOT EXISTS soft_bounces (address TEXT PRIMARY KEY, count INTEGER NOT NULL,"
-        " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;";
-    char* message = nullptr;
-    if (sqlite3_exec(db, schema, nullptr, nullptr, &message) != SQLITE_OK) {
-        if (error)
-            *error = message ? message : "cannot create the schema";
-        sqlite3_free(message);
-        sqlite3_close(db);
+        " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;",
+        error
+    );
+    if (!db)
         return nullptr;
-    }
     // Files from before the source and provider columns get them (an error means they exist).
     for (const char* column : {"source", "provider"})
         sqlite3_exec(

@@ -1,6 +1,7 @@
-// One prepared SQLite statement with binding and column reading, finalized (or, for a statement
-// the caller caches, reset and unbound) when it goes out of scope. Header-only: the libraries that
-// include it link SQLite themselves.
+// SQLite the way our stores use it: opening with pragmas and schema, running SQL, and one
+// prepared statement with binding and column reading, finalized (or, for a statement the caller
+// caches, reset and unbound) when it goes out of scope. Header-only: the libraries that include
+// it link SQLite themselves.
 #pragma once
 
 #include <concepts>
@@ -69,5 +70,35 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
     bool borrowed_ = false;
 };
+
+// Runs sql (one statement or several); false with the reason in *error when it fails.
+inline bool sqlite_exec(sqlite3* db, const std::string& sql, std::string* error) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) == SQLITE_OK)
+        return true;
+    if (error)
+        *error = message ? message : "sqlite error";
+    sqlite3_free(message);
+    return false;
+}
+
+// Opens (or creates) the database at path, waits up to 5 s for another process's lock, and runs
+// setup (pragmas, schema). nullptr, with "PATH: why" in *error, when any of it fails.
+inline sqlite3* open_sqlite(const std::string& path, const std::string& setup, std::string* error) {
+    sqlite3* db = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    std::string why;
+    if (rc != SQLITE_OK)
+        why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    else if (sqlite3_busy_timeout(db, 5000), !sqlite_exec(db, setup, &why))
+        rc = SQLITE_ERROR;
+    if (rc == SQLITE_OK)
+        return db;
+    if (error)
+        *error = path + ": " + why;
+    sqlite3_close(db);
+    return nullptr;
+}
 
 }  // namespace outpost::util
