@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -206,16 +207,24 @@ int queue_list(context& ctx) {
     return exit_ok;
 }
 
-int queue_show(context& ctx) {
+// The one ID argument of show, hold, release and delete; nullopt (after saying why) otherwise.
+std::optional<std::string> id_argument(context& ctx) {
     if (ctx.args.size() != 1 || bad_format(ctx)) {
         fmt::print(stderr, "{}", queue_usage);
-        return exit_usage;
+        return std::nullopt;
     }
-    auto id = ctx.args[0];
-    if (!spool::valid_queue_id(id)) {
-        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", id);
-        return exit_usage;
+    if (!spool::valid_queue_id(ctx.args[0])) {
+        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", ctx.args[0]);
+        return std::nullopt;
     }
+    return ctx.args[0];
+}
+
+int queue_show(context& ctx) {
+    auto argument = id_argument(ctx);
+    if (!argument)
+        return exit_usage;
+    const auto& id = *argument;
     const auto& cfg = ctx.config();
     auto r = call_admin(cfg, "GET", "/api/v1/queue/" + id);
     json::value doc;
@@ -287,15 +296,10 @@ int queue_flush(context& ctx) {
 // hold / release: only the daemon schedules, so with it down they edit the marker file that it
 // reads at start.
 int queue_hold_release(context& ctx, bool hold) {
-    if (ctx.args.size() != 1 || bad_format(ctx)) {
-        fmt::print(stderr, "{}", queue_usage);
+    auto argument = id_argument(ctx);
+    if (!argument)
         return exit_usage;
-    }
-    auto id = ctx.args[0];
-    if (!spool::valid_queue_id(id)) {
-        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", id);
-        return exit_usage;
-    }
+    const auto& id = *argument;
     const auto& cfg = ctx.config();
     auto r = call_admin(
         cfg, "POST", fmt::format("/api/v1/queue/{}?id={}", hold ? "hold" : "release", id)
@@ -329,15 +333,10 @@ int queue_hold_release(context& ctx, bool hold) {
 }
 
 int queue_delete(context& ctx) {
-    if (ctx.args.size() != 1 || bad_format(ctx)) {
-        fmt::print(stderr, "{}", queue_usage);
+    auto argument = id_argument(ctx);
+    if (!argument)
         return exit_usage;
-    }
-    auto id = ctx.args[0];
-    if (!spool::valid_queue_id(id)) {
-        fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", id);
-        return exit_usage;
-    }
+    const auto& id = *argument;
     const auto& cfg = ctx.config();
     auto r = call_admin(cfg, "DELETE", "/api/v1/queue/" + id);
     json::object done;
