@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "core/dns/resolver.hpp"
+#include "tests/support/run_coroutine.hpp"
 
 namespace outpost::dns::test {
 
@@ -59,20 +60,6 @@ private:
     }
 };
 
-// Runs one coroutine to completion on a fresh io_context and returns its result.
-template <class T>
-T run(boost::asio::awaitable<T> a) {
-    boost::asio::io_context ctx;
-    std::optional<T> out;
-    std::exception_ptr error;
-    boost::asio::co_spawn(ctx, std::move(a), [&](std::exception_ptr e, T value) {
-        error = e;
-        out = std::move(value);
-    });
-    ctx.run();
-    if (error)
-        std::rethrow_exception(error);
-    return std::move(*out);
-}
+using outpost::test::run;
 
 }  // namespace outpost::dns::test
