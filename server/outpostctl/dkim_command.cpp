@@ -1,6 +1,7 @@
 // outpostctl dkim: key generation, and signing and verifying messages exactly as the daemon does.
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -12,6 +13,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <fmt/format.h>
 
 #include "core/dkim/key_store.hpp"
@@ -19,6 +22,7 @@
 #include "core/dkim/verify.hpp"
 #include "core/dns/resolver.hpp"
 #include "core/message/header.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 #include "server/outpostctl/dkim_keys.hpp"
 
@@ -27,6 +31,7 @@ namespace outpost::ctl {
 namespace {
 
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 constexpr const char* usage =
     "usage: outpostctl dkim keygen --domain D --selector S [--algorithm "
@@ -72,7 +77,12 @@ constexpr const char* usage =
     "kept as F.bak): each old entry gets sign = false (still loaded and checked, never signing)\n"
     "and the new entry follows it. Then run `systemctl reload outpost`, and remove the old "
     "records\n"
-    "after the date it prints: now + delivery.max_lifetime + 7 days.\n";
+    "after the date it prints: now + delivery.max_lifetime + 7 days.\n"
+    "\n"
+    "--format json (global) makes keygen, verify, bench and rotate print one JSON object on\n"
+    "standard output instead (messages to standard error and exit codes are unchanged). sign\n"
+    "prints a message, so it refuses --format json (exit 2). Any format but table or json is a\n"
+    "usage error (exit 2).\n";
 
 // Reads a whole file ("-" or empty: standard input).
 std::optional<std::string> read_all(const std::string& path) {
@@ -198,7 +208,20 @@ int keygen(context& ctx) {
         return exit_failure;
     }
     const auto& key = std::get<dkim::private_key>(created);
-    fmt::print("{}\n", key_record_line(*domain, *selector, key));
+    if (ctx.format == "json") {
+        json::object doc{
+            {"domain", *domain},
+            {"selector", *selector},
+            {"algorithm", dkim::to_string(key.algo())},
+            {"bits", key.bits()},
+            {"private_key_path", out_path},
+        };
+        for (auto& [k, v] : key_record_json(*domain, *selector, key))
+            doc[k] = std::move(v);
+        print_json(doc);
+    } else {
+        fmt::print("{}\n", key_record_line(*domain, *selector, key));
+    }
     fmt::print(
         stderr, "wrote {} {}-bit private key to {} (mode 0600)\n", dkim::to_string(key.algo()),
         key.bits(), out_path
@@ -213,6 +236,13 @@ int sign(context& ctx) {
     auto keys_path = ctx.take_option("--keys");
     if (ctx.args.size() > 1) {
         fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    if (ctx.format == "json") {
+        fmt::print(
+            stderr,
+            "outpostctl dkim sign: prints the signed message; --format json is not supported\n"
+        );
         return exit_usage;
     }
     const auto& cfg = ctx.config();
@@ -313,18 +343,39 @@ int verify(context& ctx) {
     }
     bool all_pass = true;
     auto results = dkim::verify(m, lookup, o);
-    for (const auto& r : results) {
+    for (const auto& r : results)
+        all_pass = all_pass && r.status == dkim::result::pass;
+    auto arc = dkim::validate_arc(m, lookup, o);
+    all_pass = all_pass && arc.status != dkim::chain_status::fail;
+    if (ctx.format == "json") {
+        json::array signatures;
+        for (const auto& r : results)
+            signatures.push_back(json::object{
+                {"result", dkim::to_string(r.status)},
+                {"domain", r.domain},
+                {"selector", r.selector},
+                {"algorithm", r.algorithm},
+                {"identity", r.identity},
+                {"reason", r.reason},
+            });
+        print_json(json::object{
+            {"signatures", std::move(signatures)},
+            {"arc",
+             {{"result", dkim::to_string(arc.status)},
+              {"instance", arc.instance},
+              {"reason", arc.reason}}},
+            {"pass", all_pass},
+        });
+        return all_pass ? exit_ok : exit_failure;
+    }
+    for (const auto& r : results)
         fmt::print(
             "dkim={} d={} s={} a={} ({})\n", dkim::to_string(r.status), r.domain, r.selector,
             r.algorithm, r.reason
         );
-        all_pass = all_pass && r.status == dkim::result::pass;
-    }
     if (results.empty())
         fmt::print("dkim=none\n");
-    auto arc = dkim::validate_arc(m, lookup, o);
     fmt::print("arc={} i={} ({})\n", dkim::to_string(arc.status), arc.instance, arc.reason);
-    all_pass = all_pass && arc.status != dkim::chain_status::fail;
     return all_pass ? exit_ok : exit_failure;
 }
 
@@ -367,10 +418,13 @@ int bench(context& ctx) {
         }
         seconds = static_cast<double>(*v);
     }
-    fmt::print(
-        "{:<16} {:>8} {:>14} {:>14} {:>9}\n", "algorithm", "message", "signer/s", "raw sign/s",
-        "overhead"
-    );
+    bool as_json = ctx.format == "json";
+    json::array runs;
+    if (!as_json)
+        fmt::print(
+            "{:<16} {:>8} {:>14} {:>14} {:>9}\n", "algorithm", "message", "signer/s", "raw sign/s",
+            "overhead"
+        );
     for (auto a : {dkim::algorithm::rsa_sha256, dkim::algorithm::ed25519_sha256}) {
         auto generated = dkim::private_key::generate(a, 2048);
         if (auto* e = std::get_if<std::string>(&generated)) {
@@ -389,13 +443,28 @@ int bench(context& ctx) {
             dkim::sign_context sc;
             sc.time = 1800000000;
             double full = rate(seconds, [&] { (void)signer.sign({}, msg, sc); });
+            double overhead = (raw / full - 1.0) * 100.0;
+            if (as_json) {
+                runs.push_back(json::object{
+                    {"algorithm", dkim::to_string(a)},
+                    {"bits", key.bits()},
+                    {"message_bytes", size},
+                    {"signer_per_second", std::llround(full)},
+                    {"raw_sign_per_second", std::llround(raw)},
+                    {"overhead_percent", std::round(overhead * 10.0) / 10.0},
+                });
+                continue;
+            }
             fmt::print(
                 "{:<16} {:>6}KB {:>14.0f} {:>14.0f} {:>8.1f}%\n",
                 a == dkim::algorithm::rsa_sha256 ? "rsa-sha256/2048" : "ed25519-sha256",
-                size / 1024, full, raw, (raw / full - 1.0) * 100.0
+                size / 1024, full, raw, overhead
             );
         }
     }
+    if (as_json)
+        print_json(json::object{
+            {"seconds_per_run", std::llround(seconds)}, {"runs", std::move(runs)}});
     return exit_ok;
 }
 
@@ -404,6 +473,8 @@ int run(context& ctx) {
         fmt::print(stderr, "{}", usage);
         return exit_usage;
     }
+    if (bad_format(ctx))
+        return exit_usage;
     auto sub = ctx.args[0];
     ctx.args.erase(ctx.args.begin());
     if (sub == "keygen")

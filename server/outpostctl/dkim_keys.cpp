@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <boost/json/array.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,6 +41,20 @@ std::string key_record_line(
     const std::string& domain, const std::string& selector, const dkim::private_key& key
 ) {
     return doctor::txt_line(selector + "._domainkey." + domain, key.dns_record());
+}
+
+boost::json::object key_record_json(
+    const std::string& domain, const std::string& selector, const dkim::private_key& key
+) {
+    auto record = key.dns_record();
+    boost::json::array strings;
+    for (std::size_t i = 0; i < record.size(); i += 255)
+        strings.emplace_back(record.substr(i, 255));
+    return {
+        {"record_name", selector + "._domainkey." + domain},
+        {"record", record},
+        {"txt_strings", std::move(strings)},
+    };
 }
 
 }  // namespace outpost::ctl

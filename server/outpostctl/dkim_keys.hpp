@@ -5,6 +5,7 @@
 #include <string>
 #include <variant>
 
+#include <boost/json/object.hpp>
 #include <sys/types.h>
 
 #include "core/dkim/key.hpp"
@@ -31,6 +32,12 @@ std::variant<dkim::private_key, std::string> create_key_file(
 // The zone-file line to publish for a key: `selector._domainkey.domain. IN TXT "v=DKIM1; ..."`,
 // split into character-strings of at most 255 bytes (RFC 1035 §3.3, RFC 6376 §3.6.2.2).
 std::string key_record_line(
+    const std::string& domain, const std::string& selector, const dkim::private_key& key
+);
+
+// The same record for --format json: record_name (selector._domainkey.domain, no final dot),
+// record (the whole TXT value) and txt_strings (the record split as key_record_line splits it).
+boost::json::object key_record_json(
     const std::string& domain, const std::string& selector, const dkim::private_key& key
 );
 

@@ -14,6 +14,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@
 #include "core/dns/resolver.hpp"
 #include "core/doctor/checks.hpp"
 #include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/dkim_keys.hpp"
 
 namespace outpost::ctl {
@@ -33,6 +36,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 // After activation the old record stays published for the longest a message signed with the old
 // key may wait in our queue (delivery.max_lifetime), plus this margin for receivers that verify
@@ -51,6 +55,15 @@ struct pending {
     std::string selector;
     std::string path;
     dkim::private_key key;
+};
+
+// What --activate found for one waiting key: the doctor's findings and, when one failed, what DNS
+// returned for the key's record name.
+struct key_check {
+    std::vector<doctor::finding> findings;
+    bool failed = false;
+    dns::status dns_result = dns::status::ok;
+    std::vector<std::string> dns_records;
 };
 
 std::string tag_of(dkim::algorithm a) {
@@ -200,15 +213,18 @@ std::optional<std::int64_t> parse_number(std::string_view s) {
     return v;
 }
 
-// Generates (or finds, from an earlier run) the next key of each entry and prints the records.
+// Generates (or finds, from an earlier run) the next key of each entry and prints the records
+// (zone-file lines, or one JSON object).
 int rotate(
     const std::string& domain,
     const std::vector<entry>& entries,
     std::set<std::string> taken,
     std::int64_t now,
-    std::optional<unsigned> bits
+    std::optional<unsigned> bits,
+    bool as_json
 ) {
     std::vector<std::string> records;
+    json::array keys;
     for (const auto& e : entries) {
         auto current = dkim::load_private_key_file(e.config->private_key);
         if (auto* error = std::get_if<std::string>(&current)) {
@@ -218,7 +234,8 @@ int rotate(
         auto waiting = pending_selectors(e, taken);
         std::string selector;
         std::optional<dkim::private_key> key;
-        if (!waiting.empty()) {
+        bool earlier = !waiting.empty();
+        if (earlier) {
             selector = waiting.front();
             auto path = key_path(*e.config, selector);
             auto loaded = dkim::load_private_key_file(path);
@@ -251,9 +268,23 @@ int rotate(
         }
         taken.insert(selector);
         records.push_back(key_record_line(domain, selector, *key));
+        json::object k{
+            {"selector", selector},
+            {"replaces", e.config->selector},
+            {"algorithm", dkim::to_string(e.algo)},
+            {"bits", key->bits()},
+            {"private_key_path", key_path(*e.config, selector)},
+            {"from_earlier_run", earlier},
+        };
+        for (auto& [name, v] : key_record_json(domain, selector, *key))
+            k[name] = std::move(v);
+        keys.push_back(std::move(k));
     }
-    for (const auto& r : records)
-        fmt::print("{}\n", r);
+    if (as_json)
+        print_json(json::object{{"domain", domain}, {"keys", std::move(keys)}});
+    else
+        for (const auto& r : records)
+            fmt::print("{}\n", r);
     fmt::print(
         stderr,
         "publish the record{} above; once DNS serves {}, run\n"
@@ -263,9 +294,8 @@ int rotate(
     return exit_ok;
 }
 
-// Runs the doctor's DKIM check of each new key; prints the findings and, for a failure, what DNS
-// returned. True when nothing failed.
-bool published(
+// Runs the doctor's DKIM check of each new key and, for a failure, asks DNS what it serves.
+std::vector<key_check> check_published(
     const config::config& cfg, const std::string& domain, const std::vector<pending>& keys
 ) {
     dns::resolver_options options;
@@ -273,27 +303,23 @@ bool published(
         options.servers.push_back({s.host, s.port ? s.port : std::uint16_t{53}});
     asio::io_context io;
     auto resolver = dns::make_cares_resolver(io.get_executor(), options);
-    bool ok = true;
+    std::vector<key_check> checks;
     auto run = [&]() -> asio::awaitable<void> {
         for (const auto& p : keys) {
             // A named argument: g++ 12 destroys a braced temporary in a co_await twice.
             doctor::signing_key key{domain, p.selector, p.key, true, true};
-            auto findings = co_await doctor::check_dkim(*resolver, std::move(key));
-            bool failed = false;
-            for (const auto& f : findings) {
-                fmt::print("{}  dkim   {}: {}\n", doctor::to_string(f.level), f.subject, f.message);
-                failed = failed || f.level == doctor::verdict::fail;
+            key_check c;
+            c.findings = co_await doctor::check_dkim(*resolver, std::move(key));
+            c.failed = std::any_of(c.findings.begin(), c.findings.end(), [](const auto& f) {
+                return f.level == doctor::verdict::fail;
+            });
+            if (c.failed) {
+                auto txt =
+                    co_await resolver->txt(fmt::format("{}._domainkey.{}", p.selector, domain));
+                c.dns_result = txt.result;
+                c.dns_records = std::move(txt.records);
             }
-            if (!failed)
-                continue;
-            ok = false;
-            auto name = fmt::format("{}._domainkey.{}", p.selector, domain);
-            auto txt = co_await resolver->txt(name);
-            if (txt.records.empty())
-                fmt::print("      DNS returned: {} (no TXT record)\n", dns::to_string(txt.result));
-            for (const auto& r : txt.records)
-                fmt::print("      DNS returned: \"{}\"\n", r);
-            fmt::print("      publish: {}\n", key_record_line(domain, p.selector, p.key));
+            checks.push_back(std::move(c));
         }
     };
     std::exception_ptr failure;
@@ -301,7 +327,64 @@ bool published(
     io.run();
     if (failure)
         std::rethrow_exception(failure);
-    return ok;
+    return checks;
+}
+
+// The findings as doctor prints them and, under a failed check, what DNS returned and the record
+// to publish.
+void print_checks(
+    const std::string& domain,
+    const std::vector<pending>& keys,
+    const std::vector<key_check>& checks
+) {
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        const auto& c = checks[i];
+        for (const auto& f : c.findings)
+            fmt::print("{}  dkim   {}: {}\n", doctor::to_string(f.level), f.subject, f.message);
+        if (!c.failed)
+            continue;
+        if (c.dns_records.empty())
+            fmt::print("      DNS returned: {} (no TXT record)\n", dns::to_string(c.dns_result));
+        for (const auto& r : c.dns_records)
+            fmt::print("      DNS returned: \"{}\"\n", r);
+        fmt::print("      publish: {}\n", key_record_line(domain, keys[i].selector, keys[i].key));
+    }
+}
+
+// One entry per waiting key: its selector, the doctor's findings, and for a failed check what DNS
+// returned (dns_result, dns_records) and the record to publish.
+json::array checks_json(
+    const std::string& domain,
+    const std::vector<pending>& keys,
+    const std::vector<key_check>& checks
+) {
+    json::array out;
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        const auto& c = checks[i];
+        json::array findings;
+        for (const auto& f : c.findings)
+            findings.push_back(json::object{
+                {"verdict", doctor::to_string(f.level)},
+                {"subject", f.subject},
+                {"message", f.message},
+            });
+        json::object o{
+            {"selector", keys[i].selector},
+            {"private_key_path", keys[i].path},
+            {"published", !c.failed},
+            {"findings", std::move(findings)},
+        };
+        if (c.failed) {
+            json::array records;
+            for (const auto& r : c.dns_records)
+                records.emplace_back(r);
+            o["dns_result"] = dns::to_string(c.dns_result);
+            o["dns_records"] = std::move(records);
+            o["publish"] = key_record_json(domain, keys[i].selector, keys[i].key);
+        }
+        out.push_back(std::move(o));
+    }
+    return out;
 }
 
 int activate(
@@ -309,7 +392,8 @@ int activate(
     const std::string& domain,
     const std::vector<entry>& entries,
     std::set<std::string> taken,
-    std::int64_t now
+    std::int64_t now,
+    bool as_json
 ) {
     std::vector<pending> keys;
     for (const auto& e : entries) {
@@ -333,16 +417,29 @@ int activate(
         taken.insert(waiting.front());
         keys.push_back({waiting.front(), path, std::get<dkim::private_key>(std::move(loaded))});
     }
-    if (!published(cfg, domain, keys)) {
+    auto checks = check_published(cfg, domain, keys);
+    json::object doc{
+        {"domain", domain},
+        {"activated", false},
+        {"checks", checks_json(domain, keys, checks)},
+    };
+    // After the checks a failure is reported on standard error and, as JSON, with the checks.
+    auto refuse = [&](const std::string& message) {
+        if (as_json) {
+            doc["error"] = message;
+            print_json(doc);
+        }
         std::fflush(stdout);
-        fmt::print(
-            stderr,
-            "outpostctl dkim rotate: not activated: DNS does not serve the new key record{} as "
-            "above; signing is unchanged\n",
-            keys.size() > 1 ? "s" : ""
-        );
+        fmt::print(stderr, "outpostctl dkim rotate: {}\n", message);
         return exit_failure;
-    }
+    };
+    if (!as_json)
+        print_checks(domain, keys, checks);
+    if (std::any_of(checks.begin(), checks.end(), [](const auto& c) { return c.failed; }))
+        return refuse(fmt::format(
+            "not activated: DNS does not serve the new key record{} as {}; signing is unchanged",
+            keys.size() > 1 ? "s" : "", as_json ? "the checks show" : "above"
+        ));
 
     auto today = utc_date(now, false);
     auto lifetime =
@@ -373,39 +470,44 @@ int activate(
 
     struct stat like {};
 
-    if (!text || ::stat(cfg.path.c_str(), &like) != 0) {
-        fmt::print(stderr, "outpostctl dkim rotate: cannot read {}\n", cfg.path);
-        return exit_failure;
-    }
+    if (!text || ::stat(cfg.path.c_str(), &like) != 0)
+        return refuse("cannot read " + cfg.path);
     auto edited = config::edit_table_array(*text, cfg.path, "dkim", edits);
-    if (auto* error = std::get_if<config::load_error>(&edited)) {
-        fmt::print(stderr, "outpostctl dkim rotate: {}\n", error->message);
-        return exit_failure;
-    }
+    if (auto* error = std::get_if<config::load_error>(&edited))
+        return refuse(error->message);
     const auto& fresh = std::get<std::string>(edited);
     // The daemon must accept the file and its keys on reload: check both before writing.
     auto reloaded = config::load_string(fresh, cfg.path);
-    if (auto* error = std::get_if<config::load_error>(&reloaded)) {
-        fmt::print(
-            stderr, "outpostctl dkim rotate: the edited config would not load: {}\n", error->message
-        );
-        return exit_failure;
-    }
+    if (auto* error = std::get_if<config::load_error>(&reloaded))
+        return refuse("the edited config would not load: " + error->message);
     if (auto signer = dkim::load_signer(std::get<config::config>(reloaded));
-        auto* error = std::get_if<dkim::key_error>(&signer)) {
-        fmt::print(
-            stderr, "outpostctl dkim rotate: the edited config's keys would not load: {}\n",
-            error->message
-        );
-        return exit_failure;
-    }
-    if (auto error = write_atomically(cfg.path + ".bak", *text, like)) {
-        fmt::print(stderr, "outpostctl dkim rotate: {}\n", *error);
-        return exit_failure;
-    }
-    if (auto error = write_atomically(cfg.path, fresh, like)) {
-        fmt::print(stderr, "outpostctl dkim rotate: {}\n", *error);
-        return exit_failure;
+        auto* error = std::get_if<dkim::key_error>(&signer))
+        return refuse("the edited config's keys would not load: " + error->message);
+    if (auto error = write_atomically(cfg.path + ".bak", *text, like))
+        return refuse(*error);
+    if (auto error = write_atomically(cfg.path, fresh, like))
+        return refuse(*error);
+
+    if (as_json) {
+        json::array switched;
+        for (std::size_t i = 0; i < entries.size(); ++i)
+            switched.push_back(json::object{
+                {"selector", keys[i].selector},
+                {"previous_selector", entries[i].config->selector},
+                {"algorithm", dkim::to_string(entries[i].algo)},
+                {"private_key_path", keys[i].path},
+                {"previous_record_name",
+                 fmt::format("{}._domainkey.{}", entries[i].config->selector, domain)},
+            });
+        doc["activated"] = true;
+        doc["switched"] = std::move(switched);
+        doc["remove_old_records_after"] = removal_text;
+        doc["remove_old_records_after_unix"] = removal;
+        doc["config"] = cfg.path;
+        doc["previous_config"] = cfg.path + ".bak";
+        doc["reload"] = "systemctl reload outpost";
+        print_json(doc);
+        return exit_ok;
     }
 
     std::string switched, old_records;
@@ -487,8 +589,9 @@ int run_dkim_rotate(context& ctx) {
         );
         return exit_usage;
     }
-    return do_activate ? activate(cfg, domain, entries, std::move(taken), now)
-                       : rotate(domain, entries, std::move(taken), now, bits);
+    bool as_json = ctx.format == "json";
+    return do_activate ? activate(cfg, domain, entries, std::move(taken), now, as_json)
+                       : rotate(domain, entries, std::move(taken), now, bits, as_json);
 }
 
 }  // namespace outpost::ctl

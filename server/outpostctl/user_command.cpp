@@ -3,16 +3,29 @@
 #include <string>
 #include <variant>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <fmt/format.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "core/listener/users.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
 
 namespace {
+
+namespace json = boost::json;
+
+constexpr const char* usage =
+    "usage: outpostctl user add NAME | remove NAME | list  [--file USERS] [--format table|json]\n"
+    "  add asks for the password twice on a terminal, or reads the first line of stdin. list\n"
+    "  prints one name a line, or with --format json {\"users_file\":F,\"users\":[{\"name\":N}]}\n"
+    "  (never the password hashes); add and remove print {\"action\":\"added\"|\"updated\"|\n"
+    "  \"removed\",\"name\":N,\"users_file\":F}. Exit 1 when the file cannot be read or the\n"
+    "  user to remove does not exist, 2 on bad arguments.\n";
 
 // The password from the terminal (asked twice, not echoed) or the first line of stdin.
 std::optional<std::string> read_password() {
@@ -46,9 +59,12 @@ std::optional<std::string> read_password() {
 int run(context& ctx) {
     auto file_option = ctx.take_option("--file");
     if (ctx.args.empty()) {
-        std::cerr << "usage: outpostctl user add NAME | remove NAME | list  [--file USERS]\n";
+        std::cerr << usage;
         return exit_usage;
     }
+    if (bad_format(ctx))
+        return exit_usage;
+    bool as_json = ctx.format == "json";
     std::string path;
     if (file_option) {
         path = *file_option;
@@ -67,11 +83,11 @@ int run(context& ctx) {
     }
     auto& table = std::get<listener::user_table>(loaded);
     if (verb == "list" && ctx.args.size() == 1) {
-        if (ctx.format == "json") {
-            std::string out = "[";
+        if (as_json) {
+            json::array users;
             for (const auto& [name, hash] : table.users())
-                out += fmt::format("{}\"{}\"", out.size() > 1 ? "," : "", name);
-            std::cout << out << "]\n";
+                users.push_back(json::object{{"name", name}});
+            print_json(json::object{{"users_file", path}, {"users", std::move(users)}});
         } else {
             for (const auto& [name, hash] : table.users())
                 std::cout << name << "\n";
@@ -79,9 +95,20 @@ int run(context& ctx) {
         return exit_ok;
     }
     if (ctx.args.size() != 2 || (verb != "add" && verb != "remove")) {
-        std::cerr << "usage: outpostctl user add NAME | remove NAME | list\n";
+        std::cerr << usage;
         return exit_usage;
     }
+    // A sentence for people, or one JSON object for scripts.
+    auto done = [&](const char* action, const std::string& name) {
+        if (as_json) {
+            print_json(json::object{{"action", action}, {"name", name}, {"users_file", path}});
+            return;
+        }
+        std::cout << fmt::format(
+            "{} {} {} {}; send SIGHUP to outpostd (systemctl reload outpost)\n", action, name,
+            std::string_view(action) == "removed" ? "from" : "in", path
+        );
+    };
     const auto& name = ctx.args[1];
     if (verb == "remove") {
         if (!table.remove(name)) {
@@ -89,9 +116,7 @@ int run(context& ctx) {
             return exit_failure;
         }
         table.save(path);
-        std::cout << fmt::format(
-            "removed {} from {}; send SIGHUP to outpostd (systemctl reload outpost)\n", name, path
-        );
+        done("removed", name);
         return exit_ok;
     }
     if (!listener::valid_user_name(name)) {
@@ -106,17 +131,11 @@ int run(context& ctx) {
     bool existed = table.contains(name);
     table.set(name, listener::hash_password(*password));
     table.save(path);
-    std::cout << fmt::format(
-        "{} {} in {}; send SIGHUP to outpostd (systemctl reload outpost)\n",
-        existed ? "updated" : "added", name, path
-    );
+    done(existed ? "updated" : "added", name);
     return exit_ok;
 }
 
-registration reg{
-    "user", "manage SMTP AUTH users (add NAME, remove NAME, list)",
-    "user add NAME | user remove NAME | user list   [--file USERS]  (password on stdin or asked)",
-    run};
+registration reg{"user", "manage SMTP AUTH users (add NAME, remove NAME, list)", usage, run};
 
 }  // namespace
 
