@@ -97,11 +97,18 @@ runner::runner(
     spool::writer& writer,
     asio::thread_pool& workers,
     dns::resolver& resolver,
-    shaping::counter_store* counters
+    shaping::counter_store* counters,
+    shaping::throttle_store* backoffs
 )
     : io_(io),
       cfg_(std::move(cfg)),
-      shaper_(*cfg_, counters),
+      shaper_(
+          *cfg_,
+          counters,
+          backoffs,
+          std::chrono::system_clock::now(),
+          std::chrono::steady_clock::now()
+      ),
       where_(std::move(where)),
       writer_(writer),
       workers_(workers),
@@ -524,7 +531,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             if (r && shaped) {
                 auto steady = std::chrono::steady_clock::now();
                 auto slow_down = [&](const smtp::reply& reply) {
-                    if (auto change = shaper_.on_reply(*shaped, reply, steady))
+                    if (auto change = shaper_.on_reply(
+                            *shaped, reply, steady, std::chrono::system_clock::now()
+                        ))
                         log::warn(
                             "throttle_backoff",
                             {{"key", change->key},

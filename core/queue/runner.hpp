@@ -41,7 +41,8 @@ public:
         spool::writer& writer,
         boost::asio::thread_pool& workers,
         dns::resolver& resolver,
-        shaping::counter_store* counters  // warming counters; null: nothing to keep
+        shaping::counter_store* counters,  // warming counters; null: nothing to keep
+        shaping::throttle_store* backoffs  // destination backoffs kept across restarts, or null
     );
 
     // A reloaded config: delivery settings, warming, providers and throttles apply to the next

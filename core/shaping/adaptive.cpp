@@ -34,6 +34,13 @@ backoff_change adaptive_rate::on_slow_down(steady_time now) {
     return backoff_change{true, fraction_, suspension, until_, repeats_};
 }
 
+void adaptive_rate::restore(double fraction, steady_time until, unsigned repeats) {
+    fraction_ = std::clamp(fraction, options_.min_fraction, 1.0);
+    until_ = until;
+    repeats_ = repeats;
+    ever_ = true;
+}
+
 void adaptive_rate::reset() {
     fraction_ = 1;
     until_ = {};

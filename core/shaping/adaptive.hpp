@@ -55,6 +55,10 @@ public:
     // Back to the configured rate, no suspension, no repeat history (operator reset, reload).
     void reset();
 
+    // The state a slow-down left, as kept across a restart: the rate share at the end of the
+    // suspension, the end, and the repeats so far.
+    void restore(double fraction, steady_time until, unsigned repeats);
+
     const adaptive_options& options() const { return options_; }
 
 private:

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/shaping/warming.hpp"
 
@@ -16,6 +17,24 @@ struct counter_key {
     std::string ip;        // source address as text, "203.0.113.10"
     std::string provider;  // provider name, or default_provider
     day date{};            // local day of the IP's schedule time zone
+};
+
+// A destination's backoff as kept across restarts (and, with a shared store, across relays).
+struct backoff_record {
+    std::string key;      // throttle key, "provider:google"
+    wall_time until{};    // end of the suspension
+    double fraction = 1;  // share of the configured rate at until
+    unsigned repeats = 0;
+    std::string last_slowdown;  // "421 4.7.0"
+};
+
+// Where backoffs live: the same SQLite file as the counters by default.
+class throttle_store {
+public:
+    virtual ~throttle_store() = default;
+    virtual bool save(const backoff_record& r) = 0;
+    // Every record whose recovery may still be under way at now (until + a day, at most).
+    virtual std::vector<backoff_record> load(wall_time now) = 0;
 };
 
 // Where the counters live: SQLite in the spool directory by default; a shared backend (Redis, for
@@ -61,7 +80,7 @@ private:
 };
 
 // SQLite (WAL), by default SPOOL_DIR/shaping.sqlite.
-class sqlite_counter_store final : public counter_store {
+class sqlite_counter_store final : public counter_store, public throttle_store {
 public:
     // Opens or creates the database at path (WAL journal, synchronous=FULL so a returned take()
     // survives a crash and a cap holds across restarts, 5 s busy timeout so the daemon and
@@ -82,6 +101,9 @@ public:
     ) override;
 
     std::string last_error() const override { return error_; }
+
+    bool save(const backoff_record& r) override;
+    std::vector<backoff_record> load(wall_time now) override;
 
 private:
     sqlite3* db_;

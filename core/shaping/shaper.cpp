@@ -15,9 +15,21 @@ wall_time to_wall(steady_time at, wall_time wall, steady_time now) {
 
 }  // namespace
 
-shaper::shaper(const config::config& c, counter_store* store)
-    : store_(store ? *store : fallback_), throttles_(throttles::from(c)) {
+shaper::shaper(
+    const config::config& c,
+    counter_store* store,
+    throttle_store* backoffs,
+    wall_time wall,
+    steady_time now
+)
+    : store_(store ? *store : fallback_), backoffs_(backoffs), throttles_(throttles::from(c)) {
     wire(c);
+    if (backoffs_)
+        for (auto& r : backoffs_->load(wall))
+            throttles_.restore(
+                r.key, r.fraction, now + (r.until - wall), r.repeats, std::move(r.last_slowdown),
+                now
+            );
 }
 
 void shaper::wire(const config::config& c) {
@@ -141,9 +153,17 @@ void shaper::closed(const destination& d) {
 }
 
 std::optional<throttle_change> shaper::on_reply(
-    const destination& d, const smtp::reply& reply, steady_time now
+    const destination& d, const smtp::reply& reply, steady_time now, wall_time wall
 ) {
-    return throttles_.on_reply(d.key, reply, now);
+    auto change = throttles_.on_reply(d.key, reply, now);
+    if (change && backoffs_) {
+        auto s = throttles_.status(d.key, now);
+        backoffs_->save(
+            {d.key, to_wall(s.suspended_until, wall, now), change->change.fraction,
+             change->change.repeats, s.last_slowdown}
+        );
+    }
+    return change;
 }
 
 void shaper::record(

@@ -75,8 +75,15 @@ struct warming_use {
 class shaper {
 public:
     // store holds the warming counters and must outlive the shaper; it may be null when no
-    // [[source_ip]] has a warming schedule.
-    shaper(const config::config& c, counter_store* store);
+    // [[source_ip]] has a warming schedule. backoffs, when given, keeps each destination's
+    // backoff across restarts: those still in force at now are taken back at once.
+    shaper(
+        const config::config& c,
+        counter_store* store,
+        throttle_store* backoffs = nullptr,
+        wall_time wall = {},
+        steady_time now = {}
+    );
 
     // Takes a reloaded config: providers, warming and limits change at once; keys whose limits did
     // not change keep their buckets and backoffs, and the counters carry over (they are in the
@@ -110,7 +117,7 @@ public:
 
     // A reply from d's receiver. A change of the key's backoff is returned, for the log.
     std::optional<throttle_change> on_reply(
-        const destination& d, const smtp::reply& reply, steady_time now
+        const destination& d, const smtp::reply& reply, steady_time now, wall_time wall = {}
     );
 
     // What became of a transaction sent from source (deferred, bounced): the health gates of the
@@ -137,11 +144,12 @@ public:
 private:
     void wire(const config::config& c);
 
-    memory_counter_store fallback_;  // when no store was given: warm IPs only, nothing to keep
     // The health-gate notices of one provider, each said once per judged day.
     std::vector<std::string> gate_notices(std::string_view provider, wall_time wall);
 
+    memory_counter_store fallback_;  // when no store was given: warm IPs only, nothing to keep
     counter_store& store_;
+    throttle_store* backoffs_;
     std::int64_t gates_hour_ = -1;                   // the hour gates_seen_ is about
     std::set<std::string, std::less<>> gates_seen_;  // "ip provider": looked at this hour
     std::set<std::string, std::less<>> gates_said_;  // "ip provider judged-day": logged

@@ -33,6 +33,13 @@ CREATE TABLE IF NOT EXISTS warming_counts (
     complaints INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (ip, provider, day)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS throttle_backoffs (
+    key           TEXT PRIMARY KEY,
+    until_unix_ms INTEGER NOT NULL,
+    fraction      REAL NOT NULL,
+    repeats       INTEGER NOT NULL,
+    last_slowdown TEXT NOT NULL
+) WITHOUT ROWID;
 )";
 
 }  // namespace
@@ -122,6 +129,48 @@ WHERE ip = ?1 AND provider = ?2 AND day >= ?3 AND day <= ?4 ORDER BY day)");
     while (st.step() == SQLITE_ROW)
         if (auto d = parse_date(st.text(0)))
             out[*d] = counts_of(st, 1);
+    return out;
+}
+
+namespace {
+
+std::int64_t unix_ms(wall_time t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool sqlite_counter_store::save(const backoff_record& r) {
+    statement st(db_, R"(
+INSERT OR REPLACE INTO throttle_backoffs (key, until_unix_ms, fraction, repeats, last_slowdown)
+VALUES (?1, ?2, ?3, ?4, ?5))");
+    if (!st.ok())
+        return fail("save backoff");
+    st.bind(1, r.key);
+    st.bind(2, unix_ms(r.until));
+    st.bind(3, r.fraction);
+    st.bind(4, r.repeats);
+    st.bind(5, r.last_slowdown);
+    return st.step() == SQLITE_DONE || fail("save backoff");
+}
+
+std::vector<backoff_record> sqlite_counter_store::load(wall_time now) {
+    std::vector<backoff_record> out;
+    // Older ones have recovered fully: forget them.
+    statement forget(db_, "DELETE FROM throttle_backoffs WHERE until_unix_ms < ?1");
+    forget.bind(1, unix_ms(now - std::chrono::hours(24)));
+    forget.step();
+    statement st(
+        db_, "SELECT key, until_unix_ms, fraction, repeats, last_slowdown FROM throttle_backoffs"
+    );
+    if (!st.ok()) {
+        fail("load backoffs");
+        return out;
+    }
+    while (st.step() == SQLITE_ROW)
+        out.push_back(backoff_record{
+            st.text(0), wall_time{std::chrono::milliseconds(st.integer(1))}, st.real(2),
+            static_cast<unsigned>(st.integer(3)), st.text(4)});
     return out;
 }
 

@@ -137,6 +137,21 @@ void throttles::reconfigure(const config::config& c) {
     configured_ = std::move(fresh.configured_);
 }
 
+void throttles::restore(
+    std::string_view key,
+    double fraction,
+    steady_time until,
+    unsigned repeats,
+    std::string last_slowdown,
+    steady_time now
+) {
+    auto& e = at(key, now);
+    e.adaptive.restore(fraction, until, repeats);
+    e.last_slowdown = std::move(last_slowdown);
+    if (e.bucket)
+        e.bucket->set_rate(e.configured.pace->per_second() * e.adaptive.fraction(now), now);
+}
+
 void throttles::reset(std::string_view key) {
     if (auto it = entries_.find(key); it != entries_.end())
         entries_.erase(it);

@@ -84,6 +84,16 @@ public:
     // and backoffs (a SIGHUP must not release a suspended destination); the others start afresh.
     void reconfigure(const config::config& c);
 
+    // Takes back a backoff kept across a restart (until is in steady time).
+    void restore(
+        std::string_view key,
+        double fraction,
+        steady_time until,
+        unsigned repeats,
+        std::string last_slowdown,
+        steady_time now
+    );
+
     // Forgets key's backoff (operator action, or a reload that changed its limits).
     void reset(std::string_view key);
 

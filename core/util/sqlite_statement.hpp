@@ -50,6 +50,11 @@ public:
         sqlite3_bind_int64(stmt_, i, static_cast<sqlite3_int64>(value));
     }
 
+    template <std::floating_point T>
+    void bind(int i, T value) {
+        sqlite3_bind_double(stmt_, i, static_cast<double>(value));
+    }
+
     int step() { return sqlite3_step(stmt_); }
 
     // Ready for another step with new bindings (a statement reused in a loop).
@@ -65,6 +70,8 @@ public:
     }
 
     std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+
+    double real(int i) const { return sqlite3_column_double(stmt_, i); }
 
 private:
     sqlite3_stmt* stmt_ = nullptr;

@@ -220,7 +220,9 @@ int main(int argc, char** argv) {
         );
         if (!counters)
             throw std::runtime_error("warming counters: " + counters_error);
-        queue::runner delivery(io, current, where, writer, workers, *resolver, counters.get());
+        queue::runner delivery(
+            io, current, where, writer, workers, *resolver, counters.get(), counters.get()
+        );
         delivery.set_feedback(&feedback);
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });

@@ -88,3 +88,26 @@ TEST_CASE("a store that cannot be opened says why") {
     CHECK_FALSE(sqlite_counter_store::open("/nonexistent/dir/shaping.sqlite", &error));
     CHECK(error.find("/nonexistent/dir/shaping.sqlite") != std::string::npos);
 }
+
+TEST_CASE("backoffs are kept in the SQLite file and forgotten a day after they end") {
+    temp_dir dir;
+    auto path = (dir.path / sqlite_counter_store::default_file).string();
+    std::string error;
+    auto now = wall_time{parse_date("2026-11-20")->time_since_epoch()} + std::chrono::hours(12);
+    {
+        auto s = sqlite_counter_store::open(path, &error);
+        REQUIRE_MESSAGE(s, error);
+        CHECK(s->save({"provider:google", now + std::chrono::minutes(2), 0.5, 1, "421 4.7.28"}));
+        CHECK(s->save({"domain:old.example", now - std::chrono::hours(30), 0.25, 0, "421"}));
+        CHECK(s->save({"provider:google", now + std::chrono::minutes(4), 0.25, 2, "421 4.7.0"}));
+    }
+    auto s = sqlite_counter_store::open(path, &error);
+    REQUIRE_MESSAGE(s, error);
+    auto kept = s->load(now);
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].key == "provider:google");
+    CHECK(kept[0].until == now + std::chrono::minutes(4));
+    CHECK(kept[0].fraction == 0.25);
+    CHECK(kept[0].repeats == 2);
+    CHECK(kept[0].last_slowdown == "421 4.7.0");
+}

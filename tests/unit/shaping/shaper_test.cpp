@@ -172,3 +172,33 @@ TEST_CASE("a held health gate is noticed once, with the reason") {
     CHECK(next_day.notices[0].find("127.0.0.2 × default held at day 1: bounce rate 40.0%") == 0);
     CHECK(g.admit(d, 1, noon + 25h, t0 + 25h).notices.empty());  // said once
 }
+
+TEST_CASE("a backoff survives a restart through the throttle store") {
+    struct memory_backoffs final : throttle_store {
+        std::vector<backoff_record> records;
+
+        bool save(const backoff_record& r) override {
+            records.push_back(r);
+            return true;
+        }
+
+        std::vector<backoff_record> load(wall_time) override { return records; }
+    } kept;
+
+    auto c = load("");
+    {
+        shaper before(c, nullptr, &kept, noon, t0);
+        auto slow = before.classify("slow.example", {});
+        REQUIRE(before.on_reply(slow, {421, "4.7.0", "try later"}, t0, noon));
+        REQUIRE(kept.records.size() == 1);
+        CHECK(kept.records[0].until == noon + 60s);
+    }
+    // Another process: other clocks; 20 s later by the wall clock.
+    steady_time other{std::chrono::hours(5)};
+    shaper after(c, nullptr, &kept, noon + 20s, other);
+    auto w = after.may_connect(after.classify("slow.example", {}), noon + 20s, other);
+    REQUIRE(w);
+    CHECK(w->until == noon + 60s);
+    CHECK(w->reason == "domain:slow.example: suspended after \"421 4.7.0\"");
+    CHECK_FALSE(after.may_connect(after.classify("slow.example", {}), noon + 61s, other + 41s));
+}
