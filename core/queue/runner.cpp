@@ -550,7 +550,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 for (const auto& rr : r->recipients)
                     if (rr.stage != smtp::client_stage::none)
                         slow_down(rr.response);
-                if (sending_from) {
+                if (sending_from && *sending_from < cfg.source_ips.size()) {
                     shaping::daily_counts delta;
                     for (const auto& o : lines) {
                         delta.deferred += o.what == outcome_line::kind::deferred;
@@ -558,7 +558,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     }
                     if (delta.deferred || delta.bounced)
                         shaper_.record(
-                            *sending_from, *shaped, std::chrono::system_clock::now(), delta
+                            cfg.source_ips[*sending_from].address.to_string(), shaped->provider,
+                            std::chrono::system_clock::now(), delta
                         );
                 }
             }

@@ -167,12 +167,6 @@ std::optional<throttle_change> shaper::on_reply(
 }
 
 void shaper::record(
-    std::size_t source, const destination& d, wall_time when, const daily_counts& delta
-) {
-    pool_->record(source, d.provider, when, delta);
-}
-
-void shaper::record(
     std::string_view source, std::string_view provider, wall_time when, const daily_counts& delta
 ) {
     if (auto i = pool_->index_of(source))

@@ -120,14 +120,10 @@ public:
         const destination& d, const smtp::reply& reply, steady_time now, wall_time wall = {}
     );
 
-    // What became of a transaction sent from source (deferred, bounced): the health gates of the
-    // warming schedule read these.
-    void record(
-        std::size_t source, const destination& d, wall_time when, const daily_counts& delta
-    );
-
-    // The same for mail that left earlier from the source IP with this address, to provider: a
-    // bounce or complaint that came back by mail. Ignored for an IP no longer in the pool.
+    // What became of mail sent from the source IP with this address to provider (deferred,
+    // bounced at delivery, or a bounce or complaint that came back later): the health gates of
+    // the warming schedule read these. By address, not index: a reload may reorder the pool
+    // while a delivery is under way. Ignored for an IP no longer in the pool.
     void record(
         std::string_view source,
         std::string_view provider,
