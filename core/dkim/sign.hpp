@@ -1,10 +1,12 @@
 // DKIM signing (RFC 6376 §5, RFC 8463): DKIM-Signature fields for a message and a set of keys.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/dkim/detail/canonicalize.hpp"
@@ -50,6 +52,56 @@ std::string make_signature(
     const signing_key& key,
     const sign_options& options
 );
+
+namespace detail {
+
+// sign_options made ready for signing many messages alike: the h= names worked out once.
+struct prepared_options {
+    struct name {
+        std::string text;  // lower case
+        bool oversigned = false;
+    };
+
+    // Each name once, in h= order: "from" unless configured, the configured names, then the
+    // over-signed names not configured.
+    std::vector<name> names;
+    // The indexes into names by name length, so that select_headers compares a field with the
+    // few names of its length only: by_length[length_start[n], length_start[n + 1]) for names n
+    // bytes long, the last n standing for all longer ones.
+    static constexpr std::size_t indexed_lengths = 32;
+    std::vector<std::uint32_t> by_length;
+    std::array<std::uint32_t, indexed_lengths + 1> length_start{};
+    std::optional<std::int64_t> expiration;
+    canonicalization header_canon = canonicalization::relaxed;
+    canonicalization body_canon = canonicalization::relaxed;
+};
+
+prepared_options prepare(const sign_options& options);
+
+// h= for prepared names and the fields it selects (§5.4.2), in one pass: per name, each instance
+// present from the bottom up, then once more, selecting nothing, when over-signed. The same as
+// select_fields(fields, h), since every name is listed once.
+struct header_selection {
+    std::vector<std::string_view> h;  // views of the prepared names
+    std::vector<const message::header_field*> fields;
+};
+
+header_selection select_headers(
+    std::span<const message::header_field> fields, const prepared_options& options
+);
+
+// make_signature with prepared options and t= given apart; the key's parts are only read.
+std::string make_signature(
+    std::span<const message::header_field> fields,
+    const sha256_digest& body_hash,
+    std::string_view domain,
+    std::string_view selector,
+    const private_key& key,
+    const prepared_options& options,
+    std::int64_t time
+);
+
+}  // namespace detail
 
 // Every key's DKIM-Signature field, in keys order, concatenated; the body is hashed once. Empty
 // when keys is empty or OpenSSL fails.

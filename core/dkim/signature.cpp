@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 
 #include <openssl/evp.h>
 
@@ -20,36 +21,28 @@ sha256_digest body_hash(
     canonicalization c, std::string_view body, std::optional<std::uint64_t> limit
 ) {
     sha256_digest out{};
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    // One context per thread, initialized again for every body: a new one costs about as much as
+    // hashing a hundred bytes.
+    thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> owned(
+        EVP_MD_CTX_new(), EVP_MD_CTX_free
+    );
+    EVP_MD_CTX* ctx = owned.get();
     EVP_DigestInit_ex(ctx, sha256_md(), nullptr);
     std::uint64_t left = limit.value_or(UINT64_MAX);
-    // Relaxed canonicalization yields many short pieces; each EVP_DigestUpdate costs about as
-    // much as hashing a hundred bytes, so short pieces are gathered first.
-    std::array<char, 4096> buffer;
-    std::size_t used = 0;
-    auto flush = [&] {
-        if (used > 0)
-            EVP_DigestUpdate(ctx, buffer.data(), used);
-        used = 0;
-    };
-    canonicalize_body(c, body, [&](std::string_view piece) {
-        if (piece.size() > left)
-            piece = piece.substr(0, static_cast<std::size_t>(left));
-        left -= piece.size();
-        if (piece.size() >= buffer.size() / 2) {
-            flush();
-            EVP_DigestUpdate(ctx, piece.data(), piece.size());
-            return;
-        }
-        if (used + piece.size() > buffer.size())
-            flush();
-        std::copy(piece.begin(), piece.end(), buffer.begin() + static_cast<std::ptrdiff_t>(used));
-        used += piece.size();
-    });
-    flush();
+    // Canonicalized into a buffer first: each EVP_DigestUpdate costs about as much as hashing a
+    // hundred bytes, and relaxed canonicalization edits most lines.
+    body_canonicalizer canon(c, body);
+    std::array<char, 8192> buffer;
+    while (left > 0) {
+        std::size_t n = canon.read(buffer);
+        if (n == 0)
+            break;
+        n = static_cast<std::size_t>(std::min<std::uint64_t>(n, left));
+        EVP_DigestUpdate(ctx, buffer.data(), n);
+        left -= n;
+    }
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx, out.data(), &n);
-    EVP_MD_CTX_free(ctx);
     return out;
 }
 
@@ -76,14 +69,16 @@ std::string signed_data(
     canonicalization c,
     std::string_view own_field
 ) {
-    std::string out;
-    std::size_t size = own_field.size();
+    // Sized once for the worst case, written in place, then cut to what was written.
+    std::size_t bound = canonical_header_text_bound(own_field);
     for (const auto* f : selected)
-        size += f->raw.size() + 2;
-    out.reserve(size);
+        bound += canonical_header_bound(*f);
+    std::string out(bound, '\0');
+    char* w = out.data();
     for (const auto* f : selected)
-        canonicalize_header(c, *f, out);
-    canonicalize_header_text(c, own_field, out);
+        w = write_canonical_header(c, *f, w);
+    w = write_canonical_header_text(c, own_field, w);
+    out.resize(static_cast<std::size_t>(w - out.data()));
     return out;
 }
 
@@ -99,47 +94,47 @@ void field_writer::raw(std::string_view s) {
     column_ += s.size();
 }
 
-void field_writer::word(std::string_view w) {
-    if (column_ + 1 + w.size() > max_column && column_ > 1) {
+void field_writer::start_word(std::size_t width) {
+    if (column_ + 1 + width > max_column && column_ > 1) {
         text_ += "\r\n";
         column_ = 0;
     }
-    raw(" ");
+    text_ += ' ';
+    ++column_;
+}
+
+void field_writer::word(std::string_view w) {
+    start_word(w.size());
     raw(w);
 }
 
 void field_writer::tag(std::string_view name, std::string_view value) {
-    std::string unit;
-    unit.reserve(name.size() + value.size() + 2);
-    unit += name;
-    unit += '=';
-    unit += value;
-    unit += ';';
-    word(unit);
+    start_word(name.size() + value.size() + 2);
+    raw(name);
+    raw("=");
+    raw(value);
+    raw(";");
 }
 
-void field_writer::list_tag(std::string_view name, std::span<const std::string> items) {
-    std::string first(name);
-    first += '=';
+void field_writer::list_tag(std::string_view name, std::span<const std::string_view> items) {
     if (items.empty()) {
-        first += ';';
-        word(first);
+        start_word(name.size() + 2);
+        raw(name);
+        raw("=;");
         return;
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
-        std::string piece = i == 0 ? first : std::string{};
-        piece += items[i];
-        piece += i + 1 == items.size() ? ";" : ":";
         if (i == 0) {
-            word(piece);
-        } else if (column_ + piece.size() > max_column) {
+            start_word(name.size() + 1 + items[i].size() + 1);
+            raw(name);
+            raw("=");
+        } else if (column_ + items[i].size() + 1 > max_column) {
             // FWS may follow the ':' of an h= list (§3.5: hdr-name *( [FWS] ":" [FWS] hdr-name )).
             text_ += "\r\n ";
             column_ = 1;
-            raw(piece);
-        } else {
-            raw(piece);
         }
+        raw(items[i]);
+        raw(i + 1 == items.size() ? ";" : ":");
     }
 }
 
@@ -167,7 +162,7 @@ void field_writer::base64_tag(std::string_view name, std::string_view value) {
     }
 }
 
-const std::string& field_writer::begin_b() {
+std::string_view field_writer::begin_b() {
     text_ += "\r\n b=";
     column_ = 3;
     return text_;

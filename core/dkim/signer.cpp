@@ -132,6 +132,15 @@ const char* to_string(skip_reason r) {
 signer::signer(signer_settings settings) : settings_(std::move(settings)) {
     for (auto& k : settings_.keys)
         k.domain = util::to_lower(k.domain);
+    sign_options options;
+    options.expiration = settings_.expiration;
+    options.headers = settings_.headers;
+    options.oversign = settings_.oversign;
+    dkim_ = detail::prepare(options);
+    // The AMS also covers the DKIM signatures, and never expires.
+    options.expiration.reset();
+    options.headers.push_back("dkim-signature");
+    ams_ = detail::prepare(options);
 }
 
 std::vector<const domain_key*> signer::keys_for(std::string_view domain) const {
@@ -169,19 +178,18 @@ sign_outcome signer::sign(
 ) const {
     sign_outcome out;
     auto m = message::view_message(prefix, original);
-    auto froms = message::find_fields(m.fields, "from");
-    if (froms.empty()) {
+    auto from_count = message::count_fields(m.fields, "from");
+    if (from_count == 0) {
         out.reason = skip_reason::no_from;
         out.detail = "not signed: the message has no From: field";
         return out;
     }
-    if (froms.size() > 1) {
+    if (from_count > 1) {
         out.reason = skip_reason::several_from;
-        out.detail =
-            "not signed: the message has " + std::to_string(froms.size()) + " From: fields";
+        out.detail = "not signed: the message has " + std::to_string(from_count) + " From: fields";
         return out;
     }
-    auto mailboxes = message::parse_address_list(froms.front()->value);
+    auto mailboxes = message::parse_address_list(message::find_first(m.fields, "from")->value);
     if (!mailboxes || mailboxes->empty()) {
         out.reason = skip_reason::unparsable_from;
         out.detail = "not signed: From: holds no parsable address";
@@ -203,24 +211,22 @@ sign_outcome signer::sign(
         return out;
     }
 
-    sign_options options;
-    options.time = ctx.time;
-    options.expiration = settings_.expiration;
-    options.headers = settings_.headers;
-    options.oversign = settings_.oversign;
     // Every signature and the AMS are relaxed/relaxed, so the body is hashed once for all.
     auto bh = detail::body_hash(canonicalization::relaxed, m.body);
     std::string dkim_block;
     for (const auto* k : keys) {
         auto field =
-            make_signature(m.fields, bh, signing_key{k->domain, k->selector, k->key}, options);
+            detail::make_signature(m.fields, bh, k->domain, k->selector, k->key, dkim_, ctx.time);
         if (field.empty()) {
             out.reason = skip_reason::signing_failed;
             out.detail = "not signed: OpenSSL failed to sign with " + k->selector + "._domainkey." +
                          k->domain;
             return out;
         }
-        dkim_block += field;
+        if (dkim_block.empty())
+            dkim_block = std::move(field);
+        else
+            dkim_block += field;
         ++out.signatures;
     }
     out.signing_domain = keys.front()->domain;
@@ -259,10 +265,7 @@ sign_outcome signer::sign(
     auto dkim_fields = message::parse_header(dkim_block).fields;
     std::vector<message::header_field> fields = dkim_fields;
     fields.insert(fields.end(), m.fields.begin(), m.fields.end());
-    sign_options ams_options = options;
-    ams_options.expiration.reset();
-    ams_options.headers.push_back("dkim-signature");
-    auto h = signed_header_list(fields, ams_options);
+    auto selection = detail::select_headers(fields, ams_);
     detail::field_writer ams("ARC-Message-Signature");
     ams.tag("i", std::to_string(instance));
     ams.tag("a", to_string(arc.key.algo()));
@@ -270,14 +273,13 @@ sign_outcome signer::sign(
     ams.tag("d", arc.domain);
     ams.tag("s", arc.selector);
     ams.tag("t", std::to_string(ctx.time));
-    ams.list_tag("h", h);
+    ams.list_tag("h", selection.h);
     ams.base64_tag(
         "bh",
         util::base64_encode(std::string_view(reinterpret_cast<const char*>(bh.data()), bh.size()))
     );
-    auto selected = detail::select_fields(fields, h);
-    auto ams_sig =
-        arc.key.sign(detail::signed_data(selected, canonicalization::relaxed, ams.begin_b()));
+    auto ams_data = detail::signed_data(selection.fields, canonicalization::relaxed, ams.begin_b());
+    auto ams_sig = arc.key.sign(ams_data);
     if (ams_sig.empty()) {
         out.header_block = std::move(dkim_block);
         out.detail += "; not sealed: OpenSSL failed to sign the ARC-Message-Signature";
@@ -302,7 +304,7 @@ sign_outcome signer::sign(
     seal.tag("cv", to_string(cv));
     seal.tag("d", arc.domain);
     seal.tag("s", arc.selector);
-    const std::string& seal_unsigned = seal.begin_b();
+    auto seal_unsigned = seal.begin_b();
     // The new set's seal is seal_data's last argument; a placeholder entry carries its AAR and AMS.
     sets.push_back(detail::arc_set{instance, &aar_f, &ams_f, nullptr});
     auto seal_sig = arc.key.sign(detail::seal_data(sets, seal_unsigned));

@@ -100,6 +100,8 @@ public:
 
 private:
     signer_settings settings_;
+    detail::prepared_options dkim_;  // settings_ as DKIM-Signature options
+    detail::prepared_options ams_;   // and as ARC-Message-Signature options
 };
 
 }  // namespace outpost::dkim

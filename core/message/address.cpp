@@ -11,10 +11,28 @@ namespace {
 
 enum class token_kind { word, quoted, literal, special };
 
+// A view of the value: a word or special as is, a literal with its [], a quoted-string between its
+// quotes with escapes and folding still in (see append_text).
 struct token {
     token_kind kind;
-    std::string text;  // a word or special as is, a quoted-string unquoted, a literal with []
+    std::string_view text;
 };
+
+// Appends a token's text; a quoted-string's without its backslashes and line breaks (folding
+// inside a quoted string is not part of it). A backslash in one always has a character after it.
+void append_text(const token& t, std::string& out) {
+    if (t.kind != token_kind::quoted) {
+        out += t.text;
+        return;
+    }
+    for (std::size_t i = 0; i < t.text.size(); ++i) {
+        char c = t.text[i];
+        if (c == '\\')
+            out += t.text[++i];
+        else if (c != '\r' && c != '\n')
+            out += c;
+    }
+}
 
 bool is_wsp_or_break(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -45,6 +63,7 @@ bool is_special(char c) {
 // white space go away (RFC 5322 §3.2.2). nullopt when a quote, bracket or comment is unclosed.
 std::optional<std::vector<token>> tokenize(std::string_view s) {
     std::vector<token> out;
+    out.reserve(16);
     std::size_t i = 0;
     while (i < s.size()) {
         char c = s[i];
@@ -65,35 +84,30 @@ std::optional<std::vector<token>> tokenize(std::string_view s) {
                 return std::nullopt;
             ++i;
         } else if (c == '"') {
-            std::string text;
-            ++i;
-            for (; i < s.size() && s[i] != '"'; ++i) {
-                if (s[i] == '\\' && i + 1 < s.size())
-                    ++i;
-                else if (s[i] == '\r' || s[i] == '\n')
-                    continue;  // folding inside a quoted string is not part of it
-                text += s[i];
-            }
+            auto start = ++i;
+            for (; i < s.size() && s[i] != '"'; ++i)
+                if (s[i] == '\\')
+                    ++i;  // an escaped character, maybe a quote; past the end means unclosed
             if (i >= s.size())
                 return std::nullopt;
+            out.push_back({token_kind::quoted, s.substr(start, i - start)});
             ++i;
-            out.push_back({token_kind::quoted, std::move(text)});
         } else if (c == '[') {
             auto close = s.find(']', i);
             if (close == std::string_view::npos)
                 return std::nullopt;
-            out.push_back({token_kind::literal, std::string(s.substr(i, close - i + 1))});
+            out.push_back({token_kind::literal, s.substr(i, close - i + 1)});
             i = close + 1;
         } else if (is_special(c)) {
             if (c == ')' || c == ']' || c == '\\')
                 return std::nullopt;
-            out.push_back({token_kind::special, std::string(1, c)});
+            out.push_back({token_kind::special, s.substr(i, 1)});
             ++i;
         } else {
             auto start = i;
             while (i < s.size() && !is_wsp_or_break(s[i]) && !is_special(s[i]))
                 ++i;
-            out.push_back({token_kind::word, std::string(s.substr(start, i - start))});
+            out.push_back({token_kind::word, s.substr(start, i - start)});
         }
     }
     return out;
@@ -117,7 +131,7 @@ std::optional<mailbox> parse_addr_spec(
     for (std::size_t i = begin; i < at; ++i) {
         if (t[i].kind == token_kind::special)
             return std::nullopt;
-        m.local_part += t[i].text;
+        append_text(t[i], m.local_part);
     }
     for (std::size_t i = at + 1; i < end; ++i) {
         if (t[i].kind == token_kind::special || t[i].kind == token_kind::quoted)
@@ -128,7 +142,8 @@ std::optional<mailbox> parse_addr_spec(
         m.domain.pop_back();
     if (m.domain.empty() || m.domain.starts_with('.'))
         return std::nullopt;
-    m.domain = util::to_lower(m.domain);
+    for (auto& c : m.domain)
+        c = util::ascii_lower(c);
     return m;
 }
 

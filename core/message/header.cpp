@@ -81,10 +81,6 @@ parsed_header parse_header(std::string_view message) {
     return out;
 }
 
-bool name_is(const header_field& f, std::string_view name) {
-    return util::iequals(f.name, name);
-}
-
 std::vector<const header_field*> find_fields(
     std::span<const header_field> fields, std::string_view name
 ) {
@@ -112,11 +108,14 @@ std::size_t count_fields(std::span<const header_field> fields, std::string_view 
 
 message_view view_message(std::string_view prefix, std::string_view original) {
     message_view v;
-    auto top = parse_header(prefix);
     auto rest = parse_header(original);
-    v.fields = std::move(top.fields);
-    v.fields.insert(v.fields.end(), rest.fields.begin(), rest.fields.end());
     v.body = original.substr(rest.body_offset);
+    if (prefix.empty()) {
+        v.fields = std::move(rest.fields);
+        return v;
+    }
+    v.fields = parse_header(prefix).fields;
+    v.fields.insert(v.fields.end(), rest.fields.begin(), rest.fields.end());
     return v;
 }
 

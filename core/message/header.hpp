@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/util/text.hpp"
+
 namespace outpost::message {
 
 // One header field as it appears in the message. All views point into the parsed bytes.
@@ -26,8 +28,11 @@ struct parsed_header {
 // name so that no byte is lost. A message without an empty line is all header.
 parsed_header parse_header(std::string_view message);
 
-// Case-insensitive header field name comparison (RFC 5322 §1.2.2).
-bool name_is(const header_field& f, std::string_view name);
+// Case-insensitive header field name comparison (RFC 5322 §1.2.2). Inline with the length check
+// first: signing compares every field with every configured name.
+inline bool name_is(const header_field& f, std::string_view name) {
+    return f.name.size() == name.size() && util::iequals(f.name, name);
+}
 
 // The fields called name, top to bottom.
 std::vector<const header_field*> find_fields(

@@ -8,10 +8,6 @@
 
 namespace outpost::util {
 
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
 std::string to_lower(std::string_view s) {
     std::string out(s);
     for (auto& c : out)

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,82 +24,48 @@ void canonicalize_header(canonicalization c, const message::header_field& f, std
 // relaxed adds none either, since RFC 6376 §3.7 hashes this last field without its CRLF.
 void canonicalize_header_text(canonicalization c, std::string_view field, std::string& out);
 
-// Feeds the canonical body (§3.4.3, §3.4.4) to sink as a few string_views of either the original
-// bytes or short constants, without copying the body. Simple: trailing empty lines removed, one
-// CRLF at the end (an empty body becomes CRLF). Relaxed: WSP at line ends removed, other WSP runs
-// as one SP, trailing empty lines removed, a CRLF added to a non-empty last line; an empty body
-// stays empty. Lines end in CRLF; a bare CR or LF is an ordinary byte.
-template <class Sink>
-void canonicalize_body(canonicalization c, std::string_view body, Sink&& sink);
+// The canonical body (§3.4.3, §3.4.4), produced a buffer at a time. Simple: trailing empty lines
+// removed, one CRLF at the end (an empty body becomes CRLF). Relaxed: WSP at line ends removed,
+// other WSP runs as one SP, trailing empty lines removed, a CRLF added to a non-empty last line; an
+// empty body stays empty. Lines end in CRLF; a bare CR or LF is an ordinary byte. Keeps a view of
+// body, which must outlive it.
+class body_canonicalizer {
+public:
+    body_canonicalizer(canonicalization c, std::string_view body);
+
+    // Writes the next canonical bytes to out and returns how many: out.size() or fewer, 0 once the
+    // whole canonical body has been read. out must hold at least 2 bytes.
+    std::size_t read(std::span<char> out);
+
+private:
+    std::size_t read_relaxed(char* out, std::size_t size);
+
+    canonicalization c_;
+    std::string_view body_;
+    std::size_t end_;      // one past the last byte that survives the trailing cuts
+    std::size_t pos_ = 0;  // next byte of body_ to read
+    bool done_ = false;    // the final CRLF is written (or, for an empty relaxed body, not due)
+};
 
 // The canonical body as a string (tests and small bodies).
 std::string canonical_body(canonicalization c, std::string_view body);
 
 namespace detail {
 
-inline bool is_wsp(char ch) {
-    return ch == ' ' || ch == '\t';
+// canonicalize_header and canonicalize_header_text writing at out instead, for callers that size
+// one buffer for many fields: each writes at most its bound's bytes and returns one past the end.
+char* write_canonical_header(canonicalization c, const message::header_field& f, char* out);
+char* write_canonical_header_text(canonicalization c, std::string_view field, char* out);
+
+// "name:" and CRLF around the value at most; a field without a colon gains the colon.
+inline std::size_t canonical_header_bound(const message::header_field& f) {
+    return f.raw.size() + 3;
 }
 
-// One past the last byte that survives the removal of trailing WSP and empty lines: trailing CRLF
-// pairs for simple, trailing CRLF pairs and WSP for relaxed.
-inline std::size_t body_end(canonicalization c, std::string_view body) {
-    std::size_t end = body.size();
-    while (end > 0) {
-        if (end >= 2 && body[end - 2] == '\r' && body[end - 1] == '\n')
-            end -= 2;
-        else if (c == canonicalization::relaxed && is_wsp(body[end - 1]))
-            --end;
-        else
-            break;
-    }
-    return end;
+inline std::size_t canonical_header_text_bound(std::string_view field) {
+    return field.size() + 1;
 }
 
 }  // namespace detail
-
-template <class Sink>
-void canonicalize_body(canonicalization c, std::string_view body, Sink&& sink) {
-    static constexpr std::string_view crlf = "\r\n";
-    const std::size_t end = detail::body_end(c, body);
-    if (c == canonicalization::simple) {
-        if (end > 0)
-            sink(body.substr(0, end));
-        sink(crlf);
-        return;
-    }
-    if (end == 0)
-        return;
-    // The output is the input with a few edits, so unchanged spans go to the sink as views; only
-    // WSP runs that are not a single SP, and WSP before a line end, break a span (§3.4.4).
-    std::size_t span = 0;
-    std::size_t i = 0;
-    const char* p = body.data();
-    while (i < end) {
-        if (!detail::is_wsp(p[i])) {
-            ++i;
-            continue;
-        }
-        std::size_t j = i + 1;
-        while (j < end && detail::is_wsp(p[j]))
-            ++j;
-        // end never falls inside trailing WSP, so j < end here; a CRLF at j ends the line.
-        bool at_line_end = p[j] == '\r' && j + 1 < end && p[j + 1] == '\n';
-        if (at_line_end) {
-            if (i > span)
-                sink(body.substr(span, i - span));
-            span = j;
-        } else if (j - i > 1 || p[i] != ' ') {
-            if (i > span)
-                sink(body.substr(span, i - span));
-            sink(std::string_view(" ", 1));
-            span = j;
-        }
-        i = j;
-    }
-    if (end > span)
-        sink(body.substr(span, end - span));
-    sink(crlf);
-}
 
 }  // namespace outpost::dkim

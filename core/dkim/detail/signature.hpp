@@ -44,17 +44,18 @@ public:
     // "name=value;" as one unit, on this line when it fits, else on a new one.
     void tag(std::string_view name, std::string_view value);
     // "name=a:b:c;", folding between items when the list is long.
-    void list_tag(std::string_view name, std::span<const std::string> items);
+    void list_tag(std::string_view name, std::span<const std::string_view> items);
     // "name=base64;", the value split across lines as needed (FWS is allowed anywhere in it).
     void base64_tag(std::string_view name, std::string_view value);
     // Starts "b=" on a line of its own and returns the field so far: the text that is signed.
     // The line break before b= means the value can be appended later without refolding.
-    const std::string& begin_b();
+    std::string_view begin_b();
     // Appends the b= value (folded) and the final CRLF; returns the finished field.
     std::string finish_b(std::string_view value);
 
 private:
-    void word(std::string_view w);  // appends w, folding first if it would not fit
+    void start_word(std::size_t width);  // folds if width more would not fit, then a space
+    void word(std::string_view w);       // appends w, folding first if it would not fit
     void raw(std::string_view s);
 
     std::string text_;

@@ -2,6 +2,9 @@
 // of our own signatures by core/dkim/verify (round trip).
 #include "core/dkim/sign.hpp"
 
+#include <algorithm>
+#include <random>
+
 #include <doctest/doctest.h>
 
 #include "core/dkim/detail/signature.hpp"
@@ -215,4 +218,35 @@ TEST_CASE("tag lists: duplicates are invalid and b= is emptied without touching 
         without_b_value(" v=1; bh=abc;\r\n b=xy\r\n z ; d=x ", *tags) ==
         " v=1; bh=abc;\r\n b=; d=x "
     );
+}
+
+TEST_CASE("h= and the fields it signs agree with select_fields on random headers and options") {
+    std::mt19937 rng(20261127);
+    const std::vector<std::string> names = {"From", "to",  "CC",         "Subject",  "date",
+                                            "X-A",  "x-b", "Message-ID", "Reply-To", "List-Id"};
+    std::uniform_int_distribution<std::size_t> pick(0, names.size() - 1);
+    std::uniform_int_distribution<int> count(0, 12);
+    for (int round = 0; round < 2000; ++round) {
+        std::string text;
+        int fields = count(rng);
+        for (int i = 0; i < fields; ++i)
+            text += names[pick(rng)] + ": " + std::to_string(i) + "\r\n";
+        text += "\r\n";
+        auto parsed = message::parse_header(text).fields;
+        sign_options o;
+        o.headers.clear();
+        o.oversign.clear();
+        for (int i = count(rng); i > 0; --i)
+            o.headers.push_back(util::to_lower(names[pick(rng)]));
+        for (int i = count(rng) / 3; i > 0; --i)
+            o.oversign.push_back(util::to_lower(names[pick(rng)]));
+        INFO("header: ", text);
+        auto prepared = detail::prepare(o);
+        auto selection = detail::select_headers(parsed, prepared);
+        auto h = signed_header_list(parsed, o);
+        REQUIRE(std::vector<std::string>(selection.h.begin(), selection.h.end()) == h);
+        REQUIRE(selection.fields == detail::select_fields(parsed, h));
+        if (message::find_first(parsed, "from"))
+            REQUIRE(std::find(h.begin(), h.end(), "from") != h.end());
+    }
 }
