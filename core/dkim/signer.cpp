@@ -189,19 +189,25 @@ sign_outcome signer::sign(
         out.detail = "not signed: the message has " + std::to_string(from_count) + " From: fields";
         return out;
     }
-    auto mailboxes = message::parse_address_list(message::find_first(m.fields, "from")->value);
-    if (!mailboxes || mailboxes->empty()) {
-        out.reason = skip_reason::unparsable_from;
-        out.detail = "not signed: From: holds no parsable address";
-        return out;
-    }
-    out.from_domain = mailboxes->front().domain;
-    for (const auto& mb : *mailboxes) {
-        if (mb.domain != out.from_domain) {
-            out.reason = skip_reason::several_domains;
-            out.detail =
-                "not signed: From: has addresses in " + out.from_domain + " and " + mb.domain;
+    auto from = message::find_first(m.fields, "from")->value;
+    // Nearly every From: is one plain mailbox; only the rest need the full parser.
+    if (auto common = message::detail::parse_common_mailbox(from)) {
+        out.from_domain = std::move(common->domain);
+    } else {
+        auto mailboxes = message::detail::parse_address_list_full(from);
+        if (!mailboxes || mailboxes->empty()) {
+            out.reason = skip_reason::unparsable_from;
+            out.detail = "not signed: From: holds no parsable address";
             return out;
+        }
+        out.from_domain = mailboxes->front().domain;
+        for (const auto& mb : *mailboxes) {
+            if (mb.domain != out.from_domain) {
+                out.reason = skip_reason::several_domains;
+                out.detail =
+                    "not signed: From: has addresses in " + out.from_domain + " and " + mb.domain;
+                return out;
+            }
         }
     }
     auto keys = keys_for(out.from_domain);
@@ -230,8 +236,15 @@ sign_outcome signer::sign(
         ++out.signatures;
     }
     out.signing_domain = keys.front()->domain;
-    out.detail = "signed d=" + out.signing_domain + " (" + std::to_string(out.signatures) +
-                 (out.signatures == 1 ? " signature)" : " signatures)");
+    // One allocation for the detail rather than one per piece.
+    auto count = std::to_string(out.signatures);
+    std::string_view noun = out.signatures == 1 ? " signature)" : " signatures)";
+    out.detail.reserve(9 + out.signing_domain.size() + 2 + count.size() + noun.size());
+    out.detail += "signed d=";
+    out.detail += out.signing_domain;
+    out.detail += " (";
+    out.detail += count;
+    out.detail += noun;
 
     if (!settings_.arc) {
         out.header_block = std::move(dkim_block);

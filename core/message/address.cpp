@@ -173,9 +173,71 @@ std::optional<mailbox> parse_mailbox(
     return parse_addr_spec(t, start, close);
 }
 
+bool is_word_char(char c) {
+    return !is_wsp_or_break(c) && !is_special(c);
+}
+
 }  // namespace
 
+std::optional<mailbox> detail::parse_common_mailbox(std::string_view value) {
+    std::size_t b = 0;
+    std::size_t e = value.size();
+    while (b < e && (value[b] == ' ' || value[b] == '\t'))
+        ++b;
+    while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t'))
+        --e;
+    if (b == e)
+        return std::nullopt;
+    std::string_view addr = value.substr(b, e - b);
+    if (addr.back() == '>') {
+        // A display name of words and plain quoted strings, then "<" addr-spec ">".
+        std::size_t i = b;
+        while (value[i] != '<') {
+            char c = value[i];
+            if (c == '"') {
+                auto close = value.find_first_of("\"\\\r\n", i + 1);
+                if (close == std::string_view::npos || value[close] != '"')
+                    return std::nullopt;
+                i = close + 1;
+            } else if (c == ' ' || c == '\t' || is_word_char(c)) {
+                ++i;
+            } else {
+                return std::nullopt;
+            }
+            if (i == e)
+                return std::nullopt;
+        }
+        addr = value.substr(i + 1, e - i - 2);
+    }
+    // addr-spec: word "@" word, the domain neither starting nor ending with a dot.
+    std::size_t at = std::string_view::npos;
+    for (std::size_t i = 0; i < addr.size(); ++i) {
+        if (addr[i] == '@' && at == std::string_view::npos)
+            at = i;
+        else if (!is_word_char(addr[i]))
+            return std::nullopt;
+    }
+    if (at == std::string_view::npos || at == 0 || at + 1 == addr.size() || addr[at + 1] == '.' ||
+        addr.back() == '.')
+        return std::nullopt;
+    mailbox m;
+    m.local_part = addr.substr(0, at);
+    m.domain = addr.substr(at + 1);
+    for (auto& c : m.domain)
+        c = util::ascii_lower(c);
+    return m;
+}
+
 std::optional<std::vector<mailbox>> parse_address_list(std::string_view value) {
+    if (auto m = detail::parse_common_mailbox(value)) {
+        std::vector<mailbox> out;
+        out.push_back(std::move(*m));
+        return out;
+    }
+    return detail::parse_address_list_full(value);
+}
+
+std::optional<std::vector<mailbox>> detail::parse_address_list_full(std::string_view value) {
     auto tokens = tokenize(value);
     if (!tokens)
         return std::nullopt;

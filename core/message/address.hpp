@@ -19,4 +19,17 @@ struct mailbox {
 // (a mailbox without "@", unbalanced quotes, brackets or parentheses).
 std::optional<std::vector<mailbox>> parse_address_list(std::string_view value);
 
+namespace detail {
+
+// The common single-mailbox shapes, "local@domain" and "[display name] <local@domain>" with a
+// display name of plain words and quoted strings (no comments, escapes, folding or groups): the
+// same mailbox parse_address_list_full gives, without tokenizing. nullopt for any other shape,
+// which is then left to the full parser.
+std::optional<mailbox> parse_common_mailbox(std::string_view value);
+
+// The full RFC 5322 parser behind parse_address_list.
+std::optional<std::vector<mailbox>> parse_address_list_full(std::string_view value);
+
+}  // namespace detail
+
 }  // namespace outpost::message
