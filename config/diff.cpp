@@ -77,12 +77,12 @@ summaries summarize(const config& c) {
     for (const auto& e : d.dns_servers)
         dns.push_back(e.text());
     s.live["delivery"] = fmt::format(
-        "retry [{}], max_lifetime {}, port {}, dns [{}], tls {}, max_messages_per_connection {}, "
+        "retry [{}], max_lifetime {}, port {}, tls {}, max_messages_per_connection {}, "
         "max_connections {}, max_connections_per_destination {}, connect_timeout {}, "
         "command_timeout {}",
-        fmt::join(retry, " "), ms(d.max_lifetime), d.port, fmt::join(dns, " "), d.tls,
-        d.max_messages_per_connection, d.max_connections, d.max_connections_per_destination,
-        ms(d.connect_timeout), ms(d.command_timeout)
+        fmt::join(retry, " "), ms(d.max_lifetime), d.port, d.tls, d.max_messages_per_connection,
+        d.max_connections, d.max_connections_per_destination, ms(d.connect_timeout),
+        ms(d.command_timeout)
     );
 
     std::vector<std::string> listeners;
@@ -127,6 +127,7 @@ summaries summarize(const config& c) {
         c.bounce.soft_bounce_limit, ms(c.bounce.soft_bounce_window), c.bounce.suppressed_recipient
     );
     s.restart["admin"] = c.admin.address;
+    s.restart["dns_servers"] = fmt::format("[{}]", fmt::join(dns, " "));
     s.live["log"] = fmt::format(
         "level {}, format {}", static_cast<int>(c.log.level), static_cast<int>(c.log.format)
     );

@@ -35,6 +35,7 @@ struct connection {
     tcp::socket socket;
     asio::steady_timer watchdog;
     std::shared_ptr<const config::listener> listener;  // the settings it was accepted under
+    std::shared_ptr<asio::ssl::context> tls_context;   // likewise: a reload may drop [tls]
     std::string client_ip;
     std::string tls;  // description once TLS is up
     clock::time_point deadline = clock::time_point::max();
@@ -105,7 +106,8 @@ server::server(
       users_(std::move(users)),
       tls_(std::move(tls)),
       workers_(workers),
-      limiter_(cfg_->auth.max_failures, cfg_->auth.failure_window) {}
+      limiter_(cfg_->auth.max_failures, cfg_->auth.failure_window),
+      bounce_domain_(cfg_->bounce.domain) {}
 
 server::~server() = default;
 
@@ -234,6 +236,7 @@ asio::awaitable<void> server::accept_loop(bound& b) {
             continue;
         }
         auto c = std::make_shared<connection>(std::move(socket), b.settings);
+        c->tls_context = tls_;
         auto remote = c->socket.remote_endpoint(ec);
         if (ec)
             continue;
@@ -264,12 +267,13 @@ smtp::session_options server::session_options_for(const connection& c) const {
     auto ip = asio::ip::make_address(c.client_ip, ec);
     o.client_trusted = !ec && client_allowed(*cfg_, ip);
     o.priority = c.listener->priority;
-    o.starttls_available = c.listener->tls == config::tls_mode::starttls && tls_ != nullptr;
+    o.starttls_available =
+        c.listener->tls == config::tls_mode::starttls && c.tls_context != nullptr;
     o.tls_active = false;
     o.auth = users_ ? to_session(c.listener->auth) : smtp::auth_mode::none;
     if (c.listener->auth == config::auth_policy::required)
         o.auth = smtp::auth_mode::required;
-    o.bounce_domain = cfg_->bounce.domain;
+    o.bounce_domain = bounce_domain_;
     o.max_message_size = cfg_->limits.max_message_size;
     o.max_recipients = cfg_->limits.max_recipients;
     o.max_line_length = cfg_->limits.max_line_length;
@@ -458,8 +462,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 asio::redirect_error(asio::use_awaitable, ec)
             );
         } else if (c->listener->tls == config::tls_mode::implicit) {
-            auto context = tls_;  // a reload may replace tls_ during the handshake
-            asio::ssl::stream<tcp::socket&> tls(c->socket, *context);
+            asio::ssl::stream<tcp::socket&> tls(c->socket, *c->tls_context);
             arm(*c, clock::now() + handshake_timeout);
             boost::system::error_code ec;
             co_await tls.async_handshake(
@@ -477,8 +480,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
                 co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
             }
         } else if (co_await drive(c->socket, *c, c->session->greet())) {
-            auto context = tls_;  // a reload may replace tls_ during the handshake
-            asio::ssl::stream<tcp::socket&> tls(c->socket, *context);
+            asio::ssl::stream<tcp::socket&> tls(c->socket, *c->tls_context);
             arm(*c, clock::now() + handshake_timeout);
             boost::system::error_code ec;
             co_await tls.async_handshake(

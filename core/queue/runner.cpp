@@ -316,18 +316,38 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
     const auto config = cfg_;
     const auto& cfg = *config;
     std::vector<std::pair<std::string, std::uint32_t>> mine;  // recipients this batch claimed
+    std::set<std::pair<std::string, std::uint32_t>> decided;  // ... whose outcome was processed
+    bool claimed = false;  // units were formed: mine says what this batch still holds
+    auto lifetime =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.max_lifetime);
     // Shaping: what waits goes back to the scheduler with the reason and the time it may go,
-    // without counting as an attempt.
-    auto wait_with = [this](job j, const shaping::wait& w) {
+    // without counting as an attempt, but never past its lifetime: a job whose lifetime is over
+    // is not put back but bounced here (4.4.7, with the reason it was held back).
+    std::vector<job> overdue;
+    std::string held_back;  // why the overdue jobs were not sent
+    auto wait_with = [this, lifetime](job j, const shaping::wait& w) {
         auto t = now();
         auto until = std::chrono::duration_cast<std::chrono::seconds>(
                          w.until.time_since_epoch() + std::chrono::milliseconds(999)
         )
                          .count();
-        j.next_attempt = std::max(t + 1, until);
+        auto end_of_life =
+            j.arrived + std::chrono::duration_cast<std::chrono::seconds>(lifetime).count();
+        j.next_attempt = std::max(t + 1, std::min(until, end_of_life));
         j.waiting = w.reason;
         scheduler_.add(std::move(j), t);
     };
+    auto hold_back = [&](job j, const shaping::wait& w) {
+        if (expired(j.arrived, now(), lifetime)) {
+            held_back = w.reason;
+            overdue.push_back(std::move(j));
+        } else {
+            wait_with(std::move(j), w);
+        }
+    };
+    // The connection slot this batch holds against its throttle key's max_connections, from the
+    // moment may_connect() said yes until the batch ends.
+    std::optional<shaping::destination> holding;
     try {
         // Where to: a static route, or the destination's MX.
         std::vector<delivery::target> targets;
@@ -381,23 +401,33 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     {{"destination", destination}, {"jobs", jobs.size()}, {"reason", w->reason}}
                 );
                 for (auto& j : jobs)
-                    wait_with(std::move(j), *w);
+                    hold_back(std::move(j), *w);
                 jobs.clear();
-            } else if (auto a = shaper_.rate_allowance(
-                           *shaped, std::chrono::system_clock::now(),
-                           std::chrono::steady_clock::now()
-                       );
-                       a && jobs.size() > std::max<std::size_t>(a->count, 1)) {
+            } else {
+                shaper_.opened(*shaped);
+                holding = shaped;
                 // A rate-limited destination: read only the messages that may go now (each job
                 // is one transaction or more); the others wait for their tokens, files unread.
-                for (auto k = std::max<std::size_t>(a->count, 1); k < jobs.size(); ++k)
-                    wait_with(std::move(jobs[k]), a->rest);
-                jobs.resize(std::max<std::size_t>(a->count, 1));
+                auto a = shaper_.rate_allowance(
+                    *shaped, std::chrono::system_clock::now(), std::chrono::steady_clock::now()
+                );
+                auto keep = a ? std::max<std::size_t>(a->count, 1) : jobs.size();
+                for (auto k = keep; k < jobs.size(); ++k)
+                    hold_back(std::move(jobs[k]), a->rest);
+                jobs.resize(std::min(keep, jobs.size()));
             }
         }
 
         if (provider_label.empty())
             provider_label = shaper_.classify(destination, {}).provider;
+        // Jobs whose lifetime ran out while shaping held them back are read with the rest and
+        // bounced below, never sent.
+        std::set<std::uint64_t> overdue_serials;
+        for (auto& j : overdue) {
+            overdue_serials.insert(j.serial);
+            jobs.push_back(std::move(j));
+        }
+        overdue.clear();
 
         // The messages, read off the event loop. A file that vanished was deleted meanwhile.
         struct loaded {
@@ -433,6 +463,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
 
         std::vector<unit> units;
         std::vector<unit> dropped;
+        std::vector<unit> expired_units;  // held back by shaping until their lifetime ended
         for (std::size_t k = 0; k < items.size(); ++k) {
             auto& it = items[k];
             bool verp = feedback_ && feedback_->verp() && !it.rec.env.reverse_path.empty();
@@ -443,6 +474,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             std::set<std::size_t> final_here;
             for (const auto& r : it.rec.results)
                 final_here.insert(r.index);
+            bool late = overdue_serials.count(it.j.serial) != 0;
             for (std::size_t n = 0; n < it.j.rcpts.size(); ++n) {
                 auto index = it.j.rcpts[n];
                 if (held_.count(it.j.id) || final_here.count(index) ||
@@ -452,6 +484,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 const auto& address = it.rec.env.recipients[index].address;
                 if (auto why = feedback_ ? feedback_->suppressed(address) : std::nullopt)
                     dropped.push_back({k, {n}, *why});
+                else if (late)
+                    expired_units.push_back({k, {n}, {}});
                 else if (verp)
                     units.push_back({k, {n}, {}});
                 else
@@ -470,8 +504,6 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                            const delivery::delivery_result* r) -> asio::awaitable<void> {
             auto& it = items[u.item];
             auto t = now();
-            auto lifetime =
-                std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.max_lifetime);
             std::vector<outcome_line> lines;
             // The server's reply per line, when there was one, and the command it answered.
             std::vector<const smtp::reply*> replies;
@@ -501,6 +533,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                              : rr.outcome == smtp::rcpt_outcome::permanent
                                  ? outcome_line::kind::bounced
                                  : outcome_line::kind::deferred;
+                } else if (!held_back.empty()) {
+                    o.reply = fmt::format("451 4.4.5 held back: {}", held_back);
+                    o.status = "4.4.5";
                 } else {
                     o.reply = "451 4.3.0 no result";
                     o.status = "4.3.0";
@@ -514,6 +549,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     );
                     reply = nullptr;  // an expiry says nothing about the address
                 }
+                decided.insert({it.j.id, index});
                 lines.push_back(std::move(o));
                 replies.push_back(reply);
                 auto stage = reply && r && p < r->recipients.size() ? r->recipients[p].stage
@@ -727,8 +763,12 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             }
         };
 
+        claimed = true;
         for (const auto& u : dropped)
             co_await process(u, nullptr);
+        for (const auto& u : expired_units)
+            co_await process(u, nullptr);
+        held_back.clear();
 
         if (route_failure || units.empty()) {
             for (const auto& u : units)
@@ -743,6 +783,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             // What waits goes back now, its recipients no longer claimed by this batch.
             for (auto w : admitted.waiting) {
                 const auto& u = units[w];
+                if (expired(items[u.item].rec.arrived, now(), lifetime)) {
+                    // Its lifetime is over: bounced now (4.4.7), not put back.
+                    held_back = admitted.why->reason;
+                    co_await process(u, nullptr);
+                    held_back.clear();
+                    continue;
+                }
                 job again = items[u.item].j;
                 again.rcpts.clear();
                 for (auto p : u.positions) {
@@ -774,14 +821,40 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
 
             // One connection per source IP the shaper chose, one after the other.
             for (const auto& group : admitted.groups) {
-                sending_from = group.source;
                 opts.source.reset();
                 opts.ehlo_name = cfg.server.hostname;
-                if (group.source && *group.source < cfg.source_ips.size()) {
-                    const auto& ip = cfg.source_ips[*group.source];
-                    opts.source = ip.address;
-                    if (!ip.ehlo.empty())
-                        opts.ehlo_name = ip.ehlo;
+                // By address in this batch's config: a reload may have reordered the pool.
+                const config::source_ip* ip = nullptr;
+                for (const auto& candidate : cfg.source_ips)
+                    if (group.source && candidate.address.to_string() == group.address)
+                        ip = &candidate;
+                if (group.source && !ip) {
+                    // The IP left the config since this batch started: try again shortly.
+                    for (auto c : group.transactions) {
+                        const auto& u = units[c];
+                        job again = items[u.item].j;
+                        again.rcpts.clear();
+                        for (auto p : u.positions) {
+                            auto index = items[u.item].j.rcpts[p];
+                            again.rcpts.push_back(index);
+                            std::pair<std::string, std::uint32_t> claim{again.id, index};
+                            claimed_.erase(claim);
+                            std::erase(mine, claim);
+                        }
+                        wait_with(
+                            std::move(again),
+                            {std::chrono::system_clock::now() + std::chrono::seconds(1),
+                             fmt::format("source IP {} left the config", group.address)}
+                        );
+                    }
+                    continue;
+                }
+                sending_from.reset();
+                if (ip) {
+                    sending_from = static_cast<std::size_t>(ip - cfg.source_ips.data());
+                    opts.source = ip->address;
+                    if (!ip->ehlo.empty())
+                        opts.ehlo_name = ip->ehlo;
                 }
                 const auto& chosen = group.transactions;
                 std::string source_text = opts.source ? opts.source->to_string() : std::string();
@@ -790,9 +863,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 // Each transaction's results are made durable before the next one starts.
                 opts.on_decided = [&](std::size_t k,
                                       const delivery::delivery_result& r) -> asio::awaitable<void> {
-                    auto decided = std::chrono::steady_clock::now();
+                    auto turn_ended = std::chrono::steady_clock::now();
                     util::metrics().transaction_seconds.observe(
-                        std::chrono::duration<double>(decided - turn_started).count()
+                        std::chrono::duration<double>(turn_ended - turn_started).count()
                     );
                     handled[k] = true;
                     co_await process(units[chosen[k]], &r);
@@ -828,17 +901,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
                 if (feedback_)
                     feedback_->remember_sent(sent);
-                shaper_.opened(*shaped);
-                std::vector<delivery::delivery_result> results;
-                try {
-                    results = co_await delivery::deliver(
-                        io_.get_executor(), targets, opts, std::move(messages)
-                    );
-                } catch (...) {
-                    shaper_.closed(*shaped);
-                    throw;
-                }
-                shaper_.closed(*shaped);
+                auto results = co_await delivery::deliver(
+                    io_.get_executor(), targets, opts, std::move(messages)
+                );
                 for (std::size_t k = 0; k < chosen.size(); ++k)
                     if (!handled[k])
                         co_await process(
@@ -848,15 +913,30 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         }
     } catch (const std::exception& e) {
         log::error("delivery_failed", {{"destination", destination}, {"error", e.what()}});
-        // Put the jobs back so nothing is forgotten until restart.
+        // Put back what this batch still holds, so nothing is forgotten until restart: before
+        // the units were formed, every job; after, only the recipients it claimed and did not
+        // decide (the others were put back, or are final, already).
         auto t = now();
+        for (auto& j : overdue)
+            jobs.push_back(std::move(j));
+        std::set<std::pair<std::string, std::uint32_t>> held(mine.begin(), mine.end());
         for (auto& j : jobs) {
+            if (claimed)
+                std::erase_if(j.rcpts, [&](std::uint32_t index) {
+                    std::pair<std::string, std::uint32_t> c{j.id, index};
+                    return !held.count(c) || decided.count(c);
+                });
+            if (j.rcpts.empty())
+                continue;
             j.attempts += 1;
             j.next_attempt = t + 60;
             j.last_reply = e.what();
+            j.waiting.clear();
             scheduler_.add(std::move(j), t);
         }
     }
+    if (holding)
+        shaper_.closed(*holding);
     for (const auto& c : mine)
         claimed_.erase(c);
     scheduler_.finished(destination);

@@ -132,7 +132,10 @@ admission shaper::admit(const destination& d, std::size_t n, wall_time wall, ste
             return x.source == choice.source;
         });
         if (g == out.groups.end())
-            g = out.groups.insert(out.groups.end(), {choice.source, {}});
+            g = out.groups.insert(
+                out.groups.end(),
+                {choice.source, choice.source ? pool_->address(*choice.source) : std::string(), {}}
+            );
         g->transactions.push_back(i);
     }
     for (; i < n; ++i)

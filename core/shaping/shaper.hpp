@@ -41,6 +41,7 @@ struct wait {
 struct admission {
     struct group {
         std::optional<std::size_t> source;  // index into config.source_ips; nullopt: unbound
+        std::string address;                // that [[source_ip]]'s address, when source is set
         std::vector<std::size_t> transactions;
     };
 

@@ -73,7 +73,23 @@ throttles::entry& throttles::at(std::string_view key, steady_time now) {
     return e;
 }
 
+bool throttles::idle(std::string_view key, steady_time now) {
+    auto it = entries_.find(key);
+    if (it == entries_.end())
+        return !limits_for(key).pace;
+    // A key without a rate whose backoff has worn off (rate back to 100%, no repeat pending) is
+    // forgotten, so that the entries do not grow with every domain ever seen.
+    const auto& a = it->second.adaptive;
+    if (it->second.configured.pace || a.suspended(now) || a.fraction(now) < 1 ||
+        now - a.suspended_until() < a.options().repeat_window)
+        return false;
+    entries_.erase(it);
+    return true;
+}
+
 throttle_verdict throttles::check(std::string_view key, steady_time now) {
+    if (idle(key, now))
+        return {};
     auto& e = at(key, now);
     if (e.adaptive.suspended(now))
         return {
@@ -93,6 +109,8 @@ throttle_verdict throttles::check(std::string_view key, steady_time now) {
 }
 
 std::optional<throttles::allowance> throttles::allowed(std::string_view key, steady_time now) {
+    if (idle(key, now))
+        return std::nullopt;
     auto& e = at(key, now);
     if (!e.bucket)
         return std::nullopt;
@@ -103,6 +121,8 @@ std::optional<throttles::allowance> throttles::allowed(std::string_view key, ste
 }
 
 bool throttles::take(std::string_view key, steady_time now) {
+    if (idle(key, now))
+        return true;
     auto& e = at(key, now);
     if (e.adaptive.suspended(now))
         return false;
@@ -158,6 +178,11 @@ void throttles::reset(std::string_view key) {
 }
 
 throttles::state throttles::status(std::string_view key, steady_time now) {
+    if (!entries_.count(key)) {
+        state s;
+        s.configured = limits_for(key);
+        return s;
+    }
     auto& e = at(key, now);
     return state{
         e.configured,

@@ -118,6 +118,9 @@ private:
     };
 
     entry& at(std::string_view key, steady_time now);
+    // True when key limits nothing now (no rate, no backoff in force or recovering); forgets
+    // its entry then.
+    bool idle(std::string_view key, steady_time now);
 
     std::map<std::string, limits, std::less<>> configured_;
     std::map<std::string, entry, std::less<>> entries_;

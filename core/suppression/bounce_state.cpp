@@ -1,5 +1,7 @@
 #include "core/suppression/bounce_state.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -27,14 +29,28 @@ std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::s
     );
     if (!db)
         return nullptr;
-    // Files from before the source and provider columns get them (an error means they exist).
-    for (const char* column : {"source", "provider"})
-        sqlite3_exec(
-            db,
-            fmt::format("ALTER TABLE verp_sent ADD COLUMN {} TEXT NOT NULL DEFAULT ''", column)
-                .c_str(),
-            nullptr, nullptr, nullptr
-        );
+    // Files from before the source and provider columns get them.
+    std::set<std::string> columns;
+    {
+        stmt info(db, "PRAGMA table_info(verp_sent)");
+        while (info.step() == SQLITE_ROW)
+            columns.insert(info.text(1));
+    }
+    for (const char* column : {"source", "provider"}) {
+        if (columns.count(column))
+            continue;
+        std::string why;
+        if (!util::sqlite_exec(
+                db,
+                fmt::format("ALTER TABLE verp_sent ADD COLUMN {} TEXT NOT NULL DEFAULT ''", column),
+                &why
+            )) {
+            if (error)
+                *error = path + ": adding verp_sent." + column + ": " + why;
+            sqlite3_close(db);
+            return nullptr;
+        }
+    }
     return std::unique_ptr<bounce_state>(new bounce_state(db));
 }
 

@@ -228,3 +228,20 @@ TEST_CASE("a paced warming IP says it is pacing, not that its cap is reached") {
     CHECK(wait.next > now);
     CHECK(wait.next <= at("2026-11-20", 8h));  // 3 of 3: one every 8 hours
 }
+
+TEST_CASE("keys without limits are not kept once their backoff has worn off") {
+    auto t = throttles::from(load(""));
+    steady_time t0{std::chrono::hours(100)};
+    for (int i = 0; i < 100; ++i)
+        CHECK(t.check("domain:d" + std::to_string(i) + ".example", t0).may_send);
+    CHECK(t.keys().empty());
+    REQUIRE(t.on_reply("domain:slow.example", {421, "4.7.0", "try later"}, t0));
+    CHECK(t.keys() == std::vector<std::string>{"domain:slow.example"});
+    CHECK_FALSE(t.check("domain:slow.example", t0 + 30s).may_send);
+    // Suspended 1 min, then back to 100% after 10 more (5% a minute from 50%), then no repeat
+    // for the 30 min repeat window: forgotten.
+    CHECK(t.check("domain:slow.example", t0 + 5min).may_send);
+    CHECK(t.keys().size() == 1);
+    CHECK(t.check("domain:slow.example", t0 + 2h).may_send);
+    CHECK(t.keys().empty());
+}
