@@ -774,13 +774,26 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             for (const auto& u : units)
                 co_await process(u, nullptr);
         } else {
+            // A unit that may not go now: its recipients wait, no longer claimed by this batch.
+            auto put_back = [&](const unit& u, const shaping::wait& w) {
+                job again = items[u.item].j;
+                again.rcpts.clear();
+                for (auto p : u.positions) {
+                    auto index = items[u.item].j.rcpts[p];
+                    again.rcpts.push_back(index);
+                    std::pair<std::string, std::uint32_t> claim{again.id, index};
+                    claimed_.erase(claim);
+                    std::erase(mine, claim);
+                }
+                wait_with(std::move(again), w);
+            };
             auto admitted = shaper_.admit(
                 *shaped, units.size(), std::chrono::system_clock::now(),
                 std::chrono::steady_clock::now()
             );
             for (const auto& notice : admitted.notices)
                 log::warn("warming_gate", {{"destination", destination}, {"gate", notice}});
-            // What waits goes back now, its recipients no longer claimed by this batch.
+            // What waits goes back now, unless its lifetime is over.
             for (auto w : admitted.waiting) {
                 const auto& u = units[w];
                 if (expired(items[u.item].rec.arrived, now(), lifetime)) {
@@ -790,16 +803,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     held_back.clear();
                     continue;
                 }
-                job again = items[u.item].j;
-                again.rcpts.clear();
-                for (auto p : u.positions) {
-                    auto index = items[u.item].j.rcpts[p];
-                    again.rcpts.push_back(index);
-                    std::pair<std::string, std::uint32_t> c{again.id, index};
-                    claimed_.erase(c);
-                    std::erase(mine, c);
-                }
-                wait_with(std::move(again), *admitted.why);
+                put_back(u, *admitted.why);
             }
             if (!admitted.waiting.empty())
                 log::debug(
@@ -830,23 +834,11 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         ip = &candidate;
                 if (group.source && !ip) {
                     // The IP left the config since this batch started: try again shortly.
-                    for (auto c : group.transactions) {
-                        const auto& u = units[c];
-                        job again = items[u.item].j;
-                        again.rcpts.clear();
-                        for (auto p : u.positions) {
-                            auto index = items[u.item].j.rcpts[p];
-                            again.rcpts.push_back(index);
-                            std::pair<std::string, std::uint32_t> claim{again.id, index};
-                            claimed_.erase(claim);
-                            std::erase(mine, claim);
-                        }
-                        wait_with(
-                            std::move(again),
-                            {std::chrono::system_clock::now() + std::chrono::seconds(1),
-                             fmt::format("source IP {} left the config", group.address)}
+                    for (auto c : group.transactions)
+                        put_back(
+                            units[c], {std::chrono::system_clock::now() + std::chrono::seconds(1),
+                                       fmt::format("source IP {} left the config", group.address)}
                         );
-                    }
                     continue;
                 }
                 sending_from.reset();
