@@ -4,18 +4,13 @@
 
 #include <doctest/doctest.h>
 
-#include "config/load.hpp"
+#include "tests/support/config_text.hpp"
 
 using namespace outpost::config;
 
 namespace {
 
-config parse(const std::string& text) {
-    auto r = load_string(text, "t.toml");
-    if (auto* e = std::get_if<load_error>(&r))
-        FAIL(e->message);
-    return std::get<config>(r);
-}
+using outpost::test::config_from;
 
 bool has(const std::vector<std::string>& lines, const std::string& text) {
     return std::find(lines.begin(), lines.end(), text) != lines.end();
@@ -38,12 +33,12 @@ daily = [5, 10]
 }  // namespace
 
 TEST_CASE("the same config twice changes nothing") {
-    CHECK(describe_changes(parse(base), parse(base)).empty());
+    CHECK(describe_changes(config_from(base), config_from(base)).empty());
 }
 
 TEST_CASE("a reload names the caps and rates it changes, and what waits for a restart") {
-    auto before = parse(base);
-    auto after = parse(std::string(base) + R"(
+    auto before = config_from(base);
+    auto after = config_from(std::string(base) + R"(
 [[throttle]]
 domain = "orange.fr"
 rate = "2/s"

@@ -2,18 +2,13 @@
 
 #include <doctest/doctest.h>
 
-#include "config/load.hpp"
+#include "tests/support/config_text.hpp"
 
 using namespace outpost::shaping;
 
 namespace {
 
-outpost::config::config load(const std::string& text) {
-    auto r = outpost::config::load_string(text, "t.toml");
-    if (auto* e = std::get_if<outpost::config::load_error>(&r))
-        FAIL(e->message);
-    return std::get<outpost::config::config>(r);
-}
+using outpost::test::config_from;
 
 const char* two_ips = R"(
 [[provider]]
@@ -48,7 +43,7 @@ const provider_day& of(const plan_day& d, const std::string& name) {
 }  // namespace
 
 TEST_CASE("the plan sums the caps of the warming IPs per provider and day") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     auto p = simulate(c, {4000, 6, std::nullopt, {}});
     REQUIRE(p.days.size() == 6);
     CHECK(date_text(p.start) == "2026-11-20");
@@ -72,7 +67,7 @@ TEST_CASE("the plan sums the caps of the warming IPs per provider and day") {
 }
 
 TEST_CASE("shares split the volume, and the rest goes evenly") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     simulation_options o{1000, 2, std::nullopt, {{"google", 0.7}}};
     CHECK_FALSE(plan_error(c, o));
     auto p = simulate(c, o);
@@ -85,7 +80,7 @@ TEST_CASE("shares split the volume, and the rest goes evenly") {
 }
 
 TEST_CASE("full volume may lie beyond the listed days, or never come under a low ceiling") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     auto p = simulate(c, {4000, 1, std::nullopt, {}});
     CHECK(p.days.size() == 1);
     CHECK(p.full_volume_day == 4u);
@@ -96,6 +91,6 @@ TEST_CASE("full volume may lie beyond the listed days, or never come under a low
 }
 
 TEST_CASE("a config without warming IPs cannot be simulated") {
-    auto c = load("");
+    auto c = config_from("");
     CHECK(plan_error(c, {1000, 5, std::nullopt, {}})->find("warming") != std::string::npos);
 }

@@ -2,20 +2,15 @@
 
 #include <doctest/doctest.h>
 
-#include "config/load.hpp"
 #include "core/shaping/throttle.hpp"
+#include "tests/support/config_text.hpp"
 
 using namespace outpost::shaping;
 using namespace std::chrono_literals;
 
 namespace {
 
-outpost::config::config load(const std::string& text) {
-    auto r = outpost::config::load_string(text, "t.toml");
-    if (auto* e = std::get_if<outpost::config::load_error>(&r))
-        FAIL(e->message);
-    return std::get<outpost::config::config>(r);
-}
+using outpost::test::config_from;
 
 wall_time at(const char* date, std::chrono::seconds since_midnight_utc) {
     return wall_time{parse_date(date)->time_since_epoch()} + since_midnight_utc;
@@ -54,7 +49,7 @@ pace = false
 }  // namespace
 
 TEST_CASE("the pool fills the first IP's cap, then the second's, then defers with a reason") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     memory_counter_store store;
     source_pool pool(c, store);
     auto now = at("2026-11-20", 10h);
@@ -81,7 +76,7 @@ TEST_CASE("the pool fills the first IP's cap, then the second's, then defers wit
 }
 
 TEST_CASE("caps hold for a new pool over the same store (a restart)") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     memory_counter_store store;
     auto now = at("2026-11-20", 10h);
     {
@@ -94,7 +89,7 @@ TEST_CASE("caps hold for a new pool over the same store (a restart)") {
 }
 
 TEST_CASE("an unhealthy day holds the next day's cap") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     memory_counter_store store;
     source_pool pool(c, store);
     auto day1 = at("2026-11-20", 10h);
@@ -110,7 +105,7 @@ TEST_CASE("an unhealthy day holds the next day's cap") {
 }
 
 TEST_CASE("overflow IPs take the surplus only; plain warm IPs come before them") {
-    auto c = load(std::string(pool_config) + R"(
+    auto c = config_from(std::string(pool_config) + R"(
 [[source_ip]]
 address = "127.0.0.9"
 )");
@@ -126,18 +121,18 @@ address = "127.0.0.9"
 }
 
 TEST_CASE("before the start date the pool waits until it") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     memory_counter_store store;
     source_pool pool(c, store);
     auto ch = pool.acquire("default", at("2026-11-19", 10h));
     CHECK_FALSE(ch.source);
     CHECK(ch.next == at("2026-11-20", 0s));
     CHECK(ch.reason.find("starts warming on 2026-11-20") != std::string::npos);
-    CHECK(source_pool(load(""), store).empty());
+    CHECK(source_pool(config_from(""), store).empty());
 }
 
 TEST_CASE("throttle keys: a domain throttle, then the provider, then the domain itself") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     auto t = throttles::from(c);
     CHECK(t.key("Orange.FR", "default") == "domain:orange.fr");
     CHECK(t.key("example.com", "google") == "provider:google");
@@ -146,7 +141,8 @@ TEST_CASE("throttle keys: a domain throttle, then the provider, then the domain 
     CHECK(t.limits_for("provider:google").pace->count == 60);
     CHECK_FALSE(t.limits_for("domain:example.com").pace);
     // domain = "*" gives every other domain its limits, each with its own bucket.
-    auto d = load(std::string(pool_config) + "[[throttle]]\ndomain = \"*\"\nrate = \"1/min\"\n");
+    auto d =
+        config_from(std::string(pool_config) + "[[throttle]]\ndomain = \"*\"\nrate = \"1/min\"\n");
     auto u = throttles::from(d);
     CHECK(u.limits_for("domain:a.example").pace->count == 1);
     steady_time t0{std::chrono::hours(100)};
@@ -163,7 +159,7 @@ TEST_CASE("throttle keys: a domain throttle, then the provider, then the domain 
 }
 
 TEST_CASE("a throttle paces by its rate and backs off on a slow-down reply") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     auto t = throttles::from(c);
     steady_time t0{std::chrono::hours(100)};
     // The bucket holds two tokens at 60/min (one second's worth, at least two).
@@ -198,7 +194,7 @@ TEST_CASE("a throttle paces by its rate and backs off on a slow-down reply") {
 }
 
 TEST_CASE("a reload keeps the backoff of keys whose limits did not change") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     auto t = throttles::from(c);
     steady_time t0{std::chrono::hours(100)};
     REQUIRE(t.on_reply("provider:google", {421, "4.7.0", "try later"}, t0));
@@ -211,7 +207,7 @@ TEST_CASE("a reload keeps the backoff of keys whose limits did not change") {
 }
 
 TEST_CASE("a paced warming IP says it is pacing, not that its cap is reached") {
-    auto c = load(pool_config);
+    auto c = config_from(pool_config);
     c.warming.at("five").pace = true;
     c.warming.at("three").pace = true;
     memory_counter_store store;
@@ -230,7 +226,7 @@ TEST_CASE("a paced warming IP says it is pacing, not that its cap is reached") {
 }
 
 TEST_CASE("keys without limits are not kept once their backoff has worn off") {
-    auto t = throttles::from(load(""));
+    auto t = throttles::from(config_from(""));
     steady_time t0{std::chrono::hours(100)};
     for (int i = 0; i < 100; ++i)
         CHECK(t.check("domain:d" + std::to_string(i) + ".example", t0).may_send);

@@ -2,19 +2,14 @@
 
 #include <doctest/doctest.h>
 
-#include "config/load.hpp"
+#include "tests/support/config_text.hpp"
 
 using namespace outpost::shaping;
 using namespace std::chrono_literals;
 
 namespace {
 
-outpost::config::config load(const std::string& text) {
-    auto r = outpost::config::load_string(text, "t.toml");
-    if (auto* e = std::get_if<outpost::config::load_error>(&r))
-        FAIL(e->message);
-    return std::get<outpost::config::config>(r);
-}
+using outpost::test::config_from;
 
 const wall_time noon = wall_time{parse_date("2026-11-20")->time_since_epoch()} + 12h;
 const steady_time t0{std::chrono::hours(1000)};
@@ -58,7 +53,7 @@ std::size_t admitted(const admission& a) {
 }  // namespace
 
 TEST_CASE("a batch splits by source IP under the caps and the rest waits with the reason") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     memory_counter_store store;
     shaper g(c, &store);
     auto d = g.classify("Example.ORG", {});
@@ -83,7 +78,7 @@ TEST_CASE("a batch splits by source IP under the caps and the rest waits with th
 }
 
 TEST_CASE("a provider's rate and connection limit hold for every domain it hosts") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     c.source_ips.clear();
     shaper g(c, nullptr);
     std::vector<std::string> mx{"aspmx.l.google.com"};
@@ -108,7 +103,7 @@ TEST_CASE("a provider's rate and connection limit hold for every domain it hosts
 }
 
 TEST_CASE("a 421 suspends one destination while another keeps flowing") {
-    auto c = load("");
+    auto c = config_from("");
     shaper g(c, nullptr);
     auto slow = g.classify("slow.example", {});
     auto fast = g.classify("fast.example", {});
@@ -132,7 +127,7 @@ TEST_CASE("a 421 suspends one destination while another keeps flowing") {
 }
 
 TEST_CASE("a reload changes caps and limits at once and keeps the counters") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     memory_counter_store store;
     shaper g(c, &store);
     auto d = g.classify("example.org", {});
@@ -144,7 +139,7 @@ TEST_CASE("a reload changes caps and limits at once and keeps the counters") {
 }
 
 TEST_CASE("the rate allowance says how many may go now and when the next one may") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     c.source_ips.clear();
     shaper g(c, nullptr);
     auto gmail = g.classify("gmail.com", {});
@@ -161,7 +156,7 @@ TEST_CASE("the rate allowance says how many may go now and when the next one may
 }
 
 TEST_CASE("a held health gate is noticed once, with the reason") {
-    auto c = load(two_ips);
+    auto c = config_from(two_ips);
     memory_counter_store store;
     shaper g(c, &store);
     auto d = g.classify("example.org", {});
@@ -185,7 +180,7 @@ TEST_CASE("a backoff survives a restart through the throttle store") {
         std::vector<backoff_record> load(wall_time) override { return records; }
     } kept;
 
-    auto c = load("");
+    auto c = config_from("");
     {
         shaper before(c, nullptr, &kept, noon, t0);
         auto slow = before.classify("slow.example", {});
