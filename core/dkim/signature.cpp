@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <memory>
 
 #include <openssl/evp.h>
@@ -116,6 +117,12 @@ void field_writer::tag(std::string_view name, std::string_view value) {
     raw(";");
 }
 
+void field_writer::number_tag(std::string_view name, std::int64_t value) {
+    std::array<char, 24> digits;
+    auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+    tag(name, std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));
+}
+
 void field_writer::list_tag(std::string_view name, std::span<const std::string_view> items) {
     if (items.empty()) {
         start_word(name.size() + 2);
@@ -162,6 +169,16 @@ void field_writer::base64_tag(std::string_view name, std::string_view value) {
     }
 }
 
+void field_writer::digest_tag(std::string_view name, const sha256_digest& digest) {
+    std::array<char, util::base64_size(std::tuple_size_v<sha256_digest>)> text;
+    base64_tag(
+        name,
+        util::base64_encode(
+            std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()), text
+        )
+    );
+}
+
 std::string_view field_writer::begin_b() {
     text_ += "\r\n b=";
     column_ = 3;
@@ -182,6 +199,14 @@ std::string field_writer::finish_b(std::string_view value) {
     }
     text_ += "\r\n";
     return std::move(text_);
+}
+
+std::string field_writer::finish_b_signature(std::string_view signature) {
+    // RSA-4096 makes the longest signature we write: 512 bytes.
+    std::array<char, util::base64_size(512)> text;
+    if (signature.size() > 512)
+        return finish_b(util::base64_encode(signature));
+    return finish_b(util::base64_encode(signature, text));
 }
 
 }  // namespace outpost::dkim::detail

@@ -143,8 +143,8 @@ signer::signer(signer_settings settings) : settings_(std::move(settings)) {
     ams_ = detail::prepare(options);
 }
 
-std::vector<const domain_key*> signer::keys_for(std::string_view domain) const {
-    std::vector<const domain_key*> out;
+signer::key_list signer::keys_for(std::string_view domain) const {
+    key_list out;
     auto d = util::to_lower(domain);
     for (const auto& k : settings_.keys)
         if (k.domain == d)
@@ -285,20 +285,19 @@ sign_outcome signer::sign(
     ams.tag("c", "relaxed/relaxed");
     ams.tag("d", arc.domain);
     ams.tag("s", arc.selector);
-    ams.tag("t", std::to_string(ctx.time));
-    ams.list_tag("h", selection.h);
-    ams.base64_tag(
-        "bh",
-        util::base64_encode(std::string_view(reinterpret_cast<const char*>(bh.data()), bh.size()))
+    ams.number_tag("t", ctx.time);
+    ams.list_tag("h", {selection.h.data(), selection.h.size()});
+    ams.digest_tag("bh", bh);
+    auto ams_data = detail::signed_data(
+        {selection.fields.data(), selection.fields.size()}, canonicalization::relaxed, ams.begin_b()
     );
-    auto ams_data = detail::signed_data(selection.fields, canonicalization::relaxed, ams.begin_b());
     auto ams_sig = arc.key.sign(ams_data);
     if (ams_sig.empty()) {
         out.header_block = std::move(dkim_block);
         out.detail += "; not sealed: OpenSSL failed to sign the ARC-Message-Signature";
         return out;
     }
-    auto ams_text = ams.finish_b(util::base64_encode(ams_sig));
+    auto ams_text = ams.finish_b_signature(ams_sig);
 
     // RFC 8617 §5.1.1: the seal covers every set in instance order, the new one last; after a
     // failed validation only the new set is sealed, since the old ones prove nothing.
@@ -313,7 +312,7 @@ sign_outcome signer::sign(
     detail::field_writer seal("ARC-Seal");
     seal.tag("i", std::to_string(instance));
     seal.tag("a", to_string(arc.key.algo()));
-    seal.tag("t", std::to_string(ctx.time));
+    seal.number_tag("t", ctx.time);
     seal.tag("cv", to_string(cv));
     seal.tag("d", arc.domain);
     seal.tag("s", arc.selector);
@@ -326,7 +325,7 @@ sign_outcome signer::sign(
         out.detail += "; not sealed: OpenSSL failed to sign the ARC-Seal";
         return out;
     }
-    auto seal_text = seal.finish_b(util::base64_encode(seal_sig));
+    auto seal_text = seal.finish_b_signature(seal_sig);
 
     out.header_block.reserve(seal_text.size() + ams_text.size() + aar.size() + dkim_block.size());
     out.header_block += seal_text;

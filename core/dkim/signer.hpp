@@ -94,7 +94,9 @@ public:
     std::vector<std::string> key_names(std::string_view prefix, std::string_view original) const;
 
     // The [[dkim]] entries that sign mail From: domain, and the d= they sign as; empty when none.
-    std::vector<const domain_key*> keys_for(std::string_view domain) const;
+    // A domain has few keys, so they are kept inline rather than allocated per message.
+    using key_list = boost::container::small_vector<const domain_key*, 4>;
+    key_list keys_for(std::string_view domain) const;
 
     const signer_settings& settings() const { return settings_; }
 

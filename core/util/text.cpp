@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -152,13 +153,19 @@ std::string format_duration(std::chrono::milliseconds d) {
 }
 
 std::string base64_encode(std::string_view bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    std::string out(base64_size(bytes.size()), '\0');
+    out.resize(base64_encode(bytes, out).size());
+    return out;
+}
+
+std::string_view base64_encode(std::string_view bytes, std::span<char> out) {
+    if (out.size() < base64_size(bytes.size()))
+        throw std::length_error("base64_encode: output buffer too small");
     int n = EVP_EncodeBlock(
         reinterpret_cast<unsigned char*>(out.data()),
         reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size())
     );
-    out.resize(static_cast<std::size_t>(n));
-    return out;
+    return {out.data(), static_cast<std::size_t>(n)};
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,15 @@ std::optional<std::uint64_t> parse_size(std::string_view s);
 std::string format_duration(std::chrono::milliseconds d);
 
 std::string base64_encode(std::string_view bytes);
+// The same written into out, which must hold base64_size(bytes.size()) characters; returns the
+// text. For hot paths that keep short values on the stack.
+std::string_view base64_encode(std::string_view bytes, std::span<char> out);
+
+// Characters base64 takes for n bytes, plus one for the NUL that OpenSSL writes after them.
+constexpr std::size_t base64_size(std::size_t n) {
+    return 4 * ((n + 2) / 3) + 1;
+}
+
 // Decodes standard base64, ignoring whitespace; nullopt when malformed.
 std::optional<std::string> base64_decode(std::string_view text);
 

@@ -43,15 +43,20 @@ public:
 
     // "name=value;" as one unit, on this line when it fits, else on a new one.
     void tag(std::string_view name, std::string_view value);
+    void number_tag(std::string_view name, std::int64_t value);
     // "name=a:b:c;", folding between items when the list is long.
     void list_tag(std::string_view name, std::span<const std::string_view> items);
     // "name=base64;", the value split across lines as needed (FWS is allowed anywhere in it).
     void base64_tag(std::string_view name, std::string_view value);
+    // base64_tag of a SHA-256 digest, encoded here.
+    void digest_tag(std::string_view name, const sha256_digest& digest);
     // Starts "b=" on a line of its own and returns the field so far: the text that is signed.
     // The line break before b= means the value can be appended later without refolding.
     std::string_view begin_b();
     // Appends the b= value (folded) and the final CRLF; returns the finished field.
     std::string finish_b(std::string_view value);
+    // finish_b with the signature's bytes, base64-encoded here.
+    std::string finish_b_signature(std::string_view signature);
 
 private:
     void start_word(std::size_t width);  // folds if width more would not fit, then a space

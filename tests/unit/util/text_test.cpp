@@ -1,5 +1,9 @@
 #include "core/util/text.hpp"
 
+#include <array>
+#include <stdexcept>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include "core/util/log.hpp"
@@ -43,6 +47,18 @@ TEST_CASE("base64 round-trips and rejects malformed input") {
     CHECK(base64_decode("Zm9vYg==") == "foob");
     CHECK_FALSE(base64_decode("Zm9"));
     CHECK_FALSE(base64_decode("Zm9*"));
+}
+
+TEST_CASE("base64 into a caller's buffer matches the allocating encoder and checks the room") {
+    std::string bytes;
+    for (int n = 0; n < 70; ++n) {
+        std::vector<char> buffer(base64_size(bytes.size()));
+        CHECK(base64_encode(bytes, buffer) == base64_encode(bytes));
+        bytes += static_cast<char>(n * 37 + 1);
+    }
+    std::array<char, 9> small;
+    CHECK(base64_encode("abcde"sv, small) == "YWJjZGU=");
+    CHECK_THROWS_AS(base64_encode("abcdefg"sv, small), std::length_error);
 }
 
 TEST_CASE("dates are RFC 5322 and ISO 8601 in UTC") {
