@@ -10,6 +10,7 @@
 #include "core/shaping/warming.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace outpost::shaping {
 
@@ -82,9 +83,10 @@ private:
 // SQLite (WAL), by default SPOOL_DIR/shaping.sqlite.
 class sqlite_counter_store final : public counter_store, public throttle_store {
 public:
-    // Opens or creates the database at path (WAL journal, synchronous=FULL so a returned take()
-    // survives a crash and a cap holds across restarts, 5 s busy timeout so the daemon and
-    // outpostctl can share it). nullptr, with the reason in *error, when it cannot be opened.
+    // Opens or creates the database at path (WAL journal, so that a returned take() survives a
+    // crash of the daemon and a cap holds across restarts; synchronous=NORMAL, no fsync per
+    // commit, so a power loss may lose the last seconds of takes; 5 s busy timeout so the daemon
+    // and outpostctl can share it). nullptr, with the reason in *error, when it cannot be opened.
     static std::unique_ptr<sqlite_counter_store> open(const std::string& path, std::string* error);
 
     static constexpr const char* default_file = "shaping.sqlite";
@@ -108,6 +110,10 @@ public:
 private:
     sqlite3* db_;
     std::string error_;
+    // Prepared once: these run for every message sent from a warming IP.
+    sqlite3_stmt* add_stmt_ = nullptr;
+    sqlite3_stmt* take_stmt_ = nullptr;
+    sqlite3_stmt* history_stmt_ = nullptr;
 
     explicit sqlite_counter_store(sqlite3* db) : db_(db) {}
 
