@@ -787,10 +787,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
                 wait_with(std::move(again), w);
             };
-            auto admitted = shaper_.admit(
-                *shaped, units.size(), std::chrono::system_clock::now(),
-                std::chrono::steady_clock::now()
-            );
+            auto admitted_at = std::chrono::system_clock::now();
+            auto admitted =
+                shaper_.admit(*shaped, units.size(), admitted_at, std::chrono::steady_clock::now());
             for (const auto& notice : admitted.notices)
                 log::warn("warming_gate", {{"destination", destination}, {"gate", notice}});
             // What waits goes back now, unless its lifetime is over.
@@ -901,6 +900,11 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         co_await process(
                             units[chosen[k]], k < results.size() ? &results[k] : nullptr
                         );
+                // A warming unit pays for mail a receiver saw, not for a connection that failed.
+                if (ip)
+                    for (const auto& r : results)
+                        if (r.host.empty())
+                            shaper_.give_back(group.address, shaped->provider, admitted_at);
             }
         }
     } catch (const std::exception& e) {

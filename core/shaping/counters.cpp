@@ -27,6 +27,15 @@ bool memory_counter_store::take(const counter_key& key, std::uint64_t cap) {
     return true;
 }
 
+bool memory_counter_store::give_back(const counter_key& key) {
+    auto it = counts_.find(pair_key(key.ip, key.provider));
+    if (it == counts_.end())
+        return true;
+    if (auto d = it->second.find(key.date); d != it->second.end() && d->second.sent > 0)
+        --d->second.sent;
+    return true;
+}
+
 daily_counts memory_counter_store::get(const counter_key& key) {
     auto it = counts_.find(pair_key(key.ip, key.provider));
     if (it == counts_.end())

@@ -40,7 +40,7 @@ public:
 
 // Where the counters live: SQLite in the spool directory by default; a shared backend (Redis, for
 // a fleet of relays) can take its place without touching the scheduler. Implementations are
-// called from one thread at a time; counts never decrease.
+// called from one thread at a time; counts only decrease by give_back().
 class counter_store {
 public:
     virtual ~counter_store() = default;
@@ -52,6 +52,10 @@ public:
     // otherwise changes nothing and returns false (also on a storage error, see last_error). The
     // check and the increment are one step, so two deliveries never both take the last unit.
     virtual bool take(const counter_key& key, std::uint64_t cap) = 0;
+
+    // Returns a unit that take() gave but no mail used (the connection failed before a
+    // transaction): subtracts 1 from sent, never below 0. False on a storage error.
+    virtual bool give_back(const counter_key& key) = 0;
 
     // The counts of one key (zeros when none were recorded).
     virtual daily_counts get(const counter_key& key) = 0;
@@ -69,6 +73,7 @@ class memory_counter_store final : public counter_store {
 public:
     bool add(const counter_key& key, const daily_counts& delta) override;
     bool take(const counter_key& key, std::uint64_t cap) override;
+    bool give_back(const counter_key& key) override;
     daily_counts get(const counter_key& key) override;
     std::map<day, daily_counts> history(
         std::string_view ip, std::string_view provider, day from, day to
@@ -97,6 +102,7 @@ public:
 
     bool add(const counter_key& key, const daily_counts& delta) override;
     bool take(const counter_key& key, std::uint64_t cap) override;
+    bool give_back(const counter_key& key) override;
     daily_counts get(const counter_key& key) override;
     std::map<day, daily_counts> history(
         std::string_view ip, std::string_view provider, day from, day to
@@ -113,6 +119,7 @@ private:
     // Prepared once: these run for every message sent from a warming IP.
     sqlite3_stmt* add_stmt_ = nullptr;
     sqlite3_stmt* take_stmt_ = nullptr;
+    sqlite3_stmt* give_back_stmt_ = nullptr;
     sqlite3_stmt* history_stmt_ = nullptr;
 
     explicit sqlite_counter_store(sqlite3* db) : db_(db) {}

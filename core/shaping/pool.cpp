@@ -96,6 +96,14 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
     return waiting;
 }
 
+bool source_pool::give_back(std::size_t source, std::string_view provider, wall_time taken_at) {
+    if (source >= ips_.size() || !ips_[source].plan)
+        return false;
+    const auto& m = ips_[source];
+    return store_.give_back(counter_key{
+        m.address, std::string(provider), local_day(taken_at, m.plan->utc_offset)});
+}
+
 std::optional<std::size_t> source_pool::index_of(std::string_view address) const {
     for (std::size_t i = 0; i < ips_.size(); ++i)
         if (ips_[i].address == address)

@@ -47,6 +47,10 @@ public:
         std::size_t source, std::string_view provider, wall_time when, const daily_counts& delta
     );
 
+    // Returns the unit acquire() took at taken_at for a message to provider that was never
+    // offered to a receiver (every connection failed before a transaction). Nothing for a warm IP.
+    bool give_back(std::size_t source, std::string_view provider, wall_time taken_at);
+
     // Where a warming IP stands for provider at now (for warming status); nullopt for a warm IP.
     std::optional<room> status(std::size_t source, std::string_view provider, wall_time now);
 

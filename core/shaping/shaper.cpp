@@ -176,6 +176,11 @@ void shaper::record(
         pool_->record(*i, provider, when, delta);
 }
 
+void shaper::give_back(std::string_view source, std::string_view provider, wall_time admitted_at) {
+    if (auto i = pool_->index_of(source))
+        pool_->give_back(*i, provider, admitted_at);
+}
+
 std::vector<warming_use> shaper::warming_usage(wall_time wall) {
     std::vector<std::string> providers;
     for (const auto& r : providers_.rules())

@@ -132,6 +132,11 @@ public:
         const daily_counts& delta
     );
 
+    // A transaction admitted at admitted_at from the source IP with this address to provider
+    // never reached a receiver (no connection got as far as MAIL): its warming unit is returned,
+    // so that unreachable or refusing MX hosts do not use up a day's cap. By address, as record().
+    void give_back(std::string_view source, std::string_view provider, wall_time admitted_at);
+
     // Every warming IP × provider ([[provider]] names and default) at wall.
     std::vector<warming_use> warming_usage(wall_time wall);
 

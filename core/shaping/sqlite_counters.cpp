@@ -60,7 +60,7 @@ std::unique_ptr<sqlite_counter_store> sqlite_counter_store::open(
 }
 
 sqlite_counter_store::~sqlite_counter_store() {
-    for (auto* st : {add_stmt_, take_stmt_, history_stmt_})
+    for (auto* st : {add_stmt_, take_stmt_, give_back_stmt_, history_stmt_})
         sqlite3_finalize(st);
     sqlite3_close(db_);
 }
@@ -104,6 +104,16 @@ ON CONFLICT (ip, provider, day) DO UPDATE SET sent = sent + 1 WHERE sent < ?4)")
         return fail("take");
     error_.clear();
     return sqlite3_changes(db_) == 1;
+}
+
+bool sqlite_counter_store::give_back(const counter_key& key) {
+    statement st(db_, give_back_stmt_, R"(
+UPDATE warming_counts SET sent = sent - 1
+WHERE ip = ?1 AND provider = ?2 AND day = ?3 AND sent > 0)");
+    if (!st.ok())
+        return fail("give back");
+    bind_key(st, key);
+    return st.step() == SQLITE_DONE || fail("give back");
 }
 
 daily_counts sqlite_counter_store::get(const counter_key& key) {

@@ -31,6 +31,14 @@ void exercise(counter_store& s) {
     CHECK(s.take(k, 2));
     CHECK(s.take(k, 2));
     CHECK_FALSE(s.take(k, 2));
+    // A unit given back may be taken again; giving back never goes below zero or touches others.
+    CHECK(s.give_back(k));
+    CHECK(s.get(k).sent == 1);
+    CHECK(s.take(k, 2));
+    CHECK_FALSE(s.take(k, 2));
+    counter_key unused{"203.0.113.10", "google", d("2026-11-19")};
+    CHECK(s.give_back(unused));
+    CHECK(s.get(unused) == daily_counts{});
     CHECK_FALSE(s.take(counter_key{"203.0.113.10", "google", d("2026-11-21")}, 0));
     CHECK(s.add(k, {0, 1, 0, 0}));
     CHECK(s.add(k, {3, 0, 1, 1}));
