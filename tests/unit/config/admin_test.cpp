@@ -2,19 +2,11 @@
 #include <doctest/doctest.h>
 
 #include "config/load.hpp"
+#include "tests/support/config_text.hpp"
 
 using namespace outpost::config;
 
-namespace {
-
-std::string error_of(const std::string& text) {
-    auto r = load_string(text, "t.toml");
-    if (auto* e = std::get_if<load_error>(&r))
-        return e->message;
-    return "no error";
-}
-
-}  // namespace
+using outpost::test::config_error_of;
 
 TEST_CASE("the admin endpoint defaults to loopback without a token") {
     auto r = load_string("", "t.toml");
@@ -24,16 +16,16 @@ TEST_CASE("the admin endpoint defaults to loopback without a token") {
 }
 
 TEST_CASE("loopback addresses and unix sockets need no token") {
-    CHECK(error_of("[admin]\naddress = \"127.0.0.1:9025\"\n") == "no error");
-    CHECK(error_of("[admin]\naddress = \"[::1]:9025\"\n") == "no error");
-    CHECK(error_of("[admin]\naddress = \"/run/outpost/admin.sock\"\n") == "no error");
+    CHECK(config_error_of("[admin]\naddress = \"127.0.0.1:9025\"\n") == "no error");
+    CHECK(config_error_of("[admin]\naddress = \"[::1]:9025\"\n") == "no error");
+    CHECK(config_error_of("[admin]\naddress = \"/run/outpost/admin.sock\"\n") == "no error");
 }
 
 TEST_CASE("a non-loopback admin address without a token is an error at the address") {
-    auto e = error_of("[admin]\naddress = \"0.0.0.0:9025\"\n");
+    auto e = config_error_of("[admin]\naddress = \"0.0.0.0:9025\"\n");
     CHECK(e.starts_with("t.toml:2:"));
     CHECK(e.find("admin.token") != std::string::npos);
-    CHECK(error_of("[admin]\naddress = \"192.0.2.1:9025\"\n") != "no error");
+    CHECK(config_error_of("[admin]\naddress = \"192.0.2.1:9025\"\n") != "no error");
 }
 
 TEST_CASE("a non-loopback admin address with a token is accepted") {

@@ -5,28 +5,15 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/config_text.hpp"
+
 using namespace outpost::config;
 
-namespace {
-
-std::string error_of(const std::string& text) {
-    auto r = load_string(text, "t.toml");
-    if (auto* e = std::get_if<load_error>(&r))
-        return e->message;
-    return "no error";
-}
-
-config ok(const std::string& text) {
-    auto r = load_string(text, "t.toml");
-    if (auto* e = std::get_if<load_error>(&r))
-        FAIL(e->message);
-    return std::get<config>(r);
-}
-
-}  // namespace
+using outpost::test::config_error_of;
+using outpost::test::config_from;
 
 TEST_CASE("an empty file gives the documented defaults") {
-    auto c = ok("");
+    auto c = config_from("");
     CHECK(c.server.spool_dir == "/var/spool/outpost");
     CHECK(c.limits.max_message_size == 25u << 20);
     CHECK(c.delivery.port == 25);
@@ -36,7 +23,7 @@ TEST_CASE("an empty file gives the documented defaults") {
 }
 
 TEST_CASE("listeners, relay networks and limits are read") {
-    auto c = ok(R"(
+    auto c = config_from(R"(
 [server]
 hostname = "MTA1.Example.com"
 spool_dir = "/tmp/spool"
@@ -81,48 +68,53 @@ command_timeout = "2s"
 
 TEST_CASE("errors name the file, line and column") {
     CHECK(
-        error_of("[server]\nhostnme = \"x\"\n") ==
+        config_error_of("[server]\nhostnme = \"x\"\n") ==
         "t.toml:2:1: unknown key \"server.hostnme\" (did you mean \"hostname\"?)"
     );
-    CHECK(error_of("[sever]\n") == "t.toml:1:2: unknown key \"sever\" (did you mean \"server\"?)");
     CHECK(
-        error_of("[limits]\nmax_recipients = \"ten\"\n") ==
+        config_error_of("[sever]\n") ==
+        "t.toml:1:2: unknown key \"sever\" (did you mean \"server\"?)"
+    );
+    CHECK(
+        config_error_of("[limits]\nmax_recipients = \"ten\"\n") ==
         "t.toml:2:18: limits.max_recipients must be an integer, not a string"
     );
     CHECK(
-        error_of("[limits]\nmax_recipients = 0\n") ==
+        config_error_of("[limits]\nmax_recipients = 0\n") ==
         "t.toml:2:18: limits.max_recipients must be between 1 and 100000"
     );
     CHECK(
-        error_of("[relay]\nallowed_networks = [\"10.0.0.0/33\"]\n") ==
+        config_error_of("[relay]\nallowed_networks = [\"10.0.0.0/33\"]\n") ==
         "t.toml:2:21: relay.allowed_networks: \"10.0.0.0/33\" is not an address or CIDR network "
         "such as \"10.0.0.0/8\""
     );
-    CHECK(error_of("[relay]\nallowed_networks = [\"10.0.0.1/8\"]\n").find("t.toml:2:21:") == 0);
     CHECK(
-        error_of("[[listener]]\naddress = \"localhost:25\"\n")
+        config_error_of("[relay]\nallowed_networks = [\"10.0.0.1/8\"]\n").find("t.toml:2:21:") == 0
+    );
+    CHECK(
+        config_error_of("[[listener]]\naddress = \"localhost:25\"\n")
             .find("t.toml:2:11: listener.address") == 0
     );
     CHECK(
-        error_of("[[listener]]\naddress = \"127.0.0.1:25\"\ntls = \"sometimes\"\n") ==
+        config_error_of("[[listener]]\naddress = \"127.0.0.1:25\"\ntls = \"sometimes\"\n") ==
         "t.toml:3:7: listener.tls must be one of \"none\", \"starttls\", \"implicit\", not "
         "\"sometimes\""
     );
     CHECK(
-        error_of("[[listener]]\naddress = \"127.0.0.1:25\"\ntls = \"starttls\"\n")
+        config_error_of("[[listener]]\naddress = \"127.0.0.1:25\"\ntls = \"starttls\"\n")
             .find("t.toml:2:11: this listener uses TLS") == 0
     );
     CHECK(
-        error_of("[delivery]\nretry = [\"5m\", \"soon\"]\n") ==
+        config_error_of("[delivery]\nretry = [\"5m\", \"soon\"]\n") ==
         "t.toml:2:16: delivery.retry must be a duration such as \"30s\", \"5m\", \"2h\" or \"5d\""
     );
-    CHECK(error_of("[server\n").find("t.toml:1:") == 0);
+    CHECK(config_error_of("[server\n").find("t.toml:1:") == 0);
     CHECK(
-        error_of("listener = 3\n") ==
+        config_error_of("listener = 3\n") ==
         "t.toml:1:12: listener must be written as [[listener]] entries"
     );
     CHECK(
-        error_of("[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/x\"\n") ==
+        config_error_of("[tls]\ncertificate = \"/nonexistent/cert.pem\"\nprivate_key = \"/x\"\n") ==
         "t.toml:2:15: tls.certificate \"/nonexistent/cert.pem\" does not exist"
     );
 }
@@ -136,11 +128,11 @@ TEST_CASE("a world-readable private key is refused") {
     auto text = "[[dkim]]\ndomain = \"example.com\"\nselector = \"s1\"\nprivate_key = \"" +
                 key.string() + "\"\n";
     CHECK(
-        error_of(text) == "t.toml:4:15: dkim.private_key \"" + key.string() +
-                              "\" is readable by everyone; chmod 600 it"
+        config_error_of(text) == "t.toml:4:15: dkim.private_key \"" + key.string() +
+                                     "\" is readable by everyone; chmod 600 it"
     );
     std::filesystem::permissions(key, std::filesystem::perms(0600));
-    auto c = ok(text);
+    auto c = config_from(text);
     REQUIRE(c.dkim_keys.size() == 1);
     CHECK(c.dkim_keys[0].algorithm == "rsa-sha256");
     CHECK(c.dkim_keys[0].private_key_where.line == 4);

@@ -2,24 +2,14 @@
 #include <fmt/format.h>
 
 #include "config/load.hpp"
+#include "tests/support/config_text.hpp"
 
 using namespace outpost::config;
 
 namespace {
 
-std::string error_of(const std::string& text) {
-    auto r = load_string(text, "t.toml");
-    if (auto* e = std::get_if<load_error>(&r))
-        return e->message;
-    return "no error";
-}
-
-config ok(const std::string& text) {
-    auto r = load_string(text, "t.toml");
-    if (auto* e = std::get_if<load_error>(&r))
-        FAIL(e->message);
-    return std::get<config>(r);
-}
+using outpost::test::config_error_of;
+using outpost::test::config_from;
 
 const char* providers = R"(
 [[provider]]
@@ -33,7 +23,7 @@ max_connections = 10
 }  // namespace
 
 TEST_CASE("warming schedules read overrides, ceiling, time zone, health gates and overflow") {
-    auto c = ok(std::string(providers) + R"(
+    auto c = config_from(std::string(providers) + R"(
 [[source_ip]]
 address = "203.0.113.10"
 warming = "standard"
@@ -71,7 +61,7 @@ daily = [200, 400]
 }
 
 TEST_CASE("warming defaults: UTC, paced, hold, no ceiling") {
-    auto c = ok("[warming.w]\ndaily = [1]\n");
+    auto c = config_from("[warming.w]\ndaily = [1]\n");
     const auto& w = c.warming.at("w");
     CHECK(w.time_zone == "UTC");
     CHECK(w.pace);
@@ -82,7 +72,7 @@ TEST_CASE("warming defaults: UTC, paced, hold, no ceiling") {
 }
 
 TEST_CASE("listener priority and the priority header are read") {
-    auto c = ok(R"(
+    auto c = config_from(R"(
 [[listener]]
 address = "127.0.0.1:2525"
 priority = "high"
@@ -91,52 +81,60 @@ priority_header = "X-Priority-Class"
 )");
     CHECK(c.listeners.at(0).priority == "high");
     CHECK(c.delivery.priority_header == "X-Priority-Class");
-    CHECK(error_of("[[listener]]\naddress = \"127.0.0.1:1\"\npriority = \"urgent\"\n")
+    CHECK(config_error_of("[[listener]]\naddress = \"127.0.0.1:1\"\npriority = \"urgent\"\n")
               .starts_with("t.toml:3:12: listener.priority must be one of"));
-    CHECK(error_of("[delivery]\npriority_header = \"X Prio\"\n").starts_with("t.toml:2:19: "));
+    CHECK(config_error_of("[delivery]\npriority_header = \"X Prio\"\n").starts_with("t.toml:2:19: ")
+    );
 }
 
 TEST_CASE("bad shaping values are reported at their FILE:LINE:COL") {
-    CHECK(error_of("[warming.w]\nceiling = -1\n").starts_with("t.toml:2:11: warming.w.ceiling"));
-    CHECK(error_of("[warming.w]\ntime_zone = \"Europe/Paris\"\n")
+    CHECK(
+        config_error_of("[warming.w]\nceiling = -1\n").starts_with("t.toml:2:11: warming.w.ceiling")
+    );
+    CHECK(config_error_of("[warming.w]\ntime_zone = \"Europe/Paris\"\n")
               .starts_with("t.toml:2:13: warming.w.time_zone \"Europe/Paris\" must be \"UTC\""));
-    CHECK(error_of("[warming.w]\nmax_bounce_rate = 5\n")
+    CHECK(config_error_of("[warming.w]\nmax_bounce_rate = 5\n")
               .starts_with("t.toml:2:19: warming.w.max_bounce_rate must be a fraction"));
-    CHECK(error_of("[warming.w]\nmax_bounce_rate = \"5%\"\n").starts_with("t.toml:2:19: "));
-    CHECK(error_of("[warming.w]\non_unhealthy = \"panic\"\n").starts_with("t.toml:2:16: "));
-    CHECK(error_of("[warming.w]\noverflow = [\"mx.example\"]\n")
+    CHECK(config_error_of("[warming.w]\nmax_bounce_rate = \"5%\"\n").starts_with("t.toml:2:19: "));
+    CHECK(config_error_of("[warming.w]\non_unhealthy = \"panic\"\n").starts_with("t.toml:2:16: "));
+    CHECK(config_error_of("[warming.w]\noverflow = [\"mx.example\"]\n")
               .starts_with("t.toml:2:13: warming.w.overflow must list source IP addresses"));
-    CHECK(error_of("[[source_ip]]\naddress = \"198.51.100.8\"\n[warming.w]\n"
-                   "overflow = [\"198.51.100.7\"]\n")
+    CHECK(config_error_of("[[source_ip]]\naddress = \"198.51.100.8\"\n[warming.w]\n"
+                          "overflow = [\"198.51.100.7\"]\n")
               .starts_with("t.toml:4:13: warming.w.overflow names 198.51.100.7, which is no "
                            "[[source_ip]]"));
-    CHECK(error_of("[warming.w]\npace = 1\n").starts_with("t.toml:2:8: "));
+    CHECK(config_error_of("[warming.w]\npace = 1\n").starts_with("t.toml:2:8: "));
     CHECK(
-        error_of("[warming.w]\nceilng = 5\n").find("did you mean \"ceiling\"") != std::string::npos
+        config_error_of("[warming.w]\nceilng = 5\n").find("did you mean \"ceiling\"") !=
+        std::string::npos
     );
-    CHECK(error_of("[[throttle]]\ndomain = \"orange.fr\"\nrate = \"60/fortnight\"\n")
+    CHECK(config_error_of("[[throttle]]\ndomain = \"orange.fr\"\nrate = \"60/fortnight\"\n")
               .starts_with("t.toml:3:8: throttle.rate \"60/fortnight\" must be COUNT/UNIT"));
-    CHECK(error_of("[[provider]]\nname = \"g\"\nrate = \"0/min\"\n").starts_with("t.toml:3:8: "));
-    CHECK(error_of("[[provider]]\nname = \"g\"\nmx = [\"*google.com\"]\n")
+    CHECK(config_error_of("[[provider]]\nname = \"g\"\nrate = \"0/min\"\n")
+              .starts_with("t.toml:3:8: "));
+    CHECK(config_error_of("[[provider]]\nname = \"g\"\nmx = [\"*google.com\"]\n")
               .starts_with("t.toml:3:6: provider.mx \"*google.com\""));
-    CHECK(error_of("[[provider]]\nname = \"g\"\n[[provider]]\nname = \"g\"\n")
+    CHECK(config_error_of("[[provider]]\nname = \"g\"\n[[provider]]\nname = \"g\"\n")
               .starts_with("t.toml:4:8: provider.name \"g\" is used twice"));
-    CHECK(error_of("[[source_ip]]\naddress = \"203.0.113.10\"\nwarming_start = \"2026-02-30\"\n")
+    CHECK(config_error_of(
+              "[[source_ip]]\naddress = \"203.0.113.10\"\nwarming_start = \"2026-02-30\"\n"
+    )
               .starts_with("t.toml:3:17: source_ip.warming_start \"2026-02-30\" must be a date"));
-    CHECK(error_of("[warming.w]\ndaily = [1]\n[[source_ip]]\naddress = \"203.0.113.10\"\n"
-                   "warming = \"w\"\n")
+    CHECK(config_error_of("[warming.w]\ndaily = [1]\n[[source_ip]]\naddress = \"203.0.113.10\"\n"
+                          "warming = \"w\"\n")
               .starts_with("t.toml:5:11: source_ip.warming needs warming_start"));
     CHECK(
-        error_of("[warming.w]\ndaily = [1]\n[warming.w.provider.gogle]\ndaily = [1]\n")
+        config_error_of("[warming.w]\ndaily = [1]\n[warming.w.provider.gogle]\ndaily = [1]\n")
             .find("warming.w.provider.gogle names no [[provider]]") != std::string::npos
     );
 }
 
 TEST_CASE("the rates of the documentation are accepted") {
     for (auto r : {"60/min", "5/s", "1000/h", "20000/day", "10 / minute"}) {
-        auto c = ok(fmt::format("[[throttle]]\ndomain = \"x.example\"\nrate = \"{}\"\n", r));
+        auto c =
+            config_from(fmt::format("[[throttle]]\ndomain = \"x.example\"\nrate = \"{}\"\n", r));
         CHECK(c.throttles.at(0).rate == r);
     }
-    auto c = ok("[warming.w]\ndaily = [1]\n[warming.w.provider.default]\ndaily = [2]\n");
+    auto c = config_from("[warming.w]\ndaily = [1]\n[warming.w.provider.default]\ndaily = [2]\n");
     CHECK(c.warming.at("w").provider.count("default") == 1);
 }
