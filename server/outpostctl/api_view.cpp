@@ -86,6 +86,10 @@ bool bad_format(const context& ctx) {
     return true;
 }
 
+std::string json_string(std::string_view s) {
+    return json::serialize(json::string_view(s.data(), s.size()));
+}
+
 void print_json(const json::value& v) {
     fmt::print("{}\n", json::serialize(v));
 }

@@ -31,6 +31,8 @@ std::string next_text(const boost::json::value& v, std::int64_t now);
 // Columns sized to their widest cell; the last column is not padded.
 void print_table(const std::vector<std::vector<std::string>>& rows);
 void print_json(const boost::json::value& v);
+// s as a JSON string literal, quotes included, for output written piece by piece.
+std::string json_string(std::string_view s);
 
 // True (after saying so) when --format is neither table nor json.
 bool bad_format(const context& ctx);

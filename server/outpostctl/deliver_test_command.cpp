@@ -11,6 +11,7 @@
 #include "core/delivery/targets.hpp"
 #include "core/dns/destination.hpp"
 #include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -91,19 +92,6 @@ std::optional<smtp::recipient> parse_rcpt(const std::string& text) {
         }
     }
     return r;
-}
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += fmt::format("\\{}", c);
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-            out += c;
-    }
-    return out + "\"";
 }
 
 void print_json(const delivery::delivery_result& result) {

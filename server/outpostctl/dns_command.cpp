@@ -9,6 +9,7 @@
 
 #include "core/dns/destination.hpp"
 #include "core/dns/resolver.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -55,19 +56,6 @@ std::optional<dns::server_address> parse_server(std::string_view text) {
     if (ec != std::errc{} || end != port.data() + port.size() || s.port == 0)
         return std::nullopt;
     return s;
-}
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += fmt::format("\\{}", c);
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-            out += c;
-    }
-    return out + "\"";
 }
 
 void print_json(const std::string& domain, const dns::route_result& r) {

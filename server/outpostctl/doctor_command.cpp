@@ -16,6 +16,7 @@
 #include "core/dns/resolver.hpp"
 #include "core/doctor/checks.hpp"
 #include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -48,19 +49,6 @@ constexpr const char* usage =
     "delivery.dns_servers\n"
     "from the config, else the system configuration.\n"
     "Exits 0 when nothing FAILs (WARNs allowed), 1 when something does, 2 on bad usage.\n";
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += fmt::format("\\{}", c);
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-            out += c;
-    }
-    return out + "\"";
-}
 
 // The addresses of this host's interfaces (getifaddrs), for listeners on the wildcard address.
 std::vector<asio::ip::address> host_addresses() {

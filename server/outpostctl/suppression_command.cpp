@@ -12,6 +12,7 @@
 
 #include "core/suppression/csv.hpp"
 #include "core/suppression/sqlite_store.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -60,21 +61,6 @@ std::optional<std::int64_t> parse_since(const std::string& text) {
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
         return std::stoll(text);
     return std::nullopt;
-}
-
-std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
 }
 
 std::string json_of(const entry& e) {

@@ -10,6 +10,7 @@
 #include "core/shaping/provider.hpp"
 #include "core/shaping/rate.hpp"
 #include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -28,19 +29,6 @@ constexpr const char* usage =
     "  every day passes its health gates. The volume is split evenly over the [[provider]]\n"
     "  entries and \"default\" unless --share says otherwise (google=40%,microsoft=0.25).\n"
     "  --start defaults to the earliest warming_start; --days to 30.\n";
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-            out += c;
-    }
-    return out + "\"";
-}
 
 std::optional<std::uint64_t> parse_volume(std::string_view text) {
     if (text.find('/') == std::string_view::npos) {
