@@ -586,7 +586,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 for (const auto& rr : r->recipients)
                     if (rr.stage != smtp::client_stage::none)
                         slow_down(rr.response);
-                if (sending_from && *sending_from < cfg.source_ips.size()) {
+                // Only mail a receiver saw counts for the health gates, as for the warming cap.
+                if (sending_from && *sending_from < cfg.source_ips.size() && !r->host.empty()) {
                     shaping::daily_counts delta;
                     for (const auto& o : lines) {
                         delta.deferred += o.what == outcome_line::kind::deferred;
@@ -787,9 +788,18 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
                 wait_with(std::move(again), w);
             };
-            auto admitted_at = std::chrono::system_clock::now();
-            auto admitted =
-                shaper_.admit(*shaped, units.size(), admitted_at, std::chrono::steady_clock::now());
+            auto admitted = shaper_.admit(
+                *shaped, units.size(), std::chrono::system_clock::now(),
+                std::chrono::steady_clock::now()
+            );
+            // A warming unit pays for mail a receiver saw, not for a connection that failed.
+            auto give_back = [&](const shaping::admission::group& g) {
+                if (g.unit && !shaper_.give_back(*g.unit))
+                    log::warn(
+                        "warming_give_back_failed",
+                        {{"ip", g.unit->ip}, {"provider", g.unit->provider}}
+                    );
+            };
             for (const auto& notice : admitted.notices)
                 log::warn("warming_gate", {{"destination", destination}, {"gate", notice}});
             // What waits goes back now, unless its lifetime is over.
@@ -833,11 +843,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         ip = &candidate;
                 if (group.source && !ip) {
                     // The IP left the config since this batch started: try again shortly.
-                    for (auto c : group.transactions)
+                    for (auto c : group.transactions) {
+                        give_back(group);
                         put_back(
                             units[c], {std::chrono::system_clock::now() + std::chrono::seconds(1),
                                        fmt::format("source IP {} left the config", group.address)}
                         );
+                    }
                     continue;
                 }
                 sending_from.reset();
@@ -900,11 +912,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         co_await process(
                             units[chosen[k]], k < results.size() ? &results[k] : nullptr
                         );
-                // A warming unit pays for mail a receiver saw, not for a connection that failed.
-                if (ip)
-                    for (const auto& r : results)
-                        if (r.host.empty())
-                            shaper_.give_back(group.address, shaped->provider, admitted_at);
+                for (const auto& r : results)
+                    if (r.host.empty())
+                        give_back(group);
             }
         }
     } catch (const std::exception& e) {

@@ -61,7 +61,7 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
             if (!r->cap || store_.take(k, r->allowed)) {
                 if (!r->cap)
                     store_.add(k, daily_counts{1, 0, 0, 0});
-                return source_choice{i, false, {}, {}};
+                return source_choice{i, false, {}, {}, std::move(k)};
             }
             r->may_send = false;
             r->next = now + std::chrono::seconds{1};
@@ -87,21 +87,13 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
     }
     for (std::size_t i = 0; i < ips_.size(); ++i)
         if (!ips_[i].plan && !ips_[i].reserved)
-            return source_choice{i, false, {}, {}};
+            return source_choice{i, false, {}, {}, {}};
     for (std::size_t i = 0; i < ips_.size(); ++i)
         if (!ips_[i].plan && ips_[i].reserved &&
             std::find(overflow.begin(), overflow.end(), ips_[i].address) != overflow.end())
-            return source_choice{i, true, {}, {}};
+            return source_choice{i, true, {}, {}, {}};
     waiting.reason = fmt::format("{}", fmt::join(reasons, "; "));
     return waiting;
-}
-
-bool source_pool::give_back(std::size_t source, std::string_view provider, wall_time taken_at) {
-    if (source >= ips_.size() || !ips_[source].plan)
-        return false;
-    const auto& m = ips_[source];
-    return store_.give_back(counter_key{
-        m.address, std::string(provider), local_day(taken_at, m.plan->utc_offset)});
 }
 
 std::optional<std::size_t> source_pool::index_of(std::string_view address) const {

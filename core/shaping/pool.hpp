@@ -22,6 +22,9 @@ struct source_choice {
     // reached (5 of 5), next slot at ..."). The message is deferred, not failed.
     wall_time next{};
     std::string reason;
+    // When source is a warming IP: the counters the message took a unit of, for the shaper's
+    // give_back() when no receiver sees the message.
+    std::optional<counter_key> unit;
 };
 
 // The pool of [[source_ip]] entries. Order of preference for a message to a provider:
@@ -46,10 +49,6 @@ public:
     bool record(
         std::size_t source, std::string_view provider, wall_time when, const daily_counts& delta
     );
-
-    // Returns the unit acquire() took at taken_at for a message to provider that was never
-    // offered to a receiver (every connection failed before a transaction). Nothing for a warm IP.
-    bool give_back(std::size_t source, std::string_view provider, wall_time taken_at);
 
     // Where a warming IP stands for provider at now (for warming status); nullopt for a warm IP.
     std::optional<room> status(std::size_t source, std::string_view provider, wall_time now);

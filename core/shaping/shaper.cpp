@@ -133,8 +133,10 @@ admission shaper::admit(const destination& d, std::size_t n, wall_time wall, ste
         });
         if (g == out.groups.end())
             g = out.groups.insert(
-                out.groups.end(),
-                {choice.source, choice.source ? pool_->address(*choice.source) : std::string(), {}}
+                out.groups.end(), {choice.source,
+                                   choice.source ? pool_->address(*choice.source) : std::string(),
+                                   {},
+                                   choice.unit}
             );
         g->transactions.push_back(i);
     }
@@ -176,9 +178,8 @@ void shaper::record(
         pool_->record(*i, provider, when, delta);
 }
 
-void shaper::give_back(std::string_view source, std::string_view provider, wall_time admitted_at) {
-    if (auto i = pool_->index_of(source))
-        pool_->give_back(*i, provider, admitted_at);
+bool shaper::give_back(const counter_key& unit) {
+    return store_.give_back(unit);
 }
 
 std::vector<warming_use> shaper::warming_usage(wall_time wall) {

@@ -43,6 +43,8 @@ struct admission {
         std::optional<std::size_t> source;  // index into config.source_ips; nullopt: unbound
         std::string address;                // that [[source_ip]]'s address, when source is set
         std::vector<std::size_t> transactions;
+        // On a warming IP, the counters each transaction took a unit of (for give_back).
+        std::optional<counter_key> unit;
     };
 
     std::vector<group> groups;
@@ -132,10 +134,11 @@ public:
         const daily_counts& delta
     );
 
-    // A transaction admitted at admitted_at from the source IP with this address to provider
-    // never reached a receiver (no connection got as far as MAIL): its warming unit is returned,
-    // so that unreachable or refusing MX hosts do not use up a day's cap. By address, as record().
-    void give_back(std::string_view source, std::string_view provider, wall_time admitted_at);
+    // A transaction of a group with a warming unit never reached a receiver (no connection got
+    // as far as MAIL): the unit goes back to the counters it was taken from (by key, so that a
+    // reload in between changes nothing), so that unreachable or refusing MX hosts do not use
+    // up a day's cap. False on a storage error.
+    bool give_back(const counter_key& unit);
 
     // Every warming IP × provider ([[provider]] names and default) at wall.
     std::vector<warming_use> warming_usage(wall_time wall);

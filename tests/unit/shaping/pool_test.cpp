@@ -88,35 +88,6 @@ TEST_CASE("caps hold for a new pool over the same store (a restart)") {
     CHECK_FALSE(again.acquire("default", now + 1h).source);
 }
 
-TEST_CASE("a unit given back goes to the day it was taken, and only a warming IP has one") {
-    auto c = config_from(R"(
-[[source_ip]]
-address = "127.0.0.2"
-warming = "two"
-warming_start = "2026-11-20"
-
-[[source_ip]]
-address = "127.0.0.9"
-
-[warming.two]
-daily = [2, 4]
-pace = false
-)");
-    memory_counter_store store;
-    source_pool pool(c, store);
-    auto taken = at("2026-11-20", 23h + 59min);
-    CHECK(pool.acquire("default", taken).source == 0u);
-    CHECK(pool.acquire("default", taken).source == 0u);
-    CHECK(pool.acquire("default", taken).source == 1u);  // the warm IP, once the cap is used
-    // Returned after midnight, the unit still belongs to the day it was taken on.
-    CHECK(pool.give_back(0, "default", taken));
-    CHECK(store.get({"127.0.0.2", "default", *parse_date("2026-11-20")}).sent == 1);
-    CHECK(store.get({"127.0.0.2", "default", *parse_date("2026-11-21")}).sent == 0);
-    CHECK(pool.acquire("default", taken).source == 0u);
-    CHECK_FALSE(pool.give_back(1, "default", taken));  // warm: nothing was taken
-    CHECK_FALSE(pool.give_back(7, "default", taken));
-}
-
 TEST_CASE("an unhealthy day holds the next day's cap") {
     auto c = config_from(pool_config);
     memory_counter_store store;

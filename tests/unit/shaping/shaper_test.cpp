@@ -77,6 +77,36 @@ TEST_CASE("a batch splits by source IP under the caps and the rest waits with th
     CHECK(admitted(next) == 16);
 }
 
+TEST_CASE("a unit given back returns to the counters it came from, even after a reload") {
+    auto c = config_from(two_ips);
+    memory_counter_store store;
+    shaper g(c, &store);
+    auto d = g.classify("example.org", {});
+    auto a = g.admit(d, 6, noon - 12h + 23h + 59min, t0);  // 23:59 UTC on the 20th
+    REQUIRE(a.groups.size() == 2);
+    REQUIRE(a.groups[0].unit);
+    CHECK(a.groups[0].unit->ip == "127.0.0.2");
+    CHECK(a.groups[0].unit->provider == "default");
+    CHECK(a.groups[0].unit->date == *parse_date("2026-11-20"));
+    CHECK(a.groups[1].unit->ip == "127.0.0.3");
+    // A reload makes 127.0.0.3 warm; the units still go back to the IP and the day they were
+    // taken from, though the clock has passed midnight since.
+    auto reloaded = c;
+    reloaded.source_ips[1].warming.clear();
+    g.reconfigure(reloaded);
+    CHECK(g.give_back(*a.groups[0].unit));
+    CHECK(g.give_back(*a.groups[1].unit));
+    CHECK(store.get({"127.0.0.2", "default", *parse_date("2026-11-20")}).sent == 4);
+    CHECK(store.get({"127.0.0.3", "default", *parse_date("2026-11-20")}).sent == 0);
+    CHECK(store.get({"127.0.0.2", "default", *parse_date("2026-11-21")}).sent == 0);
+    // A warm IP takes no unit, so its group has none to give back.
+    reloaded.source_ips[0].warming.clear();
+    g.reconfigure(reloaded);
+    auto warm = g.admit(d, 1, noon + 24h, t0 + 24h);
+    REQUIRE(warm.groups.size() == 1);
+    CHECK_FALSE(warm.groups[0].unit);
+}
+
 TEST_CASE("a provider's rate and connection limit hold for every domain it hosts") {
     auto c = config_from(two_ips);
     c.source_ips.clear();
