@@ -55,6 +55,8 @@ std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::s
 }
 
 bounce_state::~bounce_state() {
+    for (auto* st : {insert_sent_, select_sent_, select_soft_, upsert_soft_, delete_soft_})
+        sqlite3_finalize(st);
     sqlite3_close(db_);
 }
 
@@ -65,7 +67,7 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
     bool ok = true;
     {
         stmt st(
-            db_,
+            db_, insert_sent_,
             "INSERT OR REPLACE INTO verp_sent (queue_id, idx, address, at, source, provider) "
             "VALUES (?, ?, ?, ?, ?, ?)"
         );
@@ -86,7 +88,8 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
 
 std::optional<sent_entry> bounce_state::sent(std::string_view queue_id, std::uint32_t index) {
     stmt st(
-        db_, "SELECT address, at, source, provider FROM verp_sent WHERE queue_id = ? AND idx = ?"
+        db_, select_sent_,
+        "SELECT address, at, source, provider FROM verp_sent WHERE queue_id = ? AND idx = ?"
     );
     st.bind(1, queue_id);
     st.bind(2, index);
@@ -108,7 +111,7 @@ unsigned bounce_state::record_soft(
     auto key = normalize_address(address);
     std::int64_t count = 0, first = now;
     {
-        stmt st(db_, "SELECT count, first_at FROM soft_bounces WHERE address = ?");
+        stmt st(db_, select_soft_, "SELECT count, first_at FROM soft_bounces WHERE address = ?");
         st.bind(1, key);
         if (st.step() == SQLITE_ROW) {
             count = st.integer(0);
@@ -121,7 +124,7 @@ unsigned bounce_state::record_soft(
     }
     ++count;
     stmt up(
-        db_,
+        db_, upsert_soft_,
         "INSERT OR REPLACE INTO soft_bounces (address, count, first_at, last_at) VALUES (?, ?, ?, "
         "?)"
     );
@@ -134,7 +137,7 @@ unsigned bounce_state::record_soft(
 }
 
 void bounce_state::reset_soft(std::string_view address) {
-    stmt st(db_, "DELETE FROM soft_bounces WHERE address = ?");
+    stmt st(db_, delete_soft_, "DELETE FROM soft_bounces WHERE address = ?");
     st.bind(1, normalize_address(address));
     st.step();
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace outpost::suppression {
 
@@ -49,6 +50,13 @@ private:
     explicit bounce_state(sqlite3* db) : db_(db) {}
 
     sqlite3* db_;
+    // Prepared once: record_sent runs for every delivery batch, reset_soft for every delivered
+    // recipient.
+    sqlite3_stmt* insert_sent_ = nullptr;
+    sqlite3_stmt* select_sent_ = nullptr;
+    sqlite3_stmt* select_soft_ = nullptr;
+    sqlite3_stmt* upsert_soft_ = nullptr;
+    sqlite3_stmt* delete_soft_ = nullptr;
 };
 
 }  // namespace outpost::suppression

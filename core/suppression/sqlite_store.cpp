@@ -75,7 +75,7 @@ bool sqlite_store::upsert(const entry& e) {
         return false;
     }
     statement st(
-        db_,
+        db_, insert_,
         "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, "
         "count, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) "
         "ON CONFLICT(address) DO UPDATE SET reason = excluded.reason, "
@@ -120,9 +120,9 @@ std::optional<entry> sqlite_store::lookup(std::string_view address) {
     auto key = normalize_address(address);
     if (key.empty())
         return std::nullopt;
-    statement st(
-        db_, (std::string("SELECT ") + columns + " FROM suppression WHERE address = ?1").c_str()
-    );
+    static const std::string sql =
+        std::string("SELECT ") + columns + " FROM suppression WHERE address = ?1";
+    statement st(db_, lookup_, sql.c_str());
     if (!st.ok()) {
         fail("prepare lookup");
         return std::nullopt;
