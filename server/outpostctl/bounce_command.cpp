@@ -6,42 +6,12 @@
 #include <fmt/format.h>
 
 #include "core/bounce/classifier.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
 
 namespace {
-
-std::string json_escape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20)
-                    out += fmt::format(
-                        "\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c))
-                    );
-                else
-                    out += c;
-        }
-    }
-    return out;
-}
 
 std::string tsv_field(std::string_view s) {
     std::string out(s);
@@ -75,12 +45,12 @@ int classify_files(context& ctx) {
         for (const auto& c : bounce::classify_message(raw.str())) {
             if (format == "json") {
                 fmt::print(
-                    "{{\"file\":\"{}\",\"recipient\":\"{}\",\"status\":\"{}\",\"reason\":\"{}\","
-                    "\"severity\":\"{}\",\"suppression\":\"{}\",\"diagnostic\":\"{}\"}}\n",
-                    json_escape(path), json_escape(c.recipient), json_escape(c.status),
+                    "{{\"file\":{},\"recipient\":{},\"status\":{},\"reason\":\"{}\","
+                    "\"severity\":\"{}\",\"suppression\":\"{}\",\"diagnostic\":{}}}\n",
+                    json_string(path), json_string(c.recipient), json_string(c.status),
                     bounce::to_string(c.why), bounce::to_string(c.hardness),
                     bounce::to_string(bounce::suppression_for(c.why, c.status)),
-                    json_escape(c.diagnostic)
+                    json_string(c.diagnostic)
                 );
             } else {
                 fmt::print(
