@@ -348,6 +348,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
     // The connection slot this batch holds against its throttle key's max_connections, from the
     // moment may_connect() said yes until the batch ends.
     std::optional<shaping::destination> holding;
+    // Warming units taken for transactions not yet handed to delivery: given back when the batch
+    // fails before it gets that far (what delivery was handed stays spent: it may have been seen).
+    std::vector<shaping::counter_key> untried_units;
     try {
         // Where to: a static route, or the destination's MX.
         std::vector<delivery::target> targets;
@@ -792,6 +795,15 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 *shaped, units.size(), std::chrono::system_clock::now(),
                 std::chrono::steady_clock::now()
             );
+            for (const auto& g : admitted.groups)
+                if (g.unit)
+                    untried_units.insert(untried_units.end(), g.transactions.size(), *g.unit);
+            auto tried = [&](const shaping::admission::group& g) {
+                for (std::size_t n = 0; g.unit && n < g.transactions.size(); ++n)
+                    if (auto it = std::find(untried_units.begin(), untried_units.end(), *g.unit);
+                        it != untried_units.end())
+                        untried_units.erase(it);
+            };
             // A warming unit pays for mail a receiver saw, not for a connection that failed.
             auto give_back = [&](const shaping::admission::group& g) {
                 if (g.unit && !shaper_.give_back(*g.unit))
@@ -843,6 +855,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         ip = &candidate;
                 if (group.source && !ip) {
                     // The IP left the config since this batch started: try again shortly.
+                    tried(group);
                     for (auto c : group.transactions) {
                         give_back(group);
                         put_back(
@@ -904,6 +917,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
                 if (feedback_)
                     feedback_->remember_sent(sent);
+                tried(group);
                 auto results = co_await delivery::deliver(
                     io_.get_executor(), targets, opts, std::move(messages)
                 );
@@ -919,6 +933,11 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         }
     } catch (const std::exception& e) {
         log::error("delivery_failed", {{"destination", destination}, {"error", e.what()}});
+        for (const auto& unit : untried_units)
+            if (!shaper_.give_back(unit))
+                log::warn(
+                    "warming_give_back_failed", {{"ip", unit.ip}, {"provider", unit.provider}}
+                );
         // Put back what this batch still holds, so nothing is forgotten until restart: before
         // the units were formed, every job; after, only the recipients it claimed and did not
         // decide (the others were put back, or are final, already).

@@ -18,6 +18,8 @@ struct counter_key {
     std::string ip;        // source address as text, "203.0.113.10"
     std::string provider;  // provider name, or default_provider
     day date{};            // local day of the IP's schedule time zone
+
+    bool operator==(const counter_key&) const = default;
 };
 
 // A destination's backoff as kept across restarts (and, with a shared store, across relays).
