@@ -142,11 +142,12 @@ std::string render_metrics(const metrics_snapshot& s) {
     e.describe(
         "outpost_queue_jobs", "gauge",
         "Queued jobs (one message's recipients at one destination) by state; active counts "
-        "delivery batches in flight."
+        "delivery batches in flight; held counts messages on hold."
     );
     e.sample("outpost_queue_jobs", {{"state", "ready"}}, s.jobs_ready);
     e.sample("outpost_queue_jobs", {{"state", "deferred"}}, s.jobs_deferred);
     e.sample("outpost_queue_jobs", {{"state", "active"}}, s.jobs_active);
+    e.sample("outpost_queue_jobs", {{"state", "held"}}, s.messages_held);
     e.describe("outpost_queue_destinations", "gauge", "Destinations with queued or active jobs.");
     e.sample("outpost_queue_destinations", {}, s.destinations);
     e.describe(

@@ -56,6 +56,7 @@ struct metrics_snapshot {
     std::uint64_t jobs_ready = 0;
     std::uint64_t jobs_deferred = 0;
     std::uint64_t jobs_active = 0;
+    std::uint64_t messages_held = 0;  // on hold (outpostctl queue hold): counted as messages
     std::uint64_t destinations = 0;
     std::int64_t oldest_seconds = 0;  // age of the oldest queued message; 0 when the queue is empty
     std::uint64_t spool_files = 0;

@@ -100,6 +100,9 @@ std::vector<queue_entry> entries_of(const spool::record& rec, job_state state) {
         e.state = state;
         e.arrived = j.arrived;
         e.rcpts = j.rcpts;
+        e.attempts = j.attempts;  // from the spool's retry lines
+        e.next_attempt = j.next_attempt;
+        e.last_reply = j.last_reply;
         out.push_back(std::move(e));
     }
     return out;
@@ -117,10 +120,7 @@ json::object entry_json(const queue_entry& e) {
     o["destination"] = e.destination;
     o["state"] = to_string(e.state);
     o["recipients"] = e.rcpts.size();
-    if (e.state == job_state::queued)
-        o["attempts"] = nullptr;  // the spool does not record attempts
-    else
-        o["attempts"] = e.attempts;
+    o["attempts"] = e.attempts;
     o["arrived"] = e.arrived;
     if (e.next_attempt)
         o["next_attempt"] = e.next_attempt;
@@ -194,10 +194,7 @@ json::object message_json(
         } else if (auto h = holder.find(i); h != holder.end()) {
             const auto& e = *h->second;
             o["state"] = to_string(e.state);
-            if (e.state == job_state::queued)
-                o["attempts"] = nullptr;
-            else
-                o["attempts"] = e.attempts;
+            o["attempts"] = e.attempts;
             if (e.next_attempt)
                 o["next_attempt"] = e.next_attempt;
             else

@@ -7,7 +7,7 @@
 
 namespace outpost::bounce {
 
-// Why a message was not delivered. Names and meanings follow ../shared/bounces/README.md.
+// Why a message was not delivered. Names and meanings follow tests/data/bounces/README.md.
 enum class reason {
     authfailure,      // SPF, DKIM or DMARC failed
     badreputation,    // the sending IP or domain has a poor reputation
@@ -54,7 +54,7 @@ enum class severity { hard, soft };
 
 std::string_view to_string(severity s);
 
-// ../shared/bounces/README.md: hard bounces are userunknown, hostunknown, hasmoved, and notaccept
+// tests/data/bounces/README.md: hard bounces are userunknown, hostunknown, hasmoved, and notaccept
 // unless the status is temporary (4.x.x); every other reason is soft. `status` is an RFC 3463 code
 // such as "5.1.1", or empty.
 severity severity_of(reason r, std::string_view status);

@@ -264,8 +264,10 @@ asio::awaitable<bool> runner::release(std::string id) {
     if (!rec)
         co_return false;
     auto t = now();
-    for (auto& j : jobs_for(*rec))
+    for (auto& j : jobs_for(*rec)) {
+        j.next_attempt = 0;  // released: now, whatever its retry schedule said
         scheduler_.add(std::move(j), t);
+    }
     log::info("message_released", {{"queue_id", id}});
     poke();
     co_return true;
@@ -584,10 +586,14 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                              {"repeats", change->change.repeats}}
                         );
                 };
-                if (r->refusal)
+                // Every reply a server gave, at any stage, once per transaction: ten recipients
+                // refused with the same 421 are one request to slow down, not ten.
+                std::set<std::string> seen;
+                if (r->refusal && seen.insert(r->refusal->summary()).second)
                     slow_down(*r->refusal);
                 for (const auto& rr : r->recipients)
-                    if (rr.stage != smtp::client_stage::none)
+                    if (rr.stage != smtp::client_stage::none &&
+                        seen.insert(rr.response.summary()).second)
                         slow_down(rr.response);
                 // Only mail a receiver saw counts for the health gates, as for the warming cap.
                 if (sending_from && *sending_from < cfg.source_ips.size() && !r->host.empty()) {
@@ -645,6 +651,16 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 }
             }
 
+            // Deferred recipients come back after the retry schedule's next delay; the schedule
+            // goes into the spool file with the results, so a restart keeps it.
+            auto attempt = it.j.attempts + 1;
+            std::uniform_real_distribution<double> jitter(0.0, 1.0);
+            auto retry_at = t + retry_delay(cfg.delivery.retry, attempt, jitter(random_)).count();
+            std::string retries;
+            for (const auto& o : lines)
+                if (o.what == outcome_line::kind::deferred)
+                    retries += spool::format_retry({o.index, attempt, retry_at, o.reply});
+
             // Durable first: the results go into the spool file before anything acts on them.
             std::string appended;
             for (const auto& o : lines)
@@ -664,7 +680,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             if (!appended.empty()) {
                 // Through the spool writer, so concurrent transactions share one sync.
                 auto [ec] = co_await writer_.async_append(
-                    it.j.id, appended, asio::as_tuple(asio::use_awaitable)
+                    it.j.id, appended + retries, asio::as_tuple(asio::use_awaitable)
                 );
                 if (ec) {
                     // Nothing acted on: every recipient of the unit is tried again later (the
@@ -687,9 +703,18 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 complete = co_await util::offload(workers_, [&path, offset, count] {
                     return all_final_on_disk(path, offset, count);
                 });
+            } else if (!retries.empty()) {
+                // Only deferrals: the schedule in memory holds either way; a lost line means an
+                // early retry after a restart, never a lost message.
+                auto [ec] = co_await writer_.async_append(
+                    it.j.id, std::move(retries), asio::as_tuple(asio::use_awaitable)
+                );
+                if (ec)
+                    log::warn(
+                        "retry_state_not_saved", {{"queue_id", it.j.id}, {"error", ec.message()}}
+                    );
             }
 
-            auto attempt = it.j.attempts + 1;
             auto delay_s = t - it.rec.arrived;
             for (std::size_t p = 0; p < lines.size(); ++p) {
                 const auto& o = lines[p];
@@ -754,9 +779,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             if (!again.rcpts.empty()) {
                 again.attempts = attempt;
                 again.waiting.clear();
-                std::uniform_real_distribution<double> jitter(0.0, 1.0);
-                again.next_attempt =
-                    t + retry_delay(cfg.delivery.retry, attempt, jitter(random_)).count();
+                again.next_attempt = retry_at;
                 scheduler_.add(std::move(again), t);
             }
 

@@ -22,7 +22,11 @@ std::vector<job> jobs_for(const spool::record& rec) {
     std::set<std::size_t> done;
     for (const auto& r : rec.results)
         done.insert(r.index);
+    std::map<std::size_t, const spool::retry_state*> retry;  // the last line per recipient
+    for (const auto& r : rec.retries)
+        retry[r.index] = &r;
     std::map<std::string, job> by_destination;
+    std::set<std::string> untried;  // destinations with a recipient never deferred: due now
     for (std::uint32_t i = 0; i < rec.env.recipients.size(); ++i) {
         if (done.count(i))
             continue;
@@ -33,10 +37,27 @@ std::vector<job> jobs_for(const spool::record& rec) {
         j.arrived = rec.arrived;
         j.priority = priority_rank(rec.env.priority);
         j.rcpts.push_back(i);
+        auto r = retry.find(i);
+        if (r == retry.end()) {
+            untried.insert(destination);
+            continue;
+        }
+        // Recipients of one destination go in one transaction: it is due when the first of
+        // them is, and counts the most attempts any of them has had.
+        const auto& state = *r->second;
+        if (state.attempts > j.attempts) {
+            j.attempts = state.attempts;
+            j.last_reply = state.reply;
+        }
+        if (j.next_attempt == 0 || state.next_attempt < j.next_attempt)
+            j.next_attempt = state.next_attempt;
     }
     std::vector<job> out;
-    for (auto& [d, j] : by_destination)
+    for (auto& [d, j] : by_destination) {
+        if (untried.count(d))
+            j.next_attempt = 0;
         out.push_back(std::move(j));
+    }
     return out;
 }
 

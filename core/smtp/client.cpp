@@ -311,10 +311,28 @@ std::vector<client::action> client::on_connection_lost(std::string_view why) {
 }
 
 std::vector<client::action> client::server_closing(const reply& r) {
+    // The command the 421 answered: a "slow down" at RCPT or after the dot is told apart from a
+    // lost connection by it (delivery passes every reply with a stage to the throttles).
+    auto answered = client_stage::none;
+    switch (expected_.front()) {
+        case expect::mail:
+            answered = client_stage::mail;
+            break;
+        case expect::rcpt:
+            answered = client_stage::rcpt;
+            break;
+        case expect::data:
+            answered = client_stage::data;
+            break;
+        case expect::data_end:
+        case expect::abort_dot:
+            answered = client_stage::data_end;
+            break;
+    }
     std::vector<action> out;
     for (auto& res : results_) {
         if (res.response.code == 0)
-            res = recipient_result{res.address, rcpt_outcome::transient, r};
+            res = recipient_result{res.address, rcpt_outcome::transient, r, answered};
     }
     out.push_back(transaction_done{std::move(results_)});
     results_.clear();

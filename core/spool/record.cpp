@@ -114,6 +114,33 @@ std::string format_result(const recipient_result& r) {
     );
 }
 
+std::string format_retry(const retry_state& r) {
+    return fmt::format(
+        "retry {} {} {} {}\n", r.index, r.attempts, r.next_attempt, percent_encode(r.reply)
+    );
+}
+
+namespace {
+
+// A "retry" line after the message bytes; nullopt when damaged (the recipient is then retried
+// as if it had no schedule: early at worst).
+std::optional<retry_state> parse_retry(
+    const std::vector<std::string_view>& parts, std::size_t recipients
+) {
+    retry_state r;
+    if (parts.size() != 5 || parts[0] != "retry" || !parse_number(parts[1], r.index) ||
+        !parse_number(parts[2], r.attempts) || !parse_number(parts[3], r.next_attempt) ||
+        r.index >= recipients)
+        return std::nullopt;
+    auto reply = percent_decode(parts[4]);
+    if (!reply)
+        return std::nullopt;
+    r.reply = std::move(*reply);
+    return r;
+}
+
+}  // namespace
+
 std::optional<record> parse(std::string_view file, std::string* error) {
     auto fail = [&](std::string what) -> std::optional<record> {
         if (error)
@@ -213,6 +240,11 @@ std::optional<record> parse(std::string_view file, std::string* error) {
     pos += rec.size;
     while (next_line(line)) {
         auto parts = util::split(line, ' ');
+        if (!parts.empty() && parts[0] == "retry") {
+            if (auto retry = parse_retry(parts, rec.env.recipients.size()))
+                rec.retries.push_back(std::move(*retry));
+            continue;
+        }
         recipient_result r;
         // A damaged line (a partial append after a full disk or a power cut, with a later line
         // appended after it) leaves its recipient pending: delivered again at worst, never lost.

@@ -9,7 +9,8 @@
 //   ... client, helo, auth, protocol, tls, body, smtputf8, ret, envid, size
 //   <empty line>
 //   <exactly `size` bytes of message>
-//   done 0 250 2.0.0 delivered ...  (results, appended later, one line each)
+//   delivered 0 1764020060 250%202.0.0%20ok   (results, appended later, one line each)
+//   retry 1 2 1764020960 451%204.3.0%20later  (a deferral: recipient, attempts, next attempt)
 //
 // Values are percent-encoded where they could hold spaces, controls or '%'.
 #pragma once
@@ -32,6 +33,16 @@ struct recipient_result {
     std::string reply;    // the remote reply or the reason, one line
 };
 
+// A recipient's retry schedule after a temporary failure. Appended with each deferral so that a
+// restart neither retries everything at once nor starts the attempt count again; the last line
+// for a recipient is the one in force. Readers that do not know the line skip it.
+struct retry_state {
+    std::size_t index = 0;          // into envelope.recipients
+    unsigned attempts = 0;          // failed attempts so far
+    std::int64_t next_attempt = 0;  // unix seconds
+    std::string reply;              // the last temporary failure, one line
+};
+
 struct record {
     std::string id;
     std::int64_t arrived = 0;  // unix seconds
@@ -39,6 +50,7 @@ struct record {
     std::uint64_t size = 0;          // message bytes
     std::size_t message_offset = 0;  // where they start in the file
     std::vector<recipient_result> results;
+    std::vector<retry_state> retries;  // in file order
 };
 
 // The text that precedes the message bytes (ends with the empty line).
@@ -47,6 +59,7 @@ std::string format_envelope(
 );
 
 std::string format_result(const recipient_result& r);
+std::string format_retry(const retry_state& r);
 
 // Parses a whole spool file. nullopt with *error set when it is damaged (a file cut short by a
 // crash cannot exist in queue/, because files are renamed there only after fdatasync).

@@ -24,7 +24,14 @@ std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::s
         " address TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (queue_id, idx)) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS verp_sent_at ON verp_sent (at);"
         "CREATE TABLE IF NOT EXISTS soft_bounces (address TEXT PRIMARY KEY, count INTEGER NOT NULL,"
-        " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;",
+        " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;"
+        // Counts from before case-insensitive matching, folded into the lower-cased address.
+        "INSERT INTO soft_bounces (address, count, first_at, last_at)"
+        " SELECT lower(address), count, first_at, last_at FROM soft_bounces"
+        " WHERE address <> lower(address) ORDER BY first_at"
+        " ON CONFLICT(address) DO UPDATE SET count = count + excluded.count,"
+        " first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at);"
+        "DELETE FROM soft_bounces WHERE address <> lower(address);",
         error
     );
     if (!db)
@@ -108,7 +115,7 @@ void bounce_state::prune_sent(std::int64_t older_than) {
 unsigned bounce_state::record_soft(
     std::string_view address, std::int64_t now, std::int64_t window
 ) {
-    auto key = normalize_address(address);
+    auto key = match_key(address);
     std::int64_t count = 0, first = now;
     {
         stmt st(db_, select_soft_, "SELECT count, first_at FROM soft_bounces WHERE address = ?");
@@ -138,7 +145,7 @@ unsigned bounce_state::record_soft(
 
 void bounce_state::reset_soft(std::string_view address) {
     stmt st(db_, delete_soft_, "DELETE FROM soft_bounces WHERE address = ?");
-    st.bind(1, normalize_address(address));
+    st.bind(1, match_key(address));
     st.step();
 }
 

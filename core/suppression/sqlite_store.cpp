@@ -1,4 +1,5 @@
-// SQLite suppression store: one WITHOUT ROWID table keyed by the normalized address.
+// SQLite suppression store: one WITHOUT ROWID table keyed by match_key() of the address, with the
+// address as first written beside it for display.
 #include "core/suppression/sqlite_store.hpp"
 
 #include <sqlite3.h>
@@ -14,7 +15,9 @@ using statement = util::sqlite_statement;
 // One row of the columns below.
 entry row_of(const statement& st) {
     entry e;
-    e.address = st.text(0);
+    e.address = st.text(8);
+    if (e.address.empty())
+        e.address = st.text(0);
     e.reason = st.text(1);
     e.status = st.text(2);
     e.origin = parse_source(st.text(3)).value_or(source::manual);
@@ -26,7 +29,7 @@ entry row_of(const statement& st) {
 }
 
 constexpr const char* columns =
-    "address, reason, status, source, first_seen, last_seen, count, message_id";
+    "address, reason, status, source, first_seen, last_seen, count, message_id, display";
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS suppression (
@@ -37,11 +40,47 @@ CREATE TABLE IF NOT EXISTS suppression (
     first_seen INTEGER NOT NULL,
     last_seen  INTEGER NOT NULL,
     count      INTEGER NOT NULL DEFAULT 1,
-    message_id TEXT NOT NULL DEFAULT ''
+    message_id TEXT NOT NULL DEFAULT '',
+    display    TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS suppression_last_seen ON suppression(last_seen);
 CREATE INDEX IF NOT EXISTS suppression_reason ON suppression(reason, last_seen);
 )";
+
+// Files from before case-insensitive matching keyed rows by the address with its local part as
+// written: give them the display column, then fold rows that differ only in case into one keyed
+// by the lower-cased address (counts added, the earliest spelling and first_seen, the latest
+// record's reason). SQLite's lower() folds ASCII only, as match_key() does.
+constexpr const char* fold_case = R"(
+BEGIN IMMEDIATE;
+ALTER TABLE suppression ADD COLUMN display TEXT NOT NULL DEFAULT '';
+UPDATE suppression SET display = address;
+INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, count,
+                         message_id, display)
+    SELECT lower(address), reason, status, source, first_seen, last_seen, count, message_id,
+           display
+    FROM suppression WHERE address <> lower(address) ORDER BY first_seen
+    ON CONFLICT(address) DO UPDATE SET
+        reason = CASE WHEN excluded.last_seen > last_seen THEN excluded.reason ELSE reason END,
+        status = CASE WHEN excluded.last_seen > last_seen THEN excluded.status ELSE status END,
+        source = CASE WHEN excluded.last_seen > last_seen THEN excluded.source ELSE source END,
+        message_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.message_id
+                          ELSE message_id END,
+        display = CASE WHEN excluded.first_seen < first_seen THEN excluded.display ELSE display END,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen),
+        count = count + excluded.count;
+DELETE FROM suppression WHERE address <> lower(address);
+COMMIT;
+)";
+
+bool has_display_column(sqlite3* db) {
+    statement info(db, "PRAGMA table_info(suppression)");
+    while (info.step() == SQLITE_ROW)
+        if (info.text(1) == "display")
+            return true;
+    return false;
+}
 
 }  // namespace
 
@@ -50,7 +89,19 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, std::s
     auto* db = util::open_sqlite(
         path, std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") + schema, error
     );
-    return db ? std::unique_ptr<sqlite_store>(new sqlite_store(db)) : nullptr;
+    if (!db)
+        return nullptr;
+    if (!has_display_column(db)) {
+        std::string why;
+        if (!util::sqlite_exec(db, fold_case, &why)) {
+            util::sqlite_exec(db, "ROLLBACK", nullptr);
+            if (error)
+                *error = path + ": folding addresses to one case: " + why;
+            sqlite3_close(db);
+            return nullptr;
+        }
+    }
+    return std::unique_ptr<sqlite_store>(new sqlite_store(db));
 }
 
 sqlite_store::~sqlite_store() {
@@ -69,15 +120,16 @@ bool sqlite_store::exec(const char* sql) {
 }
 
 bool sqlite_store::upsert(const entry& e) {
-    auto address = normalize_address(e.address);
-    if (address.empty()) {
+    auto key = match_key(e.address);
+    if (key.empty()) {
         error_ = "invalid address \"" + e.address + "\"";
         return false;
     }
+    // The spelling first recorded stays (display is not in the update).
     statement st(
         db_, insert_,
         "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, "
-        "count, message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) "
+        "count, message_id, display) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8) "
         "ON CONFLICT(address) DO UPDATE SET reason = excluded.reason, "
         "status = excluded.status, source = excluded.source, "
         "first_seen = min(first_seen, excluded.first_seen), "
@@ -86,13 +138,14 @@ bool sqlite_store::upsert(const entry& e) {
     );
     if (!st.ok())
         return fail("prepare insert");
-    st.bind(1, address);
+    st.bind(1, key);
     st.bind(2, e.reason);
     st.bind(3, e.status);
     st.bind(4, to_string(e.origin));
     st.bind(5, e.first_seen ? e.first_seen : e.last_seen);
     st.bind(6, e.last_seen ? e.last_seen : e.first_seen);
     st.bind(7, e.message_id);
+    st.bind(8, normalize_address(e.address));
     if (st.step() != SQLITE_DONE)
         return fail("insert");
     return true;
@@ -117,7 +170,7 @@ bool sqlite_store::add_all(std::span<const entry> entries) {
 }
 
 std::optional<entry> sqlite_store::lookup(std::string_view address) {
-    auto key = normalize_address(address);
+    auto key = match_key(address);
     if (key.empty())
         return std::nullopt;
     static const std::string sql =
@@ -134,7 +187,7 @@ std::optional<entry> sqlite_store::lookup(std::string_view address) {
 }
 
 bool sqlite_store::remove(std::string_view address) {
-    auto key = normalize_address(address);
+    auto key = match_key(address);
     if (key.empty())
         return false;
     statement st(db_, "DELETE FROM suppression WHERE address = ?1");

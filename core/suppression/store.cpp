@@ -53,4 +53,12 @@ std::string normalize_address(std::string_view address) {
     return out;
 }
 
+std::string match_key(std::string_view address) {
+    auto key = normalize_address(address);
+    for (char& c : key)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return key;
+}
+
 }  // namespace outpost::suppression

@@ -18,7 +18,7 @@ std::string_view to_string(source s);
 std::optional<source> parse_source(std::string_view name);
 
 struct entry {
-    std::string address;  // normalized: local part as written, domain lower-cased
+    std::string address;  // as first recorded (normalized: domain lower-cased), for display
     std::string reason;   // bounce reason name ("userunknown", "feedback", ...) or free text
     std::string status;   // RFC 3463 code, may be empty
     suppression::source origin = source::manual;
@@ -33,20 +33,27 @@ struct entry {
 // "" when there is no '@' with something on both sides.
 std::string normalize_address(std::string_view address);
 
+// What entries are matched by: normalize_address() with the local part lower-cased too (ASCII
+// letters only). RFC 5321 lets a receiver treat "Bad1" and "bad1" as different mailboxes, but in
+// practice none does, and a suppression list that a change of case bypasses keeps mailing a dead
+// address; SES, Postmark and SendGrid match the same way. "" for an invalid address.
+std::string match_key(std::string_view address);
+
 struct list_filter {
     std::optional<std::string> reason;  // only this reason
     std::optional<std::int64_t> since;  // only entries last seen at or after this time
     std::size_t limit = 0;              // 0: all
 };
 
-// A suppression store. Implementations are durable once a call returns; they normalize
-// addresses themselves, so callers may pass them as written.
+// A suppression store. Implementations are durable once a call returns; they match addresses by
+// match_key() themselves, so callers may pass them as written.
 class store {
 public:
     virtual ~store() = default;
 
     // Records a suppression. A new address is stored as given (count 1). An address already
-    // there keeps its first_seen and gets count + 1, the later last_seen, and the new reason,
+    // there (in any case) keeps its first_seen and the spelling it was first stored with, and gets
+    // count + 1, the later last_seen, and the new reason,
     // status, origin and message id. False when the address is invalid or the write failed.
     virtual bool add(const entry& e) = 0;
     // add() for many entries in one transaction (imports); false, and nothing written, when any

@@ -30,7 +30,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr const char* queue_usage =
-    "usage: outpostctl queue list [--domain D] [--state ready|deferred|active]\n"
+    "usage: outpostctl queue list [--domain D] [--state ready|deferred|active|held]\n"
     "       outpostctl queue show ID\n"
     "       outpostctl queue flush [ID | --domain D]\n"
     "       outpostctl queue hold ID | queue release ID\n"
@@ -38,8 +38,9 @@ constexpr const char* queue_usage =
     "  [--format table|json]\n"
     "\n"
     "Talks to the running outpostd through [admin] address. When it is not running, list and\n"
-    "show read the spool directly (attempts and next attempt are then unknown), delete removes\n"
-    "the spool file, and flush exits 3. A job is one message's pending recipients at one\n"
+    "show read the spool directly (held messages show as held, the rest as queued, with the\n"
+    "attempts and next attempt the spool recorded), delete removes the spool file, and flush\n"
+    "exits 3. A job is one message's pending recipients at one\n"
     "destination. Exit codes: 0 done, 1 failed (no such message, ...), 2 usage, 3 daemon down.\n";
 
 constexpr const char* status_usage =
@@ -135,6 +136,13 @@ void print_message_table(const json::value& doc, std::int64_t now) {
 
 // ---- spool fallback --------------------------------------------------------------------------
 
+// Without the daemon a message is held (its marker is there) or simply queued.
+admin::job_state spool_state(const spool::layout& where, const std::string& id) {
+    std::error_code ec;
+    return std::filesystem::exists(where.hold_marker(id), ec) ? admin::job_state::held
+                                                              : admin::job_state::queued;
+}
+
 json::object spool_listing(const config::config& cfg, const admin::queue_filter& filter) {
     spool::layout where{cfg.server.spool_dir};
     std::vector<admin::queue_entry> entries;
@@ -147,7 +155,7 @@ json::object spool_listing(const config::config& cfg, const admin::queue_filter&
                 fmt::print(stderr, "outpostctl: {} is damaged: {}\n", id, error);
             continue;  // a file delivered meanwhile is simply gone
         }
-        for (auto& e : admin::entries_of(*rec, admin::job_state::queued))
+        for (auto& e : admin::entries_of(*rec, spool_state(where, id)))
             if (admin::matches(e, filter))
                 entries.push_back(std::move(e));
     }
@@ -168,7 +176,7 @@ int queue_list(context& ctx) {
     if (state) {
         filter.state = admin::parse_job_state(*state);
         if (!filter.state || *filter.state == admin::job_state::queued) {
-            fmt::print(stderr, "outpostctl: --state must be ready, deferred or active\n");
+            fmt::print(stderr, "outpostctl: --state must be ready, deferred, active or held\n");
             return exit_usage;
         }
     }
@@ -185,9 +193,9 @@ int queue_list(context& ctx) {
     json::value doc;
     if (r.outcome == reach::down) {
         say_reading_spool();
-        if (filter.state) {
+        if (filter.state && *filter.state != admin::job_state::held) {
             fmt::print(
-                stderr, "outpostctl: without the daemon, states are unknown; --state is ignored\n"
+                stderr, "outpostctl: without the daemon, only held is known; --state is ignored\n"
             );
             filter.state.reset();
         }
@@ -242,10 +250,8 @@ int queue_show(context& ctx) {
             fmt::print(stderr, "outpostctl: {} is damaged: {}\n", id, error);
             return exit_failure;
         }
-        doc = admin::message_json(
-            *rec, admin::entries_of(*rec, admin::job_state::queued), admin::job_state::queued,
-            "spool"
-        );
+        auto state = spool_state(where, id);
+        doc = admin::message_json(*rec, admin::entries_of(*rec, state), state, "spool");
     } else if (r.outcome == reach::failed) {
         return failed_call(r);
     } else if (r.reply.status != 200) {
@@ -418,9 +424,10 @@ int status(context& ctx) {
         {"connections", text_of(field(doc, "connections"))},
         {"queue",
          fmt::format(
-             "{} ready, {} deferred, {} active batches, {} destinations, oldest {}",
+             "{} ready, {} deferred, {} active batches, {} held, {} destinations, oldest {}",
              text_of(field(q, "ready")), text_of(field(q, "deferred")), text_of(field(q, "active")),
-             text_of(field(q, "destinations")), age(int_of(field(q, "oldest_seconds")))
+             text_of(field(q, "held")), text_of(field(q, "destinations")),
+             age(int_of(field(q, "oldest_seconds")))
          )},
         {"since start", fmt::format(
                             "{} received, {} delivered, {} deferred, {} bounced (recipients)",

@@ -388,6 +388,7 @@ std::string admin_server::metrics_text() const {
     s.jobs_ready = q.ready;
     s.jobs_deferred = q.deferred;
     s.jobs_active = q.active;
+    s.messages_held = sources_.runner.held().size();
     s.destinations = q.destinations;
     auto t = now();
     std::optional<std::int64_t> oldest;
@@ -441,6 +442,7 @@ std::string admin_server::status_json() const {
     queue["ready"] = q.ready;
     queue["deferred"] = q.deferred;
     queue["active"] = q.active;
+    queue["held"] = sources_.runner.held().size();
     queue["destinations"] = q.destinations;
     queue["oldest_seconds"] = oldest ? t - *oldest : 0;
     o["queue"] = std::move(queue);
@@ -465,7 +467,7 @@ asio::awaitable<admin_server::response> admin_server::queue_list(
         if (!filter.state || *filter.state == admin::job_state::queued)
             co_return error_reply(
                 req, http::status::bad_request,
-                fmt::format("unknown state \"{}\" (ready, deferred or active)", state)
+                fmt::format("unknown state \"{}\" (ready, deferred, active or held)", state)
             );
     }
     auto t = now();
@@ -543,6 +545,14 @@ asio::awaitable<admin_server::response> admin_server::queue_show(
             );
         co_return error_reply(req, http::status::not_found, fmt::format("no message {}", id));
     }
+    if (sources_.runner.held().count(id))
+        co_return json_reply(
+            req, http::status::ok,
+            admin::message_json(
+                *rec, admin::entries_of(*rec, admin::job_state::held), admin::job_state::held,
+                "daemon"
+            )
+        );
     auto t = now();
     std::vector<admin::queue_entry> entries;
     for (const auto* j : sources_.runner.queued())

@@ -13,6 +13,9 @@ address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2
 --data-delay SECONDS records each message, then waits that long before answering the dot.
 --greeting CODE answers every connection with "CODE ..." and closes; --silent never greets.
 --plain-esmtp leaves out the PIPELINING and DSN this sink adds to aiosmtpd's EHLO.
+--reply-at STAGE=REPLY answers that stage (ehlo, mail, rcpt, data or dot) with REPLY, e.g.
+  "rcpt=421 4.7.28 unusual rate"; a 421 also closes the connection, as RFC 5321 §3.8 has it.
+  A message refused at the dot is not recorded.
 Prints "ready PORT" once it listens; serves until killed.
 """
 import argparse
@@ -44,7 +47,22 @@ def split_dsn(arg, pattern):
     return " ".join(kept), dsn
 
 
+def stage_reply(server, stage):
+    """The reply --reply-at sets for this stage, or None; schedules the close after a 421."""
+    reply = server.event_handler.reply_at.get(stage)
+    if reply and reply.startswith("421"):
+        asyncio.get_event_loop().call_later(0.05, server.transport.close)
+    return reply
+
+
 class RecordingSMTP(SMTP):
+    async def smtp_DATA(self, arg):
+        reply = stage_reply(self, "data")
+        if reply and self.envelope.rcpt_tos:
+            await self.push(reply)
+            return
+        await super().smtp_DATA(arg)
+
     async def smtp_MAIL(self, arg):
         if arg:
             arg, self.dsn_mail = split_dsn(arg, DSN_MAIL)
@@ -67,14 +85,29 @@ class Handler:
         self.count = 0
         self.lock = threading.Lock()
         self.rcpts_seen = {}  # address -> RCPTs seen, for --defer-first
+        self.reply_at = dict(r.split("=", 1) for r in args.reply_at)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = stage_reply(server, "mail")
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
+        reply = stage_reply(server, "ehlo")
+        if reply:
+            return [reply]
         if not self.args.plain_esmtp:
             responses[-1:-1] = ["250-PIPELINING", "250-DSN", "250-ENHANCEDSTATUSCODES"]
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = stage_reply(server, "rcpt")
+        if reply:
+            return reply
         if self.args.reject_prefix and address.startswith(self.args.reject_prefix):
             return "550 5.1.1 no such user here"
         if self.args.defer_prefix and address.startswith(self.args.defer_prefix):
@@ -92,6 +125,9 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        reply = stage_reply(server, "dot")
+        if reply:
+            return reply
         with self.lock:
             self.count += 1
             n = self.count
@@ -153,6 +189,7 @@ def main():
     p.add_argument("--defer-first", type=int, default=0)
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--data-delay", type=float, default=0.0)
+    p.add_argument("--reply-at", action="append", default=[], metavar="STAGE=REPLY")
     args = p.parse_args()
 
     if args.silent:

@@ -63,8 +63,22 @@ TEST_CASE("a spool record's pending recipients group by destination, in lower ca
     CHECK(entries[1].rcpts == std::vector<std::uint32_t>{3});
     CHECK(entries[1].arrived == 1000);
     CHECK(entries[1].state == job_state::queued);
-    // Attempts are unknown from the spool alone: null, not a made-up zero.
-    CHECK(entry_json(entries[1]).at("attempts").is_null());
+    // The spool records attempts (retry lines): none yet here.
+    CHECK(entry_json(entries[1]).at("attempts").to_number<int>() == 0);
+    CHECK(entry_json(entries[1]).at("next_attempt").is_null());
+}
+
+TEST_CASE("a spool record's retry lines give attempts, next attempt and the last reply") {
+    auto rec = sample_record();
+    rec.retries.push_back({3, 2, 5000, "451 4.2.1 busy"});
+    auto entries = entries_of(rec, job_state::held);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[1].state == job_state::held);
+    auto o = entry_json(entries[1]);
+    CHECK(o.at("attempts").to_number<int>() == 2);
+    CHECK(o.at("next_attempt").as_int64() == 5000);
+    CHECK(o.at("last_reply").as_string() == "451 4.2.1 busy");
+    CHECK(o.at("state").as_string() == "held");
 }
 
 TEST_CASE("filters match destination without regard to case, and state") {

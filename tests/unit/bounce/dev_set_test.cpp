@@ -1,4 +1,4 @@
-// Runs the classifier over the real bounces in ../shared/bounces and checks agreement with
+// Runs the classifier over the real bounces in tests/data/bounces and checks agreement with
 // expected.tsv: at least 90% of reasons, 95% of hard/soft, and every recipient of the RFC 3464
 // reports found. Prints the confusion between reasons so misses are visible.
 #include <algorithm>
@@ -58,7 +58,7 @@ std::vector<expected_row> read_expected(const fs::path& path) {
 }  // namespace
 
 TEST_CASE("classifier agrees with the development set of real bounces") {
-    const fs::path dir = fs::path(OUTPOST_SHARED_DIR) / "bounces";
+    const fs::path dir = fs::path(OUTPOST_SOURCE_DIR) / "tests" / "data" / "bounces";
     auto expected = read_expected(dir / "expected.tsv");
     REQUIRE(expected.size() > 100);
 
@@ -148,7 +148,7 @@ TEST_CASE("classifier agrees with the development set of real bounces") {
 }
 
 TEST_CASE("truncated and mangled bounces never throw") {
-    const fs::path dir = fs::path(OUTPOST_SHARED_DIR) / "bounces" / "eml";
+    const fs::path dir = fs::path(OUTPOST_SOURCE_DIR) / "tests" / "data" / "bounces" / "eml";
     std::size_t files = 0;
     for (const auto& item : fs::directory_iterator(dir)) {
         auto raw = slurp(item.path());

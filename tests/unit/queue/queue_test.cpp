@@ -156,3 +156,39 @@ TEST_CASE("high priority jobs go first at a destination, low ones last, arrival 
     CHECK(queue::priority_rank("low") == 2);
     CHECK(queue::priority_rank("normal") == 1);
 }
+
+TEST_CASE("jobs_for takes the retry schedule from the spool: attempts and next attempt survive") {
+    spool::record rec;
+    rec.id = "0123456789ABCDEF";
+    rec.arrived = 100;
+    for (const char* a : {"a@x.test", "b@x.test", "c@y.test", "d@z.test", "e@z.test"})
+        rec.env.recipients.push_back({a, 0, ""});
+    rec.results.push_back({4, spool::recipient_result::kind::delivered, 150, "250 ok"});
+    rec.retries.push_back({0, 1, 400, "451 first"});
+    rec.retries.push_back({1, 1, 400, "451 first"});
+    rec.retries.push_back({0, 3, 5000, "451 third"});  // later lines win
+    rec.retries.push_back({1, 2, 3000, "451 second"});
+    rec.retries.push_back({3, 2, 900, "421 slow"});
+    auto jobs = queue::jobs_for(rec);
+    REQUIRE(jobs.size() == 3);
+    // x.test: due when its first recipient is, with the most attempts either had.
+    CHECK(jobs[0].destination == "x.test");
+    CHECK(jobs[0].attempts == 3);
+    CHECK(jobs[0].next_attempt == 3000);
+    CHECK(jobs[0].last_reply == "451 third");
+    // y.test was never tried: due now, attempt count 0.
+    CHECK(jobs[1].destination == "y.test");
+    CHECK(jobs[1].attempts == 0);
+    CHECK(jobs[1].next_attempt == 0);
+    // z.test: e@ is delivered, d@ keeps its schedule.
+    CHECK(jobs[2].destination == "z.test");
+    CHECK(jobs[2].rcpts == std::vector<std::uint32_t>{3});
+    CHECK(jobs[2].attempts == 2);
+    CHECK(jobs[2].next_attempt == 900);
+    // A scheduler given these after a restart at t=500 holds x.test and z.test back.
+    queue::scheduler s;
+    for (auto& j : jobs)
+        s.add(std::move(j), 500);
+    CHECK(s.stats().ready == 1);
+    CHECK(s.stats().deferred == 2);
+}

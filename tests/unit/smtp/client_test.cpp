@@ -418,6 +418,37 @@ TEST_CASE("421 in the middle of a transaction ends it and the session") {
     REQUIRE(h.done.size() == 1);
     CHECK(h.done[0][0].response.code == 421);
     CHECK(h.done[0][1].outcome == rcpt_outcome::transient);
+    // The 421 answered the second RCPT: the stage says so, so delivery can tell the throttles.
+    CHECK(h.done[0][0].stage == client_stage::rcpt);
+    CHECK(h.done[0][1].stage == client_stage::rcpt);
+}
+
+TEST_CASE("a 421 at MAIL, RCPT, DATA or after the dot carries the stage it answered") {
+    struct step {
+        const char* before;  // replies before the 421
+        bool body;           // the body went out
+        client_stage stage;
+    };
+
+    for (const auto& s :
+         {step{"", false, client_stage::mail}, step{"250 ok", false, client_stage::rcpt},
+          step{"250 ok\r\n250 ok\r\n250 ok", false, client_stage::data},
+          step{"250 ok\r\n250 ok\r\n250 ok\r\n354 go", true, client_stage::data_end}}) {
+        CAPTURE(s.before);
+        auto h = ready_with(full_ehlo);
+        h.start(two_recipients());
+        if (*s.before)
+            h.server(s.before);
+        CHECK(h.bodies == (s.body ? 1 : 0));
+        h.server("421 4.7.28 our system has detected an unusual rate of unsolicited mail");
+        REQUIRE(h.done.size() == 1);
+        for (const auto& r : h.done[0]) {
+            CHECK(r.response.code == 421);
+            CHECK(r.outcome == rcpt_outcome::transient);
+            CHECK(r.stage == s.stage);
+        }
+        CHECK(h.closed);
+    }
 }
 
 TEST_CASE("SMTPUTF8 and SIZE limits fail the message without a command") {

@@ -92,6 +92,23 @@ TEST_CASE("a damaged result line leaves its recipient pending, not the file unre
     CHECK(rec->results[0].index == 1);
 }
 
+TEST_CASE("retry lines keep each deferral's attempts and next attempt; damaged ones are skipped") {
+    auto env = sample_envelope();
+    auto file = spool::format_envelope("0123456789ABCDEF", 1, env, 2) + "x\n";
+    file += spool::format_retry({0, 1, 1000, "451 4.3.0 try later"});
+    file += "retry 1 2\n";         // cut short by a crash
+    file += "retry 7 1 1000 x\n";  // no such recipient
+    file += spool::format_retry({0, 2, 2000, "421 4.7.0 slow down"});
+    auto rec = spool::parse(file);
+    REQUIRE(rec);
+    CHECK(rec->results.empty());
+    REQUIRE(rec->retries.size() == 2);
+    CHECK(rec->retries[1].index == 0);
+    CHECK(rec->retries[1].attempts == 2);
+    CHECK(rec->retries[1].next_attempt == 2000);
+    CHECK(rec->retries[1].reply == "421 4.7.0 slow down");
+}
+
 TEST_CASE("a null sender is kept as empty") {
     auto env = sample_envelope();
     env.reverse_path.clear();

@@ -71,3 +71,28 @@ TEST_CASE("a state file from before the source column is upgraded in place") {
     REQUIRE(s->record_sent({&e, 1}));
     CHECK(s->sent("00000000000000BB", 1)->source == "127.0.0.3");
 }
+
+TEST_CASE("soft bounces count per address whatever its case, also from an older file") {
+    state_file f;
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(f.path().c_str(), &db) == SQLITE_OK);
+        REQUIRE(
+            sqlite3_exec(
+                db,
+                "CREATE TABLE soft_bounces (address TEXT PRIMARY KEY, count INTEGER NOT NULL,"
+                " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;"
+                "INSERT INTO soft_bounces VALUES ('Soft@example.org', 1, 100, 100);"
+                "INSERT INTO soft_bounces VALUES ('soft@example.org', 1, 200, 200);",
+                nullptr, nullptr, nullptr
+            ) == SQLITE_OK
+        );
+        sqlite3_close(db);
+    }
+    std::string error;
+    auto s = bounce_state::open(f.path(), &error);
+    REQUIRE_MESSAGE(s, error);
+    CHECK(s->record_soft("SOFT@Example.org", 300, 1000) == 3);
+    s->reset_soft("sOfT@example.org");
+    CHECK(s->record_soft("soft@example.org", 400, 1000) == 1);
+}

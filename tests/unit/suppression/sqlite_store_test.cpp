@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 using namespace outpost::suppression;
@@ -60,7 +61,12 @@ TEST_CASE("sources round-trip through their names") {
     CHECK_FALSE(parse_source("bogus"));
 }
 
-TEST_CASE("an added address is found whatever the case of its domain") {
+TEST_CASE("match_key lower-cases the whole address") {
+    CHECK(match_key(" <John.Doe@Example.COM> ") == "john.doe@example.com");
+    CHECK(match_key("no-at-sign") == "");
+}
+
+TEST_CASE("an added address is found whatever its case, and keeps its first spelling") {
     temp_dir dir;
     std::string error;
     auto s = sqlite_store::open(dir.db(), &error);
@@ -73,8 +79,63 @@ TEST_CASE("an added address is found whatever the case of its domain") {
     CHECK(found->status == "5.1.1");
     CHECK(found->origin == source::dsn);
     CHECK(found->count == 1);
-    // The local part keeps its case.
-    CHECK_FALSE(s->lookup("kijitora@example.org"));
+    for (const char* spelling :
+         {"kijitora@example.org", "KIJITORA@EXAMPLE.ORG", "kIjItOrA@ExAmPlE.oRg"})
+        CHECK_MESSAGE(s->lookup(spelling), spelling);
+    CHECK_FALSE(s->lookup("kijitora2@example.org"));
+    // Another spelling counts on the same entry, which keeps the spelling first recorded.
+    CHECK(s->add(make("KIJITORA@example.org", "userunknown", 2000)));
+    CHECK(s->size() == 1);
+    CHECK(s->lookup("kijitora@EXAMPLE.org")->count == 2);
+    CHECK(s->lookup("kijitora@EXAMPLE.org")->address == "Kijitora@example.org");
+    CHECK(s->remove("KiJiToRa@example.org"));
+    CHECK(s->size() == 0);
+}
+
+TEST_CASE("a list from before case-insensitive matching is folded into one entry per address") {
+    temp_dir dir;
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        REQUIRE(
+            sqlite3_exec(
+                db,
+                "CREATE TABLE suppression (address TEXT PRIMARY KEY NOT NULL, reason TEXT NOT "
+                "NULL, status TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, first_seen INTEGER "
+                "NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 1, "
+                "message_id TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+                "INSERT INTO suppression VALUES ('Bad1@example.net', 'userunknown', '5.1.1', "
+                "'dsn', 100, 300, 2, 'Q1');"
+                "INSERT INTO suppression VALUES ('BAD1@example.net', 'mailboxfull', '5.2.2', "
+                "'smtp-reply', 200, 400, 1, 'Q2');"
+                "INSERT INTO suppression VALUES ('bad1@example.net', 'feedback', '', "
+                "'complaint', 150, 250, 1, 'Q3');"
+                "INSERT INTO suppression VALUES ('Other@example.net', 'userunknown', '5.1.1', "
+                "'manual', 50, 50, 1, '');",
+                nullptr, nullptr, nullptr
+            ) == SQLITE_OK
+        );
+        sqlite3_close(db);
+    }
+    std::string error;
+    auto s = sqlite_store::open(dir.db(), &error);
+    REQUIRE_MESSAGE(s, error);
+    CHECK(s->size() == 2);
+    auto e = s->lookup("bad1@EXAMPLE.net");
+    REQUIRE(e);
+    CHECK(e->address == "Bad1@example.net");  // the earliest spelling
+    CHECK(e->count == 4);
+    CHECK(e->first_seen == 100);
+    CHECK(e->last_seen == 400);
+    CHECK(e->reason == "mailboxfull");  // the latest record's
+    CHECK(e->message_id == "Q2");
+    CHECK(s->lookup("other@example.net")->address == "Other@example.net");
+    // Opening again changes nothing.
+    s.reset();
+    s = sqlite_store::open(dir.db(), &error);
+    REQUIRE_MESSAGE(s, error);
+    CHECK(s->size() == 2);
+    CHECK(s->lookup("BAD1@example.net")->count == 4);
 }
 
 TEST_CASE("adding again counts and keeps the first time seen") {
