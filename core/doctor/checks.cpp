@@ -420,7 +420,7 @@ asio::awaitable<std::vector<finding>> check_dmarc(
                        ));
     if (policy == "none") {
         auto* p = dkim::find_tag(*tags, "p");
-        auto stricter = text.substr(0, p->value_begin) + " quarantine" + text.substr(p->value_end);
+        auto stricter = text.substr(0, p->value_begin) + "quarantine" + text.substr(p->value_end);
         add(verdict::warn, "p=none: receivers take no action on mail that fails DMARC",
             txt_line(where, stricter));
     }

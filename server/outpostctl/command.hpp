@@ -29,6 +29,9 @@ struct context {
     std::optional<std::string> take_option(std::string_view name);
     // Removes "--name" from args and says whether it was there.
     bool take_flag(std::string_view name);
+    // take_option() for a whole number; a value that is not one is a usage error naming the
+    // option (exit 2).
+    std::optional<std::size_t> take_count(std::string_view name);
 
 private:
     std::optional<config::config> config_;

@@ -1,5 +1,6 @@
 // outpostctl deliver-test: sends one message with the delivery engine to given addresses, for
 // integration tests and for checking a next hop by hand. No spool, no queue, no DNS.
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -147,14 +148,20 @@ int run_deliver_test(context& ctx) {
     dns::resolver_options resolver_options;
     while (auto server = ctx.take_option("--dns-server")) {
         auto colon = server->rfind(':');
-        if (colon == std::string::npos)
+        unsigned port = 0;
+        auto digits = std::string_view(*server).substr(colon == std::string::npos ? 0 : colon + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (colon == std::string::npos || ec != std::errc{} ||
+            end != digits.data() + digits.size() || port == 0 || port > 65535)
             return usage_error("--dns-server needs IP:PORT");
         resolver_options.servers.push_back(
-            {server->substr(0, colon),
-             static_cast<std::uint16_t>(std::stoul(server->substr(colon + 1)))}
+            {server->substr(0, colon), static_cast<std::uint16_t>(port)}
         );
     }
-    auto port = static_cast<std::uint16_t>(std::stoul(ctx.take_option("--port").value_or("25")));
+    auto port_option = ctx.take_count("--port").value_or(25);
+    if (port_option == 0 || port_option > 65535)
+        return usage_error("--port must be 1 to 65535");
+    auto port = static_cast<std::uint16_t>(port_option);
     if (domain && !targets.empty())
         return usage_error("--domain and --target exclude each other");
     delivery::message msg;
@@ -228,13 +235,13 @@ int run_deliver_test(context& ctx) {
         asio::buffer(content.data() + half, content.size() - half)};
 
     std::size_t copies = 1;
-    if (auto c = ctx.take_option("--copies")) {
-        copies = std::stoul(*c);
+    if (auto c = ctx.take_count("--copies")) {
+        copies = *c;
         if (copies == 0)
             return usage_error("--copies must be at least 1");
     }
-    if (auto m = ctx.take_option("--max-per-connection"))
-        opts.max_messages_per_connection = std::stoul(*m);
+    if (auto m = ctx.take_count("--max-per-connection"))
+        opts.max_messages_per_connection = *m;
     if (!ctx.args.empty())
         return usage_error("unexpected argument " + ctx.args[0]);
 

@@ -1,7 +1,11 @@
 // outpostctl: the operator's command line; each top-level word lives in its own *_command.cpp.
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <string>
 #include <variant>
 
 #include <fmt/format.h>
@@ -33,6 +37,31 @@ void print_usage(std::FILE* out) {
     for (const auto& [word, e] : commands())
         fmt::print(out, "  {:<12} {}\n", word, e.summary);
     fmt::print(out, "\n'outpostctl COMMAND --help' shows a command's usage.\n");
+}
+
+// The first argument that looks like an option ("--name" or "--name=value") and is not one the
+// command's usage text names; nullopt when there is none. Every command lists all of its
+// options in its usage, so this one check catches a misspelt or unknown option for all of them
+// instead of each command ignoring what it does not take.
+std::optional<std::string> unknown_option(
+    const std::vector<std::string>& args, std::string_view usage
+) {
+    for (const auto& arg : args) {
+        if (!arg.starts_with("--") || arg == "--")
+            continue;
+        auto name = std::string_view(arg).substr(0, arg.find('='));
+        bool named = false;
+        for (auto at = usage.find(name); at != std::string_view::npos && !named;
+             at = usage.find(name, at + 1)) {
+            auto after = at + name.size();
+            named =
+                after == usage.size() ||
+                !(std::isalnum(static_cast<unsigned char>(usage[after])) || usage[after] == '-');
+        }
+        if (!named)
+            return std::string(name);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -77,6 +106,19 @@ std::optional<std::string> context::take_option(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<std::size_t> context::take_count(std::string_view name) {
+    auto value = take_option(name);
+    if (!value)
+        return std::nullopt;
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+    if (value->empty() || ec != std::errc{} || end != value->data() + value->size()) {
+        fmt::print(stderr, "outpostctl: {} wants a whole number, not \"{}\"\n", name, *value);
+        std::exit(exit_usage);
+    }
+    return n;
+}
+
 bool context::take_flag(std::string_view name) {
     auto it = std::find(args.begin(), args.end(), name);
     if (it == args.end())
@@ -113,6 +155,10 @@ int main(int argc, char** argv) {
     if (std::find(ctx.args.begin(), ctx.args.end(), "--help") != ctx.args.end()) {
         fmt::print("{}", it->second.usage);
         return exit_ok;
+    }
+    if (auto option = unknown_option(ctx.args, it->second.usage)) {
+        fmt::print(stderr, "outpostctl {}: unknown option {}\n{}", word, *option, it->second.usage);
+        return exit_usage;
     }
     try {
         return it->second.run(ctx);

@@ -198,8 +198,12 @@ int run(context& ctx) {
                 return exit_usage;
             }
         }
-        if (auto limit = ctx.take_option("--limit"))
-            filter.limit = static_cast<std::size_t>(std::stoul(*limit));
+        if (auto limit = ctx.take_count("--limit"))
+            filter.limit = *limit;
+        if (ctx.args.size() != 1) {
+            fmt::print(stderr, "{}", usage_text);
+            return exit_usage;
+        }
         if (format != "table" && format != "csv" && format != "json") {
             fmt::print(
                 stderr, "outpostctl suppression: --format must be {}csv or json\n",

@@ -1,6 +1,8 @@
 // The bounce domain's MX check and the DNSBL check over a fake resolver.
 #include "core/doctor/checks.hpp"
 
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include "tests/unit/doctor/fake_dns.hpp"
@@ -200,4 +202,19 @@ TEST_CASE("examine runs the MX check, DNSBL only when zones are given, and softe
     REQUIRE(mx != findings.end());
     CHECK(mx->level == verdict::warn);
     CHECK(mx->fix == "[bounce] domain = \"bounces.example.test\"");
+}
+
+TEST_CASE("dmarc p=none: the suggested record is the published one with p=quarantine, nothing else"
+) {
+    fake_dns zone;
+    zone.txt_records["_dmarc.example.test"] = {"v=DMARC1; p=none; rua=mailto:d@example.test"};
+    auto findings = run(check_dmarc(zone, "example.test", "", false));
+    auto it = std::find_if(findings.begin(), findings.end(), [](const finding& f) {
+        return f.level == verdict::warn && f.message.find("p=none") == 0;
+    });
+    REQUIRE(it != findings.end());
+    CHECK(
+        it->fix ==
+        "_dmarc.example.test. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:d@example.test\""
+    );
 }
