@@ -39,6 +39,10 @@ std::optional<std::vector<tag>> parse_tag_list(std::string_view text) {
         auto semi = text.find(';', pos);
         auto end = semi == std::string_view::npos ? text.size() : semi;
         auto spec = text.substr(pos, end - pos);
+        // tag-list = tag-spec *( ";" tag-spec ) [ ";" ]: only the last may be empty (a trailing
+        // semicolon); "a=1;; b=2" is malformed.
+        if (trim_fws(spec).empty() && semi != std::string_view::npos)
+            return std::nullopt;
         if (!trim_fws(spec).empty()) {
             auto eq = spec.find('=');
             if (eq == std::string_view::npos)

@@ -199,6 +199,10 @@ signature_result check(
         if (kind == field_kind::dkim &&
             std::find(names.begin(), names.end(), "from") == names.end())
             return fail(r, result::permerror, "From is not signed");
+        // RFC 8617 §4.1.2: an AMS must not sign ARC-Seal fields.
+        if (kind == field_kind::ams &&
+            std::find(names.begin(), names.end(), "arc-seal") != names.end())
+            return fail(r, result::permerror, "h= includes arc-seal");
         if (kind == field_kind::dkim && !r.identity.empty()) {
             auto at = r.identity.rfind('@');
             auto idomain = at == std::string::npos ? std::string_view{}

@@ -210,6 +210,12 @@ TEST_CASE("verification reports expired signatures, wrong key types and revoked 
 TEST_CASE("tag lists: duplicates are invalid and b= is emptied without touching bh=") {
     CHECK_FALSE(parse_tag_list("a=1; a=2"));
     CHECK_FALSE(parse_tag_list("a=1; =2"));
+    // An empty tag-spec is malformed, except a trailing semicolon (RFC 6376 §3.2).
+    CHECK_FALSE(parse_tag_list("s=dummy;; t=12345"));
+    CHECK_FALSE(parse_tag_list("; a=1"));
+    CHECK_FALSE(parse_tag_list("a=1; ;b=2"));
+    CHECK(parse_tag_list("a=1; b=2;"));
+    CHECK(parse_tag_list("a=1; b=2; \r\n "));
     auto tags = parse_tag_list(" v=1; bh=abc;\r\n b=xy\r\n z ; d=x ");
     REQUIRE(tags);
     CHECK(find_tag(*tags, "b")->value == "xy\r\n z");

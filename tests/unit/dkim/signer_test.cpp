@@ -298,3 +298,19 @@ TEST_CASE("key_names lists the records a message's signatures and seals need, on
             "ed._domainkey.example.com"}
     );
 }
+
+TEST_CASE("an AMS whose h= names arc-seal fails the chain (RFC 8617 §4.1.2)") {
+    auto out = sign_plain(plain);
+    REQUIRE(out.sealed);
+    auto block = out.header_block;
+    auto ams = block.find("ARC-Message-Signature:");
+    REQUIRE(ams != std::string::npos);
+    auto h = block.find(" h=", ams);
+    REQUIRE(h != std::string::npos);
+    block.insert(h + 3, "arc-seal:");
+    auto signed_msg = block + plain;
+    auto arc =
+        validate_arc(message::view_message(signed_msg), test::lookup_of(all_records()), at_now());
+    CHECK(arc.status == chain_status::fail);
+    CHECK(arc.reason.find("arc-seal") != std::string::npos);
+}
