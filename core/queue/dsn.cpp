@@ -1,5 +1,7 @@
 #include "core/queue/dsn.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/util/text.hpp"
@@ -22,7 +24,32 @@ std::string_view header_section(std::string_view message) {
     return end == std::string_view::npos ? message : message.substr(0, end + 4);
 }
 
+// "550 5.1.1 no such user" -> "5.1.1"; the class of the code alone when there is none.
+std::string status_in(std::string_view reply) {
+    auto words = util::split(reply, ' ');
+    if (words.size() >= 2) {
+        auto code = words[1];
+        bool enhanced = code.size() >= 5 && (code[0] == '4' || code[0] == '5') && code[1] == '.' &&
+                        std::count(code.begin(), code.end(), '.') == 2;
+        if (enhanced)
+            return std::string(code);
+    }
+    return reply.starts_with("4") ? "4.0.0" : "5.0.0";
+}
+
 }  // namespace
+
+std::vector<dsn_recipient> unreported_bounces(const spool::record& rec) {
+    std::vector<dsn_recipient> out;
+    for (const auto& r : rec.results) {
+        if (r.outcome != spool::recipient_result::kind::bounced || rec.reported.count(r.index) ||
+            r.reply.starts_with("not sent: "))
+            continue;
+        auto status = r.reply.starts_with("message expired") ? "4.4.7" : status_in(r.reply);
+        out.push_back({r.index, status, r.reply, "", r.at});
+    }
+    return out;
+}
 
 std::optional<composed_dsn> compose_dsn(
     const dsn_settings& s,

@@ -38,6 +38,12 @@ struct composed_dsn {
     std::string content;      // the whole message, CRLF lines
 };
 
+// The bounced recipients of a spooled message that no DSN has reported yet (no "dsn" line names
+// them), for a restart that came between the bounce and its DSN: the status from the reply's
+// enhanced code (4.4.7 for an expiry), the reply as the diagnostic. Recipients dropped for the
+// suppression list ("not sent: ...") get no DSN, as at delivery.
+std::vector<dsn_recipient> unreported_bounces(const spool::record& rec);
+
 // message is the original message bytes as spooled. nullopt when no DSN is due (null sender, or
 // no recipient wants one).
 std::optional<composed_dsn> compose_dsn(

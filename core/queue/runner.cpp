@@ -162,7 +162,8 @@ void runner::start() {
             // Recovery: every message in queue/ with recipients still pending is scheduled now.
             auto where = where_;
             std::vector<std::string> held;
-            auto jobs = co_await util::offload(workers_, [&where, &held] {
+            std::map<std::string, std::vector<dsn_recipient>> due;  // bounced, no DSN yet
+            auto jobs = co_await util::offload(workers_, [&where, &held, &due] {
                 std::vector<job> out;
                 for (const auto& id : spool::list_queue(where)) {
                     std::error_code marker_error;
@@ -178,7 +179,9 @@ void runner::start() {
                         continue;
                     }
                     auto pending = jobs_for(*rec);
-                    if (pending.empty()) {
+                    if (auto bounces = unreported_bounces(*rec); !bounces.empty()) {
+                        due[id] = std::move(bounces);  // the DSN comes first, then the removal
+                    } else if (pending.empty()) {
                         // Every recipient was final, but the crash came before the removal.
                         std::error_code ec;
                         std::filesystem::remove(where.message(id), ec);
@@ -195,7 +198,15 @@ void runner::start() {
                     scheduler_.add(std::move(j), t);
             early_.clear();
             held_.insert(held.begin(), held.end());
-            log::info("queue_recovered", {{"jobs", jobs.size()}, {"held", held.size()}});
+            log::info(
+                "queue_recovered",
+                {{"jobs", jobs.size()}, {"held", held.size()}, {"dsns_due", due.size()}}
+            );
+            for (auto& [id, bounces] : due) {
+                dsn_due_[id] = std::move(bounces);
+                dsn_first_due_[id] = t;
+                co_await send_due_dsn(id);
+            }
             started_ = true;
             co_await loop();
         },
@@ -278,6 +289,8 @@ asio::awaitable<void> runner::loop() {
         auto per_destination =
             std::max<std::size_t>(1, cfg_->delivery.max_connections_per_destination);
         scheduler_.wake(now());
+        if (dsn_retry_at_ && now() >= dsn_retry_at_)
+            co_await retry_due_dsns();
         for (;;) {
             auto jobs = scheduler_.take(
                 std::max<std::size_t>(1, cfg_->delivery.max_messages_per_connection),
@@ -289,6 +302,8 @@ asio::awaitable<void> runner::loop() {
             asio::co_spawn(io_, deliver_batch(std::move(jobs)), asio::detached);
         }
         auto next = scheduler_.next_wakeup();
+        if (dsn_retry_at_ && (!next || dsn_retry_at_ < *next))
+            next = dsn_retry_at_;
         auto wait = next ? std::chrono::seconds(std::max<std::int64_t>(0, *next - now()))
                          : std::chrono::seconds(3600);
         wake_.expires_after(
@@ -314,6 +329,10 @@ asio::awaitable<void> runner::stop(std::chrono::steady_clock::duration grace) {
 
 asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
     const auto destination = jobs.front().destination;
+    std::set<std::string> batch_messages;  // held by this batch until it ends (send_due_dsn)
+    for (const auto& j : jobs)
+        if (batch_messages.insert(j.id).second)
+            ++batches_of_[j.id];
     // The config the batch started with stays alive until it ends, across a reload.
     const auto config = cfg_;
     const auto& cfg = *config;
@@ -611,45 +630,15 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             }
 
             std::string host = r ? r->host : std::string();
-            // Bounced recipients get a DSN to the sender (when they want one), spooled before the
-            // bounce is recorded: a crash in between gives a second DSN, never none. A suppressed
-            // recipient is dropped silently, as the operator configured.
+            // Bounced recipients get a DSN to the sender (when they want one), one per message:
+            // it is composed once no recipient of the message is in flight (send_due_dsn), after
+            // the bounces are durable below. A suppressed recipient is dropped silently, as the
+            // operator configured.
             std::vector<dsn_recipient> bounced;
             if (u.suppressed.empty())
                 for (const auto& o : lines)
                     if (o.what == outcome_line::kind::bounced)
                         bounced.push_back({o.index, o.status, o.reply, host, t});
-            if (!bounced.empty()) {
-                std::string_view message(it.file.data() + it.rec.message_offset, it.rec.size);
-                if (auto dsn = compose_dsn(
-                        {cfg.server.hostname}, it.rec, message, bounced, dsn_action::failed, t
-                    )) {
-                    auto id = spool::next_queue_id();
-                    auto size = dsn->content.size();
-                    std::vector<std::string> pieces{
-                        spool::format_envelope(id, t, dsn->envelope, size),
-                        std::move(dsn->content)};
-                    auto [ec] = co_await writer_.async_write(
-                        id, std::move(pieces), asio::as_tuple(asio::use_awaitable)
-                    );
-                    if (ec) {
-                        // No DSN, no final result: the bounce is retried, so the sender is told.
-                        log::error(
-                            "dsn_spool_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
-                        );
-                        for (auto& o : lines)
-                            if (o.what == outcome_line::kind::bounced)
-                                o.what = outcome_line::kind::deferred;
-                    } else {
-                        log::info(
-                            "dsn_queued", {{"queue_id", id},
-                                           {"about", it.j.id},
-                                           {"to", dsn->envelope.recipients[0].address}}
-                        );
-                        submitted(id, dsn->envelope, t);
-                    }
-                }
-            }
 
             // Deferred recipients come back after the retry schedule's next delay; the schedule
             // goes into the spool file with the results, so a restart keeps it.
@@ -697,6 +686,11 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     again.last_reply = fmt::format("spool append failed: {}", ec.message());
                     scheduler_.add(std::move(again), t);
                     co_return;
+                }
+                if (!bounced.empty()) {
+                    auto& due = dsn_due_[it.j.id];
+                    due.insert(due.end(), bounced.begin(), bounced.end());
+                    dsn_first_due_.try_emplace(it.j.id, t);
                 }
                 auto offset = it.rec.message_offset + it.rec.size;
                 auto count = it.rec.env.recipients.size();
@@ -783,7 +777,8 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 scheduler_.add(std::move(again), t);
             }
 
-            if (complete) {
+            // With a DSN still to send, send_due_dsn() removes the file after it.
+            if (complete && !dsn_due_.count(it.j.id) && !dsn_sending_.count(it.j.id)) {
                 std::error_code ec;
                 if (std::filesystem::remove(path, ec))
                     log::info("message_done", {{"queue_id", it.j.id}});
@@ -987,6 +982,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
         shaper_.closed(*holding);
     for (const auto& c : mine)
         claimed_.erase(c);
+    for (const auto& id : batch_messages)
+        if (--batches_of_[id] == 0)
+            batches_of_.erase(id);
+    // The last batch of a message to finish sends its DSN, for every bounce of this event.
+    for (const auto& id : batch_messages)
+        if (dsn_due_.count(id))
+            co_await send_due_dsn(id);
     scheduler_.finished(destination);
     --in_flight_;
     poke();

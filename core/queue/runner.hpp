@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -22,6 +23,7 @@
 
 #include "config/schema.hpp"
 #include "core/dns/resolver.hpp"
+#include "core/queue/dsn.hpp"
 #include "core/queue/scheduler.hpp"
 #include "core/shaping/shaper.hpp"
 #include "core/smtp/envelope.hpp"
@@ -97,6 +99,20 @@ private:
     void poke();
     std::int64_t now() const;
 
+    // DSNs, one per message per event (RFC 3464 reports many recipients at once, and Postfix
+    // sends one): a message's bounced recipients wait in dsn_due_ until no batch holds the
+    // message and none of its other recipients is due for an attempt now (or for a minute at
+    // most, so a recipient held back by shaping does not hold the report), then go out in one.
+    // Their bounces are already durable in the spool file; the DSN is spooled next, then a "dsn"
+    // line or the file's removal says it was: a crash in between gives a second DSN at restart,
+    // never none.
+    boost::asio::awaitable<void> send_due_dsn(std::string id);
+    // Retries DSNs whose spooling failed (a full disk), a minute later.
+    boost::asio::awaitable<void> retry_due_dsns();
+    bool in_flight(const std::string& id) const;
+    // Removes the spool file when every recipient has a result on disk and no DSN waits.
+    boost::asio::awaitable<void> remove_if_done(std::string id);
+
     boost::asio::io_context& io_;
     std::shared_ptr<const config::config> cfg_;
     shaping::shaper shaper_;
@@ -111,7 +127,12 @@ private:
     class feedback* feedback_ = nullptr;
     std::set<std::string> held_;
     std::set<std::string> early_;  // spooled while recovery was scanning the spool
-    std::set<std::pair<std::string, std::uint32_t>> claimed_;  // (queue id, recipient) in flight
+    std::set<std::pair<std::string, std::uint32_t>> claimed_;    // (queue id, recipient) in flight
+    std::map<std::string, std::vector<dsn_recipient>> dsn_due_;  // by queue id
+    std::set<std::string> dsn_sending_;                          // send_due_dsn() at work
+    std::map<std::string, std::int64_t> dsn_first_due_;  // when its oldest unsent bounce came
+    std::map<std::string, unsigned> batches_of_;         // delivery batches holding a message
+    std::int64_t dsn_retry_at_ = 0;                      // 0: nothing to retry
     bool stopping_ = false;
     bool started_ = false;
 };

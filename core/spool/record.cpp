@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/util/text.hpp"
 
@@ -118,6 +119,10 @@ std::string format_retry(const retry_state& r) {
     return fmt::format(
         "retry {} {} {} {}\n", r.index, r.attempts, r.next_attempt, percent_encode(r.reply)
     );
+}
+
+std::string format_reported(const std::vector<std::size_t>& indexes) {
+    return fmt::format("dsn {}\n", fmt::join(indexes, ","));
 }
 
 namespace {
@@ -240,6 +245,14 @@ std::optional<record> parse(std::string_view file, std::string* error) {
     pos += rec.size;
     while (next_line(line)) {
         auto parts = util::split(line, ' ');
+        if (parts.size() == 2 && parts[0] == "dsn") {
+            for (auto item : util::split(parts[1], ',')) {
+                std::size_t index = 0;
+                if (parse_number(item, index) && index < rec.env.recipients.size())
+                    rec.reported.insert(index);
+            }
+            continue;
+        }
         if (!parts.empty() && parts[0] == "retry") {
             if (auto retry = parse_retry(parts, rec.env.recipients.size()))
                 rec.retries.push_back(std::move(*retry));

@@ -11,12 +11,14 @@
 //   <exactly `size` bytes of message>
 //   delivered 0 1764020060 250%202.0.0%20ok   (results, appended later, one line each)
 //   retry 1 2 1764020960 451%204.3.0%20later  (a deferral: recipient, attempts, next attempt)
+//   dsn 0,2                                   (bounced recipients a DSN has been spooled for)
 //
 // Values are percent-encoded where they could hold spaces, controls or '%'.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,7 @@ struct record {
     std::size_t message_offset = 0;  // where they start in the file
     std::vector<recipient_result> results;
     std::vector<retry_state> retries;  // in file order
+    std::set<std::size_t> reported;    // bounced recipients a DSN was spooled for ("dsn" lines)
 };
 
 // The text that precedes the message bytes (ends with the empty line).
@@ -60,6 +63,8 @@ std::string format_envelope(
 
 std::string format_result(const recipient_result& r);
 std::string format_retry(const retry_state& r);
+// "dsn 0,2\n": these recipients' bounces are in a spooled DSN (none is sent again at restart).
+std::string format_reported(const std::vector<std::size_t>& indexes);
 
 // Parses a whole spool file. nullopt with *error set when it is damaged (a file cut short by a
 // crash cannot exist in queue/, because files are renamed there only after fdatasync).

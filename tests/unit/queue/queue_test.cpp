@@ -192,3 +192,37 @@ TEST_CASE("jobs_for takes the retry schedule from the spool: attempts and next a
     CHECK(s.stats().ready == 1);
     CHECK(s.stats().deferred == 2);
 }
+
+TEST_CASE("unreported_bounces: bounced recipients without a dsn line, suppressed ones never") {
+    smtp::envelope env;
+    env.reverse_path = "app@example.com";
+    for (const char* a : {"a@x.test", "b@y.test", "c@z.test", "d@z.test", "e@z.test"})
+        env.recipients.push_back({a, 0, ""});
+    std::string message = "Subject: x\r\n\r\nbody\r\n";
+    auto file = spool::format_envelope("0123456789ABCDEF", 100, env, message.size()) + message;
+    using kind = spool::recipient_result::kind;
+    file += spool::format_result({0, kind::bounced, 150, "550 5.1.1 no such user"});
+    file += spool::format_result({1, kind::bounced, 151, "550 5.1.1 no such user"});
+    file += spool::format_reported({1});
+    file += spool::format_result({2, kind::bounced, 152, "not sent: on the suppression list"});
+    file += spool::format_result({3, kind::bounced, 153, "message expired after 5d: 451 later"});
+    file += spool::format_result({4, kind::delivered, 154, "250 ok"});
+    auto rec = spool::parse(file);
+    REQUIRE(rec);
+    CHECK(rec->reported == std::set<std::size_t>{1});
+    auto due = queue::unreported_bounces(*rec);
+    REQUIRE(due.size() == 2);
+    CHECK(due[0].index == 0);
+    CHECK(due[0].status == "5.1.1");
+    CHECK(due[0].diagnostic == "550 5.1.1 no such user");
+    CHECK(due[0].last_attempt == 150);
+    CHECK(due[1].index == 3);
+    CHECK(due[1].status == "4.4.7");
+    // One DSN for both, each recipient in its own block.
+    auto dsn =
+        queue::compose_dsn({"relay.test"}, *rec, message, due, queue::dsn_action::failed, 200);
+    REQUIRE(dsn);
+    CHECK(dsn->content.find("Final-Recipient: rfc822; a@x.test") != std::string::npos);
+    CHECK(dsn->content.find("Final-Recipient: rfc822; d@z.test") != std::string::npos);
+    CHECK(dsn->content.find("b@y.test") == std::string::npos);
+}
