@@ -46,7 +46,14 @@ std::vector<action> session::greet() {
 void session::respond(
     std::vector<action>& out, int code, std::string_view enhanced, std::string text
 ) {
-    out.push_back(send_reply{smtp::reply{code, std::string(enhanced), std::move(text)}});
+    // Replies echo client bytes (a parameter, an address): never raw, line by line.
+    std::string safe;
+    for (auto line : util::split(text, '\n')) {
+        if (!safe.empty())
+            safe += '\n';
+        safe += util::printable_ascii(line);
+    }
+    out.push_back(send_reply{smtp::reply{code, std::string(enhanced), std::move(safe)}});
 }
 
 void session::error(
@@ -121,7 +128,7 @@ input_result session::on_input(std::string_view bytes) {
                 chunks_->finish();
                 finish_content(chunks_->problem(), r.actions);
             } else {
-                respond(r.actions, 250, "2.0.0", fmt::format("{} octets received", take));
+                respond(r.actions, 250, "2.0.0", fmt::format("{} octets received", bdat_chunk_));
             }
             continue;
         }
@@ -317,6 +324,10 @@ void session::mail(std::string_view args, std::vector<action>& out) {
             return error(out, 553, "5.1.7", "Sender address too long");
         return error(out, 501, "5.1.7", "Bad sender address syntax");
     }
+    // RFC 6531 §3.3: a mailbox is UTF-8, so bytes that are not well-formed UTF-8 are refused
+    // here, before a message is signed for an address the next hop will refuse.
+    if (env.smtputf8 && !util::valid_utf8(path.path->box.text()))
+        return error(out, 553, "5.6.7", "Malformed UTF-8 in the sender address");
     env.reverse_path = path.path->null ? std::string{} : path.path->box.text();
     env.client_address = options_.client_address;
     env.client_trusted = options_.client_trusted;
@@ -376,6 +387,17 @@ void session::rcpt(std::string_view args, std::vector<action>& out) {
             return error(out, 555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", key));
         }
     }
+    // RFC 5321 §4.5.1: "Postmaster" without a domain must be accepted as a recipient. Outpost
+    // has no local mailboxes, so it is refused for that reason, never as a syntax error.
+    if (util::iequals(util::trim(parsed->path), "<postmaster>"))
+        return error(
+            out, 550, "5.7.1",
+            fmt::format(
+                "<postmaster>: {} is an outbound relay without local mailboxes; write to the "
+                "postmaster of the domain concerned",
+                options_.hostname
+            )
+        );
     auto path = parse_path(parsed->path, envelope_.smtputf8);
     if (!path.path || path.path->null) {
         if (path.error == path_error::needs_utf8 && !path.path)
@@ -385,6 +407,8 @@ void session::rcpt(std::string_view args, std::vector<action>& out) {
         return error(out, 501, "5.1.3", "Bad recipient address syntax");
     }
     const auto& box = path.path->box;
+    if (envelope_.smtputf8 && !util::valid_utf8(box.text()))
+        return error(out, 553, "5.6.7", "Malformed UTF-8 in the recipient address");
     bool to_bounce_domain =
         !options_.bounce_domain.empty() && util::iequals(box.domain, options_.bounce_domain);
     if (!may_relay() && !to_bounce_domain)
@@ -456,6 +480,7 @@ void session::bdat(std::string_view args, std::vector<action>& out) {
         );
     }
     bdat_remaining_ = *size;
+    bdat_chunk_ = *size;
     bdat_last_ = last;
     bdat_failed_ = refusal.has_value();
     bdat_error_ = refusal;

@@ -155,6 +155,7 @@ private:
     std::optional<data_decoder> decoder_;
     std::optional<chunk_checker> chunks_;
     std::uint64_t bdat_remaining_ = 0;
+    std::uint64_t bdat_chunk_ = 0;  // the size the current BDAT announced
     bool bdat_last_ = false;
     bool bdat_failed_ = false;  // the chunk being read is discarded; its reply is an error
     std::optional<smtp::reply> bdat_error_;

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include "core/util/text.hpp"
+
 namespace outpost::log {
 
 namespace {
@@ -32,16 +34,28 @@ bool needs_quotes(std::string_view v) {
         return true;
     for (char c : v) {
         auto u = static_cast<unsigned char>(c);
-        if (u <= ' ' || c == '"' || c == '=' || c == '\\' || u == 0x7f)
+        if (u <= ' ' || c == '"' || c == '=' || c == '\\' || u >= 0x7f)
             return true;
     }
     return false;
 }
 
-// Escapes control characters so a client-supplied value can never start a new log line.
+// Escapes control characters so a client-supplied value can never start a new log line, and
+// bytes that are not well-formed UTF-8 as "\xNN" (JSON: "\\xNN"), so a JSON log stays valid
+// JSON whatever a client sent; well-formed UTF-8 stays readable.
 void append_escaped(std::string& out, std::string_view v, bool json) {
-    for (char c : v) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        char c = v[i];
         auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80) {
+            if (auto n = util::utf8_sequence(v.substr(i))) {
+                out += v.substr(i, n);
+                i += n - 1;
+            } else {
+                out += json ? fmt::format("\\\\x{:02x}", u) : fmt::format("\\x{:02x}", u);
+            }
+            continue;
+        }
         switch (c) {
             case '"':
                 out += "\\\"";

@@ -55,6 +55,57 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
     }
 }
 
+std::size_t utf8_sequence(std::string_view s) {
+    if (s.empty())
+        return 0;
+    auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    auto c0 = b(0);
+    if (c0 < 0x80)
+        return 1;
+    std::size_t n = c0 >= 0xC2 && c0 <= 0xDF   ? 2
+                    : c0 >= 0xE0 && c0 <= 0xEF ? 3
+                    : c0 >= 0xF0 && c0 <= 0xF4 ? 4
+                                               : 0;
+    if (n == 0 || s.size() < n)
+        return 0;
+    for (std::size_t i = 1; i < n; ++i)
+        if ((b(i) & 0xC0) != 0x80)
+            return 0;
+    // The second byte's range rules out overlong forms, surrogates and code points past U+10FFFF.
+    auto c1 = b(1);
+    if ((c0 == 0xE0 && c1 < 0xA0) || (c0 == 0xED && c1 > 0x9F) || (c0 == 0xF0 && c1 < 0x90) ||
+        (c0 == 0xF4 && c1 > 0x8F))
+        return 0;
+    return n;
+}
+
+bool valid_utf8(std::string_view s) {
+    while (!s.empty()) {
+        auto n = utf8_sequence(s);
+        if (n == 0)
+            return false;
+        s.remove_prefix(n);
+    }
+    return true;
+}
+
+std::string printable_ascii(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f) {
+            out += c;
+        } else {
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> out;
     std::size_t start = 0;

@@ -20,6 +20,16 @@ bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);
 std::string_view trim(std::string_view s);
 
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at
+// most U+10FFFF) that starts s; 0 when s does not start with one. ASCII bytes are length 1.
+std::size_t utf8_sequence(std::string_view s);
+bool valid_utf8(std::string_view s);
+
+// Client bytes made safe to echo in an SMTP reply: printable ASCII stays, every other byte
+// (controls, DEL, 8-bit) becomes "\xNN", so nothing a client sends reaches another terminal or
+// parser raw.
+std::string printable_ascii(std::string_view s);
+
 // Splits on a single character; empty pieces are kept.
 std::vector<std::string_view> split(std::string_view s, char sep);
 

@@ -130,3 +130,102 @@ TEST_CASE("the envelope carries what the session learned") {
     CHECK(m->env.recipients[0].orcpt == "rfc822;b@y.example");
     CHECK(m->content == "hi\r\n");
 }
+
+namespace {
+
+// A trusted EHLO session; the replies to each line of input, in order.
+struct talk {
+    session s;
+
+    talk() : s(trusted()) {
+        s.greet();
+        s.on_input("EHLO c.example\r\n");
+    }
+
+    static session_options trusted() {
+        session_options o;
+        o.client_trusted = true;
+        return o;
+    }
+
+    std::vector<reply> say(std::string_view bytes) {
+        std::vector<reply> out;
+        for (const auto& a : s.on_input(bytes).actions)
+            if (const auto* r = std::get_if<send_reply>(&a))
+                out.push_back(r->r);
+        return out;
+    }
+};
+
+bool printable(const reply& r) {
+    for (char c : r.wire())
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\r' && c != '\n') ||
+            static_cast<unsigned char>(c) >= 0x7f)
+            return false;
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("client bytes are never echoed raw: controls, DEL and 8-bit become \\xNN") {
+    talk t;
+    auto r = t.say("MAIL FROM:<a@x.example> X\x1b[31MRED=1\x7f\xff\b\r\n");
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].code == 555);
+    CHECK(printable(r[0]));
+    CHECK(r[0].text.find("\\x1b[31MRED") != std::string::npos);
+    session_options closed;
+    session stranger(closed);
+    stranger.greet();
+    stranger.on_input("EHLO c\r\nMAIL FROM:<a@x.example>\r\n");
+    auto denied = stranger.on_input("RCPT TO:<\x01\xc3(@y.example>\r\n").actions;
+    auto d = first_reply(denied);
+    REQUIRE(d);
+    CHECK(printable(*d));
+}
+
+TEST_CASE("SMTPUTF8 addresses must be well-formed UTF-8: 553 5.6.7 otherwise") {
+    talk t;
+    auto bad = t.say("MAIL FROM:<\xff\xfe@example.com> SMTPUTF8\r\n");
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].code == 553);
+    CHECK(bad[0].enhanced == "5.6.7");
+    auto overlong = t.say("MAIL FROM:<\xc0\xafx@example.com> SMTPUTF8\r\n");
+    CHECK(overlong[0].code == 553);
+    auto good = t.say("MAIL FROM:<j\xc3\xb6rg@example.com> SMTPUTF8\r\n");
+    CHECK(good[0].code == 250);
+    auto rcpt = t.say("RCPT TO:<\xed\xa0\x80@example.net>\r\n");  // a UTF-16 surrogate
+    CHECK(rcpt[0].code == 553);
+    CHECK(rcpt[0].enhanced == "5.6.7");
+    CHECK(t.say("RCPT TO:<m\xc3\xbcller@example.net>\r\n")[0].code == 250);
+}
+
+TEST_CASE("RCPT TO:<postmaster> is a policy refusal, never a syntax error") {
+    for (const char* spelling : {"<postmaster>", "<Postmaster>", "<POSTMASTER>"}) {
+        talk t;
+        t.say("MAIL FROM:<a@x.example>\r\n");
+        auto r = t.say(std::string("RCPT TO:") + spelling + "\r\n");
+        REQUIRE(r.size() == 1);
+        CHECK(r[0].code == 550);
+        CHECK(r[0].enhanced == "5.7.1");
+    }
+    // postmaster at a domain is an ordinary recipient.
+    talk t;
+    t.say("MAIL FROM:<a@x.example>\r\n");
+    CHECK(t.say("RCPT TO:<postmaster@example.net>\r\n")[0].code == 250);
+}
+
+TEST_CASE("BDAT's interim reply counts the whole chunk, however it arrives") {
+    talk t;
+    t.say("MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n");
+    std::string chunk(50000, 'x');
+    CHECK(t.say("BDAT 50000\r\n").empty());
+    std::vector<reply> replies;
+    for (std::size_t at = 0; at < chunk.size(); at += 16384) {
+        auto r = t.say(std::string_view(chunk).substr(at, 16384));
+        replies.insert(replies.end(), r.begin(), r.end());
+    }
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].code == 250);
+    CHECK(replies[0].text == "50000 octets received");
+}

@@ -84,3 +84,29 @@ TEST_CASE("split_tabs treats a run of tabs as one separator") {
     CHECK(outpost::util::split_tabs("one") == V{"one"});
     CHECK(outpost::util::split_tabs("a\t") == V{"a", ""});
 }
+
+TEST_CASE("valid_utf8 follows RFC 3629: no overlong forms, surrogates or code points past U+10FFFF"
+) {
+    CHECK(valid_utf8(""));
+    CHECK(valid_utf8("plain"));
+    CHECK(valid_utf8("j\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x93\xa7"));
+    CHECK_FALSE(valid_utf8("\xff\xfe"));
+    CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong '/'
+    CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));      // overlong
+    CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
+    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    CHECK_FALSE(valid_utf8("\xc3"));              // cut short
+    CHECK(printable_ascii("a\x1b[1m\x7f\xc3\xb6\tb") == "a\\x1b[1m\\x7f\\xc3\\xb6\\x09b");
+}
+
+TEST_CASE("log lines escape what is not well-formed UTF-8, so JSON logs stay valid") {
+    using namespace outpost;
+    auto json = log::render(
+        log::format::json, log::level::info, "T", "e",
+        {{"from", std::string("\xff\xfe@x\x1b") + "\xc3\xb6"}}
+    );
+    CHECK(json.find("\\\\xff\\\\xfe@x\\u001b\xc3\xb6") != std::string::npos);
+    CHECK(valid_utf8(json));
+    auto text = log::render(log::format::logfmt, log::level::info, "T", "e", {{"from", "\xff"}});
+    CHECK(text.find("from=\"\\xff\"") != std::string::npos);
+}
