@@ -3,16 +3,22 @@
 
 #include <optional>
 
+#include "core/bounce/detail/decision.hpp"
 #include "core/bounce/detail/dsn_fields.hpp"
 #include "core/bounce/detail/mime.hpp"
 #include "core/bounce/detail/rules.hpp"
+#include "core/bounce/detail/ses_notification.hpp"
 #include "core/bounce/detail/text_report.hpp"
 
 namespace outpost::bounce {
 
 namespace {
 
+using detail::decide;
 using detail::entity;
+using detail::generic_status;
+using detail::specific_status;
+using detail::vague_status;
 
 std::string lower_copy(std::string_view s) {
     std::string out(s);
@@ -39,79 +45,6 @@ std::string one_line(std::string_view text) {
     if (collapsed.size() > 300)
         collapsed.resize(300);
     return collapsed;
-}
-
-bool generic_status(std::string_view status) {
-    // "5.0.0" and "4.0.0" say only permanent or temporary.
-    return status.size() >= 5 && status.substr(1) == ".0.0";
-}
-
-struct evidence {
-    std::string_view first;       // the line that names the recipient, when it says more
-    std::string_view diagnostic;  // the recipient's own text: Diagnostic-Code or report lines
-    std::string_view context;     // the rest of the report: human-readable text, subject
-    std::string status;
-    bool delayed = false;
-    std::optional<reply_phase> phase;  // known for synchronous replies
-};
-
-// Text rules on the recipient's own diagnostic first, then what the status code alone says,
-// then text rules on the rest of the report. A status says less than a sentence: "5.2.1" may be
-// a disabled mailbox or a filter, "User unknown" next to it settles it.
-reason decide(const evidence& ev) {
-    const auto& r = detail::rules();
-    auto resolve = [&](const detail::rule_set::match_result& m) {
-        if (!m.refusal)
-            return m.why;
-        // As Sisimai tells them apart: a bare "user unknown" is a missing mailbox when the status
-        // or the SMTP phase says so, and a filter's refusal after DATA, with a status of the
-        // mailbox (x.2.x) or security (x.7.x) classes, or with no status at all to go by.
-        auto by_status = r.for_status(ev.status);
-        if (by_status == reason::userunknown || by_status == reason::hasmoved)
-            return reason::userunknown;
-        if (ev.phase == reply_phase::rcpt)
-            return reason::userunknown;
-        if (ev.phase == reply_phase::data)
-            return reason::filtered;
-        auto all = detail::normalize(
-            std::string(ev.first) + "\n" + std::string(ev.diagnostic) + "\n" +
-            std::string(ev.context)
-        );
-        if (r.is_data_phase(all))
-            return reason::filtered;
-        if (r.is_rcpt_phase(all))
-            return reason::userunknown;
-        if (ev.status.empty() || ev.status.substr(1).starts_with(".2.") ||
-            ev.status.substr(1).starts_with(".7."))
-            return reason::filtered;
-        return reason::userunknown;
-    };
-    if (auto why = r.match(detail::normalize(ev.first)))
-        return resolve(*why);
-    if (auto why = r.match(detail::normalize(ev.diagnostic)))
-        return resolve(*why);
-    if (!generic_status(ev.status))
-        if (auto why = r.for_status(ev.status))
-            return *why;
-    if (auto why = r.match(detail::normalize(ev.context)))
-        return resolve(*why);
-    if (ev.delayed)
-        return reason::expired;
-    return reason::undefined;
-}
-
-// Adjustments that need more than one piece of evidence.
-reason refine(reason why, std::string_view diagnostic, bool temporary) {
-    const auto& r = detail::rules();
-    // A recipient refused only after DATA passed RCPT: a filter, not a missing mailbox.
-    if (why == reason::userunknown && r.is_data_phase(detail::normalize(diagnostic)))
-        return reason::filtered;
-    // A temporary failure to find the host is a DNS or network problem, not a missing domain.
-    if (why == reason::hostunknown && temporary)
-        return reason::networkerror;
-    if (why == reason::undefined && temporary)
-        return reason::systemerror;
-    return why;
 }
 
 // Fills status (derived when missing) and hard/soft.
@@ -164,6 +97,18 @@ bool is_feedback_report(const entity& message) {
            detail::find_part(message, "message/feedback-report") != nullptr;
 }
 
+// Whether a message without a failure reason in it is still a bounce: from a mail system, or
+// saying so in its Subject:, or naming its failed recipients in a header.
+bool looks_like_bounce(const entity& message) {
+    auto from = detail::first_address(detail::field_value(message.headers, "From"));
+    if (from.empty() || detail::daemon_address(from) ||
+        detail::find_field(message.headers, "X-Failed-Recipients"))
+        return true;
+    auto subject =
+        detail::normalize(detail::decode_words(detail::field_value(message.headers, "Subject")));
+    return detail::rules().is_bounce_subject(subject);
+}
+
 bool is_auto_reply(const entity& message) {
     // Mail systems mark their bounces "auto-replied" too; an auto-reply comes from a person.
     auto from = detail::first_address(detail::field_value(message.headers, "From"));
@@ -196,17 +141,14 @@ std::vector<classification> classify_dsn(const dsn& report) {
         classification c;
         c.recipient = rcpt.address();
         c.status = rcpt.status;
-        if (c.status.empty() || generic_status(c.status)) {
-            auto from_text = detail::find_status(rcpt.diagnostic_code);
+        if (c.status.empty() || vague_status(c.status)) {
+            auto from_text = specific_status(rcpt.diagnostic_code, c.status);
             if (!from_text.empty() && (c.status.empty() || from_text[0] == c.status[0]))
                 c.status = from_text;
         }
         c.diagnostic = one_line(rcpt.diagnostic_code);
-        bool delayed = rcpt.action == "delayed" || (rcpt.action.empty() && report_delayed);
-        // The diagnostic type counts: "X-Unix; 71" is a local delivery program failing.
-        auto diagnostic = rcpt.diagnostic_type.empty() || rcpt.diagnostic_type == "smtp"
-                              ? rcpt.diagnostic_code
-                              : rcpt.diagnostic_type + "; " + rcpt.diagnostic_code;
+        bool delayed = rcpt.action == "delayed" || rcpt.action == "expired" ||
+                       (rcpt.action.empty() && report_delayed);
         // With several recipients, the human-readable lines about this one come first.
         auto about = report.recipients.size() > 1
                          ? detail::lines_about(report.human_text, c.recipient, addresses)
@@ -214,8 +156,21 @@ std::vector<classification> classify_dsn(const dsn& report) {
         if (rcpt.action == "delivered" || rcpt.action == "relayed" || rcpt.action == "expanded") {
             c.why = reason::delivered;
         } else {
-            c.why = decide({{}, diagnostic + "\n" + about, context, c.status, delayed, {}});
-            c.why = refine(c.why, diagnostic, delayed || c.status.starts_with('4'));
+            // Without a Diagnostic-Code the human-readable part is the diagnostic, as MTAs
+            // such as Sendmail put the session transcript there. The diagnostic type counts:
+            // "X-Unix; 71" is a local delivery program failing.
+            const auto& own =
+                rcpt.diagnostic_code.empty() && about.empty() ? report.human_text : about;
+            c.why = decide(
+                {{},
+                 rcpt.diagnostic_code + "\n" + own,
+                 context,
+                 c.status,
+                 0,
+                 rcpt.diagnostic_type,
+                 delayed,
+                 {}}
+            );
         }
         finish(c, delayed || c.status.starts_with('4'));
         out.push_back(std::move(c));
@@ -237,11 +192,66 @@ std::vector<classification> classify_text(const entity& message) {
         int code = detail::find_reply_code(named.text);
         bool temporary =
             c.status.empty() ? (code >= 400 && code < 500) || delayed : c.status.starts_with('4');
-        c.why = refine(
-            decide({named.line, named.text, context, c.status, delayed, {}}), named.text, temporary
+        // A report that cannot be split per recipient has no diagnostic of its own: the whole
+        // report is context, and nothing in it makes `onhold`.
+        bool own = !named.line.empty() || named.text != report.text;
+        c.why = decide(
+            {named.line, own ? named.text : std::string(), context, c.status, code, {}, delayed, {}}
         );
         c.diagnostic = one_line(named.text);
         finish(c, temporary);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+// The body a JSON notification would be in: the message's own text or its first text part.
+std::string_view first_text(const entity& e) {
+    if (e.parts.empty())
+        return e.text;
+    for (const auto& p : e.parts)
+        if (p.media_type.starts_with("text/") || p.media_type.starts_with("multipart/"))
+            if (auto text = first_text(p); !text.empty())
+                return text;
+    return {};
+}
+
+// An Amazon SES notification: each bounced recipient with its own status and diagnostic, the
+// sub-types SES itself settles (a transient MailboxFull or MessageTooLarge), complaints as
+// feedback and deliveries as delivered.
+std::vector<classification> classify_ses(const detail::ses_notification& n) {
+    std::vector<classification> out;
+    for (const auto& r : n.recipients) {
+        classification c;
+        c.recipient = r.address;
+        c.diagnostic = one_line(r.diagnostic);
+        if (n.type == "Complaint") {
+            c.why = reason::feedback;
+            c.diagnostic = "feedback-type: " + n.feedback_type;
+        } else if (n.type == "Delivery") {
+            c.why = reason::delivered;
+            c.status = detail::find_status(r.diagnostic, true);
+        } else {
+            auto semi = r.diagnostic.find(';');
+            bool typed = semi != std::string::npos && semi < 16 &&
+                         r.diagnostic.substr(0, semi).find(' ') == std::string::npos;
+            auto type = typed ? lower_copy(r.diagnostic.substr(0, semi)) : std::string();
+            auto text = typed ? r.diagnostic.substr(semi + 1) : r.diagnostic;
+            c.status = r.status.empty() ? specific_status(text, {}) : r.status;
+            if (n.subtype == "MailboxFull")
+                c.why = reason::mailboxfull;
+            else if (n.subtype == "MessageTooLarge")
+                c.why = reason::mesgtoobig;
+            else
+                c.why = decide({{}, text, {}, c.status, 0, type, false, {}});
+        }
+        if (c.why == reason::delivered || c.why == reason::feedback) {
+            c.hardness = severity::soft;
+            if (c.status.empty() && c.why == reason::delivered)
+                c.status = "2.0.0";
+        } else {
+            finish(c, n.bounce_type == "Transient" || c.status.starts_with('4'));
+        }
         out.push_back(std::move(c));
     }
     return out;
@@ -263,8 +273,8 @@ classification classify(const smtp::reply& reply, reply_phase phase) {
     if (reply.positive()) {
         c.why = reason::delivered;
     } else {
-        c.why = decide({{}, reply.text, {}, c.status, false, phase});
-        if (c.why == reason::undefined &&
+        c.why = decide({{}, reply.text, {}, c.status, reply.code, "smtp", false, phase});
+        if ((c.why == reason::undefined || c.why == reason::onhold) &&
             (reply.code == 421 || reply.code == 450 || reply.code == 451))
             c.why = reason::systemerror;
     }
@@ -285,10 +295,12 @@ std::vector<classification> classify_message(std::string_view message) {
     }
     if (auto report = detail::read_dsn(top); report && !report->recipients.empty())
         return classify_dsn(*report);
+    if (auto ses = detail::read_ses_notification(first_text(top)))
+        return classify_ses(*ses);
     auto text = classify_text(top);
     bool failure_named = false;
     for (const auto& c : text)
-        if (c.why != reason::undefined)
+        if (c.why != reason::undefined && c.why != reason::onhold)
             failure_named = true;
     if (is_auto_reply(top) && !failure_named) {
         // RFC 3834: the person who answered is the recipient of our message.
@@ -301,6 +313,9 @@ std::vector<classification> classify_message(std::string_view message) {
             return {};
         return {c};
     }
+    // Ordinary mail that reaches the bounce address names addresses too, but no failure.
+    if (!failure_named && !looks_like_bounce(top))
+        return {};
     return text;
 }
 

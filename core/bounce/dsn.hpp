@@ -19,9 +19,14 @@ struct dsn_recipient {
     std::string diagnostic_code;  // "550 5.1.1 <a@b>: user unknown"
     std::string remote_mta;       // "mx.example.com"
 
-    // final_recipient, or original_recipient when that is all there is.
+    // final_recipient, or original_recipient when that is all there is or when only it is a mail
+    // address ("Final-Recipient: rfc822; kijitora" names a local user).
     const std::string& address() const {
-        return final_recipient.empty() ? original_recipient : final_recipient;
+        bool final_is_address = final_recipient.find('@') != std::string::npos;
+        bool original_is_address = original_recipient.find('@') != std::string::npos;
+        return final_recipient.empty() || (!final_is_address && original_is_address)
+                   ? original_recipient
+                   : final_recipient;
     }
 };
 

@@ -106,6 +106,33 @@ void collect_text(const entity& e, std::string& out, bool& stop) {
         out += '\n';
 }
 
+// Whether a label before ':' introduces the failed recipient: "Recipient: <a@b>", "Could not
+// be delivered to: <a@b>", "Unknown user: a@b" (iMail), "  RCPT TO: a@b" (Apache James).
+bool names_recipient(std::string_view lower_label) {
+    for (std::string_view word :
+         {"recipient", "delivered to", "address", "unknown user", "invalid user", "mailbox",
+          "undeliverable"})
+        if (lower_label.find(word) != std::string_view::npos)
+            return true;
+    return lower_label == "rcpt to";
+}
+
+// The envelope senders a session transcript shows (">>> MAIL From:<a@b>", "In:  MAIL\n
+// FROM:<a@b>"), lower-cased: the sender of the bounced message, never a recipient.
+std::vector<std::string> envelope_senders(std::string_view text) {
+    std::vector<std::string> out;
+    auto lower = lower_copy(text);
+    for (auto at = lower.find("from:<"); at != std::string::npos;
+         at = lower.find("from:<", at + 1)) {
+        auto end = lower.find('>', at);
+        if (end == std::string::npos)
+            break;
+        for (const auto& a : find_addresses(std::string_view(lower).substr(at + 6, end - at - 6)))
+            out.push_back(a);
+    }
+    return out;
+}
+
 }  // namespace
 
 bool daemon_address(std::string_view address) {
@@ -275,6 +302,8 @@ std::vector<named_recipient> name_recipients(const entity& message, const text_r
     for (std::string_view name : {"From", "Return-Path", "Sender"})
         for (const auto& a : find_addresses(field_value(original, name)))
             excluded.push_back(lower_copy(a));
+    for (const auto& a : envelope_senders(report.text))
+        excluded.push_back(a);
     auto usable = [&](const std::string& address) {
         auto lower = lower_copy(address);
         return !daemon_address(address) &&
@@ -309,9 +338,7 @@ std::vector<named_recipient> name_recipients(const entity& message, const text_r
                    colon != std::string_view::npos && colon < 40 &&
                    t.substr(0, colon).find('@') == std::string_view::npos) {
             auto label = lower_copy(t.substr(0, colon));
-            if (label.find("recipient") != std::string::npos ||
-                label.find("delivered to") != std::string::npos ||
-                label.find("address") != std::string::npos)
+            if (names_recipient(label))
                 t = trim(t.substr(colon + 1));
         }
         while (!t.empty() && (t.front() == '<' || t.front() == '"' || t.front() == '\''))

@@ -45,6 +45,8 @@ TEST_CASE("enhanced status codes alone name the reason (RFC 3463)") {
     }
 }
 
+// Gmail's texts mean what Google documents (support.google.com/a/answer/3726730): "likely
+// unsolicited mail" judges the message, "an unusual rate of unsolicited mail" the sending IP.
 TEST_CASE("provider texts decide over the status code") {
     CHECK(
         of(550, "5.7.1",
@@ -56,7 +58,7 @@ TEST_CASE("provider texts decide over the status code") {
         of(550, "5.7.1",
            "Our system has detected that this message is likely unsolicited "
            "mail. To reduce the amount of spam")
-            .why == reason::badreputation
+            .why == reason::spamdetected
     );
     CHECK(
         of(550, "5.7.26",
@@ -68,7 +70,7 @@ TEST_CASE("provider texts decide over the status code") {
         of(421, "4.7.0",
            "[192.0.2.1] Our system has detected an unusual rate of unsolicited "
            "mail originating from your IP address")
-            .why == reason::badreputation
+            .why == reason::blocked
     );
     CHECK(
         of(550, "5.2.1", "The email account that you tried to reach is disabled.").why ==

@@ -1,0 +1,476 @@
+// Bounce formats of particular MTAs and providers, written here from their documented shapes:
+// each test covers one reading path or one kind of rules.tsv row.
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "core/bounce/classifier.hpp"
+#include "core/bounce/detail/rules.hpp"
+
+using namespace outpost::bounce;
+
+namespace {
+
+// The only entry of a bounce that must name exactly one recipient.
+classification only(const std::string& raw) {
+    auto result = classify_message(raw);
+    REQUIRE(result.size() == 1);
+    return result.front();
+}
+
+std::string dsn(const std::string& human, const std::string& fields) {
+    return "From: MAILER-DAEMON@mx.example.org\n"
+           "To: sender@example.com\n"
+           "Subject: Delivery Status Notification (Failure)\n"
+           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+           "--B\nContent-Type: text/plain\n\n" +
+           human +
+           "\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; "
+           "mx.example.org\n\n" +
+           fields + "\n--B--\n";
+}
+
+}  // namespace
+
+TEST_CASE("Exchange 2007: the recipient alone on a line, the NDR code after the status") {
+    auto c = only(
+        "From: postmaster@exchange.example.org\n"
+        "To: sender@example.com\n"
+        "Subject: Undeliverable: hello\n"
+        "Content-Language: en-US\n\n"
+        "Delivery has failed to these recipients or groups:\n\n"
+        "Diagnostic information for administrators:\n\n"
+        "Generating server: mx.exchange.example.org\n\n"
+        "gone@exchange.example.org\n"
+        "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n\n"
+        "Original message headers:\n\n"
+        "Received: from mail.example.com by mx.exchange.example.org\n"
+        "From: sender@example.com\n"
+        "To: gone@exchange.example.org\n"
+    );
+    CHECK(c.recipient == "gone@exchange.example.org");
+    CHECK(c.status == "5.1.1");
+    CHECK(c.why == reason::userunknown);
+    CHECK(c.hardness == severity::hard);
+}
+
+TEST_CASE("Exchange 2007: RecipSizeLimit is a message too big, QUEUE.Expired is expired") {
+    auto big = classify(outpost::smtp::reply{
+        550, "5.2.3", "RESOLVER.RST.RecipSizeLimit; message too large for this recipient"});
+    CHECK(big.why == reason::mesgtoobig);
+    auto late = classify(outpost::smtp::reply{550, "4.4.7", "QUEUE.Expired; message expired"});
+    CHECK(late.why == reason::expired);
+    CHECK(late.hardness == severity::soft);
+}
+
+TEST_CASE("Exchange 2003: the MSEXCH:IMS error code decides") {
+    auto c = only(
+        "From: postmaster@example.org\n"
+        "To: sender@example.com\n"
+        "Subject: Undeliverable: hello\n"
+        "X-MS-Embedded-Report: \n\n"
+        "Your message\n\n"
+        "  To:      who@example.org\n"
+        "  Subject: hello\n"
+        "  Sent:    Thu, 29 Apr 2010 18:14:35 +0000\n\n"
+        "did not reach the following recipient(s):\n\n"
+        "who@example.org on Thu, 29 Apr 2010 18:14:35 +0000\n"
+        "    The recipient name is not recognized\n"
+        "    MSEXCH:IMS:EXAMPLE:EXAMPLE:EXCHANGE 0 (000C05A6) Unknown Recipient\n"
+    );
+    CHECK(c.recipient == "who@example.org");
+    CHECK(c.why == reason::userunknown);
+}
+
+TEST_CASE("Courier: the refused command is in the human-readable part of the DSN") {
+    auto raw =
+        dsn("                           UNDELIVERABLE MAIL\n\n"
+            "Your message to the following recipients cannot be delivered:\n\n"
+            "<who@example.net>:\n"
+            "    mx.example.net [192.0.2.25]:\n"
+            ">>> RCPT TO:<who@example.net>\n"
+            "<<< 550 Unknown user\n",
+            "Final-Recipient: rfc822; who@example.net\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: smtp; 550 Unknown user\n");
+    auto c = only(raw);
+    CHECK(c.why == reason::userunknown);
+    // The same refusal after DATA is a content filter's, and soft.
+    auto filtered = raw;
+    filtered.replace(filtered.find(">>> RCPT TO:<who@example.net>"), 29, ">>> DATA");
+    CHECK(only(filtered).why == reason::filtered);
+    CHECK(only(filtered).hardness == severity::soft);
+}
+
+TEST_CASE("Courier: No such domain. with an unknown diagnostic type is a missing host") {
+    auto c = only(
+        dsn("UNDELIVERABLE MAIL\n",
+            "Final-Recipient: rfc822; who@nowhere.example\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: unknown; No such domain.\n")
+    );
+    CHECK(c.why == reason::hostunknown);
+}
+
+TEST_CASE("Lotus Notes: not listed in the Name & Address Book is a missing mailbox") {
+    auto c = only(
+        "From: Postmaster@notes.example.jp\n"
+        "To: sender@example.com\n"
+        "Subject: Undeliverable message\n\n"
+        "------- Failure Reasons  --------\n\n"
+        "User not listed in public Name & Address Book\n"
+        "who@notes.example.jp\n\n"
+        "------- Returned Message --------\n"
+        "Received: from mail.example.com\n"
+    );
+    CHECK(c.recipient == "who@notes.example.jp");
+    CHECK(c.why == reason::userunknown);
+}
+
+TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
+    auto result = classify_message(
+        "From: no-reply@sns.amazonaws.com\n"
+        "To: bounces@example.com\n"
+        "Subject: AWS Notification Message\n"
+        "x-amz-sns-message-id: 0b2c\n\n"
+        "{\n  \"Type\" : \"Notification\",\n"
+        "  \"Message\" : "
+        "\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":{\\\"bounceType\\\":"
+        "\\\"Permanent\\\",\\\"bounceSubType\\\":\\\"General\\\",\\\"bouncedRecipients\\\":[{"
+        "\\\"emailAddr!\n"
+        " ess\\\":\\\"gone@example.net\\\",\\\"action\\\":\\\"failed\\\",\\\"status\\\":\\\"5.1."
+        "1\\\","
+        "\\\"diagnosticCode\\\":\\\"smtp; 550 5.1.1 user unknown\\\"},{\\\"emailAddress\\\":"
+        "\\\"full@example.net\\\",\\\"action\\\":\\\"failed\\\",\\\"status\\\":\\\"5.2.2\\\","
+        "\\\"diagnosticCode\\\":\\\"smtp; 552 5.2.2 mailbox "
+        "full\\\"}]},\\\"mail\\\":{\\\"source\\\":"
+        "\\\"sender@example.com\\\"}}\"\n}\n"
+    );
+    REQUIRE(result.size() == 2);
+    CHECK(result[0].recipient == "gone@example.net");
+    CHECK(result[0].status == "5.1.1");
+    CHECK(result[0].why == reason::userunknown);
+    CHECK(result[0].hardness == severity::hard);
+    CHECK(result[1].recipient == "full@example.net");
+    CHECK(result[1].why == reason::mailboxfull);
+    CHECK(result[1].hardness == severity::soft);
+}
+
+TEST_CASE("Amazon SES: complaints are feedback and deliveries are delivered") {
+    auto complaint = only(
+        "Subject: AWS Notification Message\n\n"
+        "{\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":"
+        "[{\"emailAddress\":\"reader@example.net\"}],\"complaintFeedbackType\":\"abuse\"}}\n"
+    );
+    CHECK(complaint.recipient == "reader@example.net");
+    CHECK(complaint.why == reason::feedback);
+    auto delivery = only(
+        "Subject: AWS Notification Message\n\n"
+        "{\"notificationType\":\"Delivery\",\"delivery\":{\"recipients\":[\"ok@example.net\"],"
+        "\"smtpResponse\":\"250 2.6.0 Message received\"}}\n"
+    );
+    CHECK(delivery.recipient == "ok@example.net");
+    CHECK(delivery.why == reason::delivered);
+    CHECK(delivery.status == "2.6.0");
+}
+
+TEST_CASE("Amazon SES: a transient MailboxFull sub-type settles the reason") {
+    auto c = only(
+        "Subject: AWS Notification Message\n\n"
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Transient\","
+        "\"bounceSubType\":\"MailboxFull\",\"bouncedRecipients\":[{\"emailAddress\":"
+        "\"full@example.net\"}]}}\n"
+    );
+    CHECK(c.why == reason::mailboxfull);
+    CHECK(c.status.starts_with("4."));
+}
+
+TEST_CASE("Apache James: the recipient is the RCPT TO of the message details") {
+    auto c = only(
+        "From: postmaster@james.example.org\n"
+        "To: sender@example.com\n"
+        "Subject: [BOUNCE]\n\n"
+        "Hi. This is the James mail server at james.example.org.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "Error message below:\n"
+        "550 - Requested action not taken: no such user here\n\n"
+        "Message details:\n"
+        "  Subject: hello\n"
+        "  MAIL FROM: sender@example.com\n"
+        "  RCPT TO: who@example.org\n"
+        "  Size (in bytes): 1024\n"
+    );
+    CHECK(c.recipient == "who@example.org");
+}
+
+TEST_CASE("Exim: retry timeout exceeded is expired, and soft") {
+    auto c = only(
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.com>\n"
+        "To: sender@example.com\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        "X-Failed-Recipients: late@example.net\n\n"
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  late@example.net\n"
+        "    retry timeout exceeded\n"
+    );
+    CHECK(c.why == reason::expired);
+    CHECK(c.hardness == severity::soft);
+}
+
+TEST_CASE("Sendmail: a refused MAIL FROM is the sender rejected, not the recipient") {
+    auto c = only(
+        dsn("   ----- Transcript of session follows -----\n"
+            "... while talking to mx.example.net.:\n"
+            ">>> MAIL From:<sender@example.com>\n"
+            "<<< 553 5.1.8 <sender@example.com>... Domain of sender address does not exist\n",
+            "Final-Recipient: RFC822; who@example.net\nAction: failed\nStatus: 5.1.8\n"
+            "Diagnostic-Code: SMTP; 553 5.1.8 <sender@example.com>... Domain of sender address "
+            "does not exist\n")
+    );
+    CHECK(c.why == reason::rejected);
+    CHECK(c.hardness == severity::soft);
+}
+
+TEST_CASE("au (KDDI) and EZweb: carrier texts decide") {
+    auto full = only(
+        "From: no-reply@app.example.dion.ne.jp\n"
+        "To: sender@example.com\n"
+        "Subject: Mail delivery failed\n\n"
+        "Your mail sent on: Thu, 29 Apr 2010 11:04:47 +0900\n"
+        "    Could not be delivered to: <who@ezweb.example.jp>\n"
+        "    As their mailbox is full.\n"
+    );
+    CHECK(full.recipient == "who@ezweb.example.jp");
+    CHECK(full.why == reason::mailboxfull);
+    auto disabled = only(
+        "From: Postmaster@ezweb.example.jp\n"
+        "To: sender@example.com\n"
+        "Subject: Mail System Error - Returned Mail\n\n"
+        "The user(s) account is disabled.\n\n"
+        "<who@ezweb.example.jp>: 550 user unknown\n"
+    );
+    CHECK(disabled.why == reason::suspend);
+    CHECK(disabled.hardness == severity::soft);
+}
+
+TEST_CASE("Orange and La Poste: the LPN/OFR code after the text decides (lhostre rows)") {
+    auto c = classify(outpost::smtp::reply{
+        550, "5.5.0", "Adresse d au moins un destinataire invalide. Invalid recipient. OFR_416"});
+    CHECK(c.why == reason::userunknown);
+    auto blocked = classify(outpost::smtp::reply{
+        550, "5.5.0", "Service refuse. Veuillez essayer plus tard. LPN007_102"});
+    CHECK(blocked.why == reason::blocked);
+}
+
+TEST_CASE("RFC 3463 codes that only some MTAs send name their own reasons") {
+    struct row {
+        const char* status;
+        reason why;
+    };
+
+    const row rows[] = {
+        {"5.2.3", reason::exceedlimit},   {"5.3.2", reason::notaccept},
+        {"4.3.2", reason::notaccept},     {"4.4.1", reason::expired},
+        {"5.4.4", reason::hostunknown},   {"4.4.4", reason::networkerror},
+        {"5.7.25", reason::requireptr},   {"5.7.27", reason::notaccept},
+        {"5.7.17", reason::hasmoved},     {"5.5.3", reason::toomanyconn},
+        {"4.7.1", reason::blocked},       {"5.7.1", reason::securityerror},
+        {"5.6.3", reason::contenterror},  {"5.1.3", reason::userunknown},
+        {"5.7.28", reason::spamdetected}, {"4.2.1", reason::suspend},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.status);
+        auto c = classify(outpost::smtp::reply{r.status[0] == '4' ? 450 : 550, r.status, ""});
+        CHECK(c.why == r.why);
+    }
+}
+
+TEST_CASE("a temporary host lookup failure is a network error, never a hard bounce") {
+    auto c = only(
+        dsn("This is only a delayed delivery notice.\n",
+            "Final-Recipient: rfc822; who@example.net\nAction: delayed\nStatus: 4.0.0\n"
+            "Diagnostic-Code: smtp; DNS Error: Domain name not found\n")
+    );
+    CHECK(c.why == reason::networkerror);
+    CHECK(c.hardness == severity::soft);
+}
+
+TEST_CASE("a report whose recipients cannot be told apart and says nothing is undefined") {
+    auto c = only(
+        "From: MAILER-DAEMON@mx.example.org\n"
+        "To: sender@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n\n"
+        "Your message could not be delivered to who@example.net.\n"
+    );
+    CHECK(c.why == reason::undefined);
+}
+
+TEST_CASE("rules: pair rows need their fragments in order, isnot rows veto a reason") {
+    detail::rule_set r{
+        "pair\tuserunknown\tuser | does not exist\n"
+        "text\trejected\taddress rejected\n"
+        "isnot\trejected\trecipient address rejected\n"};
+    CHECK(r.errors().empty());
+    CHECK(r.says(reason::userunknown, "user who does not exist"));
+    CHECK_FALSE(r.says(reason::userunknown, "does not exist: user"));
+    CHECK(r.says(reason::rejected, "sender address rejected"));
+    CHECK_FALSE(r.says(reason::rejected, "recipient address rejected"));
+}
+
+TEST_CASE("rules: the command named last is the one refused") {
+    detail::rule_set r{"command\tMAIL\tmail from:\ncommand\tRCPT\trcpt to:\ncommand\tBOGUS\tx\n"};
+    CHECK(r.errors().size() == 1);
+    CHECK(r.command(">>> mail from:<a@b> <<< 250 ok >>> rcpt to:<c@d> <<< 550 no") == "RCPT");
+    CHECK(r.command(">>> mail from:<a@b> <<< 553 denied") == "MAIL");
+    CHECK(r.command("nothing here").empty());
+}
+
+TEST_CASE("rules: lhost rows name their MTAs, and rules_without drops them") {
+    std::string tsv =
+        "lhost\tuserunknown\tresolver.adr.recipnotfound\texchange2007,outlook\n"
+        "lhostre\tuserunknown\t\\bofr_416\\b\tfranceptt\n"
+        "text\tmailboxfull\tover quota\n";
+    detail::rule_set all{tsv};
+    CHECK(all.errors().empty());
+    CHECK(all.lhost("550 5.1.1 resolver.adr.recipnotfound; not found") == reason::userunknown);
+    CHECK(all.lhost("invalid recipient. ofr_416") == reason::userunknown);
+    detail::rule_set without{detail::rules_without(tsv, "outlook")};
+    CHECK_FALSE(without.lhost("resolver.adr.recipnotfound"));
+    CHECK(without.lhost("ofr_416") == reason::userunknown);
+    CHECK(without.says(reason::mailboxfull, "user is over quota"));
+}
+
+TEST_CASE("rules: scoped_rules replaces the table on this thread while it lives") {
+    detail::rule_set empty{""};
+    auto before = classify(outpost::smtp::reply{550, "5.1.1", "user unknown"});
+    {
+        detail::scoped_rules use(empty);
+        CHECK(detail::rules().size() == 0);
+    }
+    CHECK(detail::rules().size() > 100);
+    CHECK(classify(outpost::smtp::reply{550, "5.1.1", "user unknown"}).why == before.why);
+}
+
+TEST_CASE("ordinary mail that reaches the bounce address is no bounce") {
+    CHECK(classify_message("From: Alice <alice@example.net>\n"
+                           "To: bounces@example.com\n"
+                           "Subject: hello there\n\n"
+                           "Hi, please write to bob@example.org instead.\n")
+              .empty());
+    // The same text from a mail system is a bounce that does not say why.
+    auto c = only(
+        "From: MAILER-DAEMON@mx.example.net\n"
+        "To: bounces@example.com\n"
+        "Subject: hello there\n\n"
+        "Hi, please write to bob@example.org instead.\n"
+    );
+    CHECK(c.recipient == "bob@example.org");
+    CHECK(c.why == reason::undefined);
+}
+
+TEST_CASE("reply code 556 without a status is a domain that accepts no mail (RFC 7504)") {
+    auto c = classify(outpost::smtp::reply{556, "", "Domain does not accept mail"});
+    CHECK(c.why == reason::notaccept);
+    CHECK(c.hardness == severity::hard);
+}
+
+TEST_CASE("iMail Server: the recipient follows the error on its line") {
+    auto c = only(
+        "From: postmaster@imail.example.org\n"
+        "To: sender@example.com\n"
+        "Subject: Undeliverable Mail\n"
+        "X-Mailer: <SMTP32 v8.22>\n\n"
+        "Unknown user: who@imail.example.org\n\n"
+        "Original message follows.\n\n"
+        "Received: from mail.example.com\n"
+        "From: sender@example.com\n"
+    );
+    CHECK(c.recipient == "who@imail.example.org");
+}
+
+TEST_CASE("a session transcript's MAIL FROM is the sender, never a recipient") {
+    auto c = only(
+        "From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n"
+        "To: postmaster@mx.example.com (Postmaster)\n"
+        "Subject: Postfix SMTP server: errors from localhost[127.0.0.1]\n\n"
+        "Transcript of session follows.\n\n"
+        " In:  MAIL\n     FROM:<bounce-123=who@sender.example.net>\n"
+        " Out: 250 2.1.0 Ok\n"
+        " In:  RCPT TO:<who@example.org>\n"
+        " Out: 250 2.1.5 Ok\n"
+        " In:  DATA\n"
+        " Out: 451 4.3.0 Error: queue file write error\n"
+    );
+    CHECK(c.recipient == "who@example.org");
+    CHECK(c.why == reason::systemerror);
+}
+
+TEST_CASE("rules: a regex row's guard never hides a match") {
+    detail::rule_set r{
+        "regex\tspamdetected\tabc|def\n"
+        "regex\tblocked\t\\b(lpn|ofr)_1\\b\n"
+        "regex\tvirusdetected\t(x)?yz\n"
+        "regex\tmailboxfull\tquota?s exceeded\n"};
+    CHECK(r.errors().empty());
+    CHECK(r.says(reason::spamdetected, "only def here"));
+    CHECK(r.says(reason::blocked, "code ofr_1 here"));
+    CHECK_FALSE(r.says(reason::blocked, "code xyz_1 here"));
+    CHECK(r.says(reason::virusdetected, "just yz"));
+    CHECK(r.says(reason::mailboxfull, "quots exceeded"));
+}
+
+TEST_CASE("a DSN whose diagnostic is X-Unix names a failing local delivery program") {
+    auto c = only(
+        dsn("The mail system: command died with status 75\n",
+            "Final-Recipient: rfc822; who@example.net\nAction: failed\nStatus: 5.0.0\n"
+            "Diagnostic-Code: X-Unix; 75\n")
+    );
+    CHECK(c.why == reason::mailererror);
+    CHECK(c.hardness == severity::soft);
+}
+
+TEST_CASE("rules: a guard is read past later groups, and not past a top-level alternative") {
+    detail::rule_set r{
+        "regex\tuserunknown\t\\b(lpn|ofr)(_|[0-9]{3}[-_])416\\b\n"
+        "regex\tblocked\t(abc)x|yz\n"};
+    CHECK(r.errors().empty());
+    CHECK(r.says(reason::userunknown, "invalid recipient. lpn007_416"));
+    CHECK(r.says(reason::blocked, "only yz"));
+}
+
+TEST_CASE("provider error codes and texts: Gmail, Yahoo, Microsoft, GoDaddy, Cox, Tencent") {
+    struct row {
+        int code;
+        const char* status;
+        const char* text;
+        reason why;
+    };
+
+    const row rows[] = {
+        {550, "5.7.1", "This message is likely unsolicited mail. To reduce spam...",
+         reason::spamdetected},
+        {421, "4.7.28", "Gmail has detected an unusual rate of unsolicited mail originating from",
+         reason::blocked},
+        {552, "5.2.2", "The email account that you tried to reach is over quota.",
+         reason::mailboxfull},
+        {421, "4.7.0",
+         "[TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected "
+         "volume or user complaints",
+         reason::badreputation},
+        {554, "", "delivery error: dd kijitora@yahoo.example is no longer valid.", reason::suspend},
+        {450, "4.7.650", "The mail server has been temporarily rate limited due to IP reputation",
+         reason::badreputation},
+        {550, "5.7.1",
+         "Service unavailable, Client host blocked by example.com using Customer "
+         "Block list",
+         reason::blocked},
+        {550, "", "192.0.2.1 has sent to too many recipients this hour. IB607", reason::speeding},
+        {554, "", "Virus infected message rejected. IB705", reason::virusdetected},
+        {554, "", "AUP#CXDNS rDNS lookup failed", reason::requireptr},
+        {550, "", "Mail is rejected by recipients", reason::rejected},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.text);
+        CHECK(classify(outpost::smtp::reply{r.code, r.status, r.text}).why == r.why);
+    }
+}
