@@ -100,8 +100,8 @@ summaries summarize(const config& c) {
     s.live["listeners"] = fmt::format("[{}]", fmt::join(listeners, ", "));
     s.live["hostname"] = c.server.hostname;
     s.restart["server"] = fmt::format(
-        "spool_dir {}, workers {}, shutdown_timeout {}", c.server.spool_dir, c.server.workers,
-        ms(c.server.shutdown_timeout)
+        "spool_dir {}, workers {}, shutdown_timeout {}, spool_reserve {}", c.server.spool_dir,
+        c.server.workers, ms(c.server.shutdown_timeout), c.server.spool_reserve
     );
     s.live["tls"] = c.tls ? fmt::format(
                                 "certificate {}, key {}, min {}", c.tls->certificate,

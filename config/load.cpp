@@ -411,6 +411,8 @@ void read_server(section& root, config& c) {
         }
         s.unsigned_value("workers", c.server.workers, 0, 256);
         s.duration_into("shutdown_timeout", c.server.shutdown_timeout);
+        if (auto v = s.size_value("spool_reserve"))
+            c.server.spool_reserve = *v;
         s.finish();
     }
     if (c.server.hostname.empty())

@@ -59,6 +59,9 @@ struct server_section {
     std::string spool_dir = "/var/spool/outpost";
     unsigned workers = 0;  // threads for signing and disk work; 0 = one per core
     duration shutdown_timeout = std::chrono::seconds(30);
+    // Free space kept for delivery bookkeeping: below it, new mail gets 452 4.3.1 at MAIL, RCPT
+    // and end of data.
+    std::uint64_t spool_reserve = 64ull << 20;
 };
 
 struct tls_section {

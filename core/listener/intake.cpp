@@ -136,6 +136,10 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
             }
         }
         auto size = signing.header_block.size() + prefix.size() + content.size();
+        if (storage_low_ && storage_low_(size)) {
+            log::warn("spool_reserve_reached", {{"queue_id", id}, {"size", size}});
+            co_return result{result::kind::no_space, {}, {}};
+        }
         std::vector<std::string> pieces;
         pieces.reserve(4);
         pieces.push_back(spool::format_envelope(id, now, env, size));

@@ -94,6 +94,11 @@ public:
 
     void set_txt_lookup(txt_lookup_fn lookup) { lookup_ = std::move(lookup); }
 
+    // The spool's reserve: true when storing `bytes` more would go below it (452 4.3.1).
+    void set_storage_low(std::function<bool(std::uint64_t bytes)> check) {
+        storage_low_ = std::move(check);
+    }
+
     // Called on the event loop after each message is durable (delivery schedules it).
     using spooled_fn =
         std::function<void(const std::string& id, const smtp::envelope& env, std::int64_t arrived)>;
@@ -115,6 +120,7 @@ private:
     boost::asio::thread_pool& workers_;
     sign_fn sign_;
     txt_lookup_fn lookup_;
+    std::function<bool(std::uint64_t)> storage_low_;
     spooled_fn spooled_;
     inbound_fn inbound_;
 };

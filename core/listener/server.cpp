@@ -280,6 +280,7 @@ smtp::session_options server::session_options_for(const connection& c) const {
     o.max_command_length = cfg_->limits.max_command_length;
     o.max_errors = cfg_->limits.max_errors;
     o.suppressed = suppressed_;
+    o.storage_low = storage_low_;
     return o;
 }
 

@@ -51,6 +51,9 @@ public:
     boost::asio::awaitable<void> drain(std::chrono::steady_clock::duration grace);
 
     // The suppression check at RCPT (see smtp::session_options::suppressed).
+    // The spool's free-space check at MAIL and RCPT (see smtp::session_options::storage_low).
+    void set_storage_low(std::function<bool()> check) { storage_low_ = std::move(check); }
+
     void set_suppressed(std::function<std::optional<std::string>(const std::string&)> check) {
         suppressed_ = std::move(check);
     }
@@ -107,6 +110,7 @@ private:
     std::unordered_map<std::string, unsigned> per_client_;
     bool draining_ = false;
     std::function<std::optional<std::string>(const std::string&)> suppressed_;
+    std::function<bool()> storage_low_;
 };
 
 }  // namespace outpost::listener

@@ -328,6 +328,8 @@ void session::mail(std::string_view args, std::vector<action>& out) {
     // here, before a message is signed for an address the next hop will refuse.
     if (env.smtputf8 && !util::valid_utf8(path.path->box.text()))
         return error(out, 553, "5.6.7", "Malformed UTF-8 in the sender address");
+    if (options_.storage_low && options_.storage_low())
+        return respond(out, 452, "4.3.1", "Insufficient system storage, try again later");
     env.reverse_path = path.path->null ? std::string{} : path.path->box.text();
     env.client_address = options_.client_address;
     env.client_trusted = options_.client_trusted;
@@ -423,6 +425,8 @@ void session::rcpt(std::string_view args, std::vector<action>& out) {
     }
     if (envelope_.recipients.size() >= options_.max_recipients)
         return respond(out, 452, "4.5.3", "Too many recipients");
+    if (options_.storage_low && options_.storage_low())
+        return respond(out, 452, "4.3.1", "Insufficient system storage, try again later");
     if (!to_bounce_domain && options_.suppressed) {
         if (auto why = options_.suppressed(rc.address))
             return respond(out, 550, "5.1.1", fmt::format("<{}>: {}", rc.address, *why));

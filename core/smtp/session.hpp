@@ -35,6 +35,9 @@ struct session_options {
     // Says why a recipient must not be mailed (the suppression list), or nullopt. Called at
     // RCPT; recipients at the bounce domain are never checked.
     std::function<std::optional<std::string>(const std::string& address)> suppressed;
+    // True when the spool is below its free-space reserve: MAIL and RCPT get 452 4.3.1 before
+    // the client sends a message that could not be stored (as Postfix does).
+    std::function<bool()> storage_low;
 };
 
 // Actions the connection loop performs, in order.

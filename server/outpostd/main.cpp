@@ -28,6 +28,7 @@
 #include "core/queue/runner.hpp"
 #include "core/shaping/counters.hpp"
 #include "core/spool/layout.hpp"
+#include "core/spool/space.hpp"
 #include "core/spool/writer.hpp"
 #include "core/util/log.hpp"
 #include "server/outpostd/admin.hpp"
@@ -173,6 +174,9 @@ int main(int argc, char** argv) {
         // The config in force: replaced whole by a good reload; what holds a copy keeps it alive.
         auto current = std::make_shared<const config::config>(cfg);
         listener::server server(io, current, intake, parts.users, parts.tls, workers);
+        spool::space_guard space(where.root, cfg.server.spool_reserve);
+        server.set_storage_low([&space] { return space.low(); });
+        intake.set_storage_low([&space](std::uint64_t bytes) { return space.low(bytes); });
 
         auto stores = daemon::open_bounce_stores(cfg);
         queue::feedback feedback(cfg.bounce, stores.secrets, *stores.list, *stores.state);

@@ -229,3 +229,24 @@ TEST_CASE("BDAT's interim reply counts the whole chunk, however it arrives") {
     CHECK(replies[0].code == 250);
     CHECK(replies[0].text == "50000 octets received");
 }
+
+TEST_CASE("below the spool reserve, MAIL and RCPT get 452 4.3.1 before any data is sent") {
+    bool low = true;
+    session_options o;
+    o.client_trusted = true;
+    o.storage_low = [&low] { return low; };
+    session s(o);
+    s.greet();
+    s.on_input("EHLO c.example\r\n");
+    auto mail = first_reply(s.on_input("MAIL FROM:<a@x.example>\r\n").actions);
+    REQUIRE(mail);
+    CHECK(mail->code == 452);
+    CHECK(mail->enhanced == "4.3.1");
+    low = false;
+    CHECK(first_reply(s.on_input("MAIL FROM:<a@x.example>\r\n").actions)->code == 250);
+    low = true;  // the disk filled between MAIL and RCPT
+    auto rcpt = first_reply(s.on_input("RCPT TO:<b@y.example>\r\n").actions);
+    REQUIRE(rcpt);
+    CHECK(rcpt->code == 452);
+    CHECK(rcpt->enhanced == "4.3.1");
+}
