@@ -291,6 +291,8 @@ asio::awaitable<void> runner::loop() {
         scheduler_.wake(now());
         if (dsn_retry_at_ && now() >= dsn_retry_at_)
             co_await retry_due_dsns();
+        if (unrecorded_retry_at_ && now() >= unrecorded_retry_at_)
+            co_await retry_unrecorded();
         for (;;) {
             auto jobs = scheduler_.take(
                 std::max<std::size_t>(1, cfg_->delivery.max_messages_per_connection),
@@ -304,6 +306,8 @@ asio::awaitable<void> runner::loop() {
         auto next = scheduler_.next_wakeup();
         if (dsn_retry_at_ && (!next || dsn_retry_at_ < *next))
             next = dsn_retry_at_;
+        if (unrecorded_retry_at_ && (!next || unrecorded_retry_at_ < *next))
+            next = unrecorded_retry_at_;
         auto wait = next ? std::chrono::seconds(std::max<std::int64_t>(0, *next - now()))
                          : std::chrono::seconds(3600);
         wake_.expires_after(
@@ -502,6 +506,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             for (std::size_t n = 0; n < it.j.rcpts.size(); ++n) {
                 auto index = it.j.rcpts[n];
                 if (held_.count(it.j.id) || final_here.count(index) ||
+                    unrecorded_rcpts_.count({it.j.id, index}) ||
                     !claimed_.insert({it.j.id, index}).second)
                     continue;
                 mine.emplace_back(it.j.id, index);
@@ -672,31 +677,33 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                     it.j.id, appended + retries, asio::as_tuple(asio::use_awaitable)
                 );
                 if (ec) {
-                    // Nothing acted on: every recipient of the unit is tried again later (the
-                    // file, not memory, says what is final).
+                    // The receiver has answered: sending again would be a duplicate. The results
+                    // wait in memory until the spool has room (retry_unrecorded), and their
+                    // recipients are not scheduled meanwhile; a crash before then sends them
+                    // again, as for any delivery in flight.
                     log::error(
                         "spool_append_failed", {{"queue_id", it.j.id}, {"error", ec.message()}}
                     );
-                    job again = it.j;
-                    again.rcpts.clear();
+                    auto& pending = unrecorded_[it.j.id];
+                    pending.text += appended;
+                    pending.bounced.insert(pending.bounced.end(), bounced.begin(), bounced.end());
                     for (const auto& o : lines)
-                        again.rcpts.push_back(o.index);
-                    again.attempts = it.j.attempts + 1;
-                    again.next_attempt = t + 60;
-                    again.last_reply = fmt::format("spool append failed: {}", ec.message());
-                    scheduler_.add(std::move(again), t);
-                    co_return;
+                        if (o.what != outcome_line::kind::deferred)
+                            unrecorded_rcpts_.insert({it.j.id, o.index});
+                    if (!unrecorded_retry_at_)
+                        unrecorded_retry_at_ = t + 5;
+                } else {
+                    if (!bounced.empty()) {
+                        auto& due = dsn_due_[it.j.id];
+                        due.insert(due.end(), bounced.begin(), bounced.end());
+                        dsn_first_due_.try_emplace(it.j.id, t);
+                    }
+                    auto offset = it.rec.message_offset + it.rec.size;
+                    auto count = it.rec.env.recipients.size();
+                    complete = co_await util::offload(workers_, [&path, offset, count] {
+                        return all_final_on_disk(path, offset, count);
+                    });
                 }
-                if (!bounced.empty()) {
-                    auto& due = dsn_due_[it.j.id];
-                    due.insert(due.end(), bounced.begin(), bounced.end());
-                    dsn_first_due_.try_emplace(it.j.id, t);
-                }
-                auto offset = it.rec.message_offset + it.rec.size;
-                auto count = it.rec.env.recipients.size();
-                complete = co_await util::offload(workers_, [&path, offset, count] {
-                    return all_final_on_disk(path, offset, count);
-                });
             } else if (!retries.empty()) {
                 // Only deferrals: the schedule in memory holds either way; a lost line means an
                 // early retry after a restart, never a lost message.

@@ -110,6 +110,9 @@ private:
     // Retries DSNs whose spooling failed (a full disk), a minute later.
     boost::asio::awaitable<void> retry_due_dsns();
     bool in_flight(const std::string& id) const;
+    // Results a full disk kept out of the spool file: written again every few seconds until they
+    // fit; their recipients are not sent meanwhile.
+    boost::asio::awaitable<void> retry_unrecorded();
     // Removes the spool file when every recipient has a result on disk and no DSN waits.
     boost::asio::awaitable<void> remove_if_done(std::string id);
 
@@ -132,7 +135,16 @@ private:
     std::set<std::string> dsn_sending_;                          // send_due_dsn() at work
     std::map<std::string, std::int64_t> dsn_first_due_;  // when its oldest unsent bounce came
     std::map<std::string, unsigned> batches_of_;         // delivery batches holding a message
-    std::int64_t dsn_retry_at_ = 0;                      // 0: nothing to retry
+
+    struct unrecorded_results {
+        std::string text;                    // result lines to append
+        std::vector<dsn_recipient> bounced;  // their DSN, once written
+    };
+
+    std::map<std::string, unrecorded_results> unrecorded_;              // by queue id
+    std::set<std::pair<std::string, std::uint32_t>> unrecorded_rcpts_;  // never sent again
+    std::int64_t unrecorded_retry_at_ = 0;                              // 0: nothing to write
+    std::int64_t dsn_retry_at_ = 0;                                     // 0: nothing to retry
     bool stopping_ = false;
     bool started_ = false;
 };

@@ -1,5 +1,6 @@
-// The runner's DSNs: one report per message per event, sent once none of the message's
-// recipients is in flight (see runner.hpp).
+// What follows a delivery in the runner: DSNs, one report per message per event, sent once none
+// of the message's recipients is in flight; results a full disk kept out of the spool, written
+// when it has room (see runner.hpp).
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -131,7 +132,7 @@ asio::awaitable<void> runner::send_due_dsn(std::string id) {
 }
 
 asio::awaitable<void> runner::remove_if_done(std::string id) {
-    if (dsn_due_.count(id) || dsn_sending_.count(id) || in_flight(id))
+    if (dsn_due_.count(id) || dsn_sending_.count(id) || unrecorded_.count(id) || in_flight(id))
         co_return;
     auto path = where_.message(id);
     bool done = co_await util::offload(workers_, [&path] {
@@ -142,6 +143,45 @@ asio::awaitable<void> runner::remove_if_done(std::string id) {
     std::error_code ec;
     if (done && std::filesystem::remove(path, ec))
         log::info("message_done", {{"queue_id", id}});
+}
+
+asio::awaitable<void> runner::retry_unrecorded() {
+    unrecorded_retry_at_ = 0;
+    std::vector<std::string> ids;
+    for (const auto& [id, pending] : unrecorded_)
+        ids.push_back(id);
+    for (const auto& id : ids) {
+        auto it = unrecorded_.find(id);
+        if (it == unrecorded_.end())
+            continue;
+        auto text = it->second.text;
+        auto [ec] = co_await writer_.async_append(id, text, asio::as_tuple(asio::use_awaitable));
+        it = unrecorded_.find(id);
+        if (it == unrecorded_.end())
+            continue;
+        if (ec == std::errc::no_such_file_or_directory) {
+            unrecorded_.erase(it);  // deleted by the operator meanwhile
+            std::erase_if(unrecorded_rcpts_, [&](const auto& r) { return r.first == id; });
+            continue;
+        }
+        if (ec) {
+            log::warn("results_not_recorded", {{"queue_id", id}, {"error", ec.message()}});
+            unrecorded_retry_at_ = now() + 5;
+            continue;
+        }
+        auto pending = std::move(it->second);
+        unrecorded_.erase(it);
+        std::erase_if(unrecorded_rcpts_, [&](const auto& r) { return r.first == id; });
+        log::info("results_recorded", {{"queue_id", id}});
+        if (!pending.bounced.empty()) {
+            auto& due = dsn_due_[id];
+            due.insert(due.end(), pending.bounced.begin(), pending.bounced.end());
+            dsn_first_due_.try_emplace(id, now());
+            co_await send_due_dsn(id);
+        } else {
+            co_await remove_if_done(id);
+        }
+    }
 }
 
 asio::awaitable<void> runner::retry_due_dsns() {
