@@ -115,10 +115,10 @@ summaries summarize(const config& c) {
     const auto& l = c.limits;
     s.live["limits"] = fmt::format(
         "size {}, recipients {}, line {}, command {}, connections {}/{} per client, errors {}, "
-        "timeouts {} {}",
+        "commands {}, junk {}, timeouts {} {} {}",
         l.max_message_size, l.max_recipients, l.max_line_length, l.max_command_length,
-        l.max_connections, l.max_connections_per_client, l.max_errors, ms(l.command_timeout),
-        ms(l.data_timeout)
+        l.max_connections, l.max_connections_per_client, l.max_errors, l.max_commands,
+        l.max_junk_commands, ms(l.command_timeout), ms(l.data_timeout), ms(l.session_timeout)
     );
     s.restart["auth"] =
         fmt::format("max_failures {} in {}", c.auth.max_failures, ms(c.auth.failure_window));

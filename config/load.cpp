@@ -537,7 +537,10 @@ void read_limits(section& root, config& c) {
     s.unsigned_value("max_connections", l.max_connections, 1, 1'000'000);
     s.unsigned_value("max_connections_per_client", l.max_connections_per_client, 1, 1'000'000);
     s.unsigned_value("max_errors", l.max_errors, 1, 1000);
+    s.unsigned_value("max_commands", l.max_commands, 10, 100'000'000);
+    s.unsigned_value("max_junk_commands", l.max_junk_commands, 0, 1'000'000);
     s.duration_into("command_timeout", l.command_timeout);
+    s.duration_into("session_timeout", l.session_timeout);
     s.duration_into("data_timeout", l.data_timeout);
     s.finish();
 }

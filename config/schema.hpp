@@ -90,7 +90,10 @@ struct limits_section {
     unsigned max_connections = 1000;
     unsigned max_connections_per_client = 100;
     unsigned max_errors = 10;
-    duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
+    unsigned max_commands = 100000;    // per session
+    unsigned max_junk_commands = 100;  // NOOP/RSET/VRFY/HELP before each counts as an error
+    duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7, per command line
+    duration session_timeout = std::chrono::hours(1);    // a whole session
     duration data_timeout = std::chrono::minutes(10);    // whole DATA transfer
 };
 

@@ -43,6 +43,8 @@ struct connection {
     bool idle = false;      // waiting for the next command, outside any transfer
     bool draining = false;  // the server is shutting down
     bool force = false;     // the drain grace is over
+    bool shed = false;      // closed to make room for a client from another address
+    clock::time_point session_deadline = clock::time_point::max();  // [limits] session_timeout
     bool done = false;
     std::optional<smtp::session> session;
     std::string in;  // received, not yet consumed by the session
@@ -57,9 +59,10 @@ constexpr std::size_t read_chunk = 16 * 1024;
 constexpr auto handshake_timeout = std::chrono::seconds(30);
 constexpr auto goodbye_timeout = std::chrono::seconds(10);
 
-// Moves the connection's deadline; the watchdog timer is re-armed only when the deadline comes
-// earlier, so pushing it forward on every read costs nothing.
+// Moves the connection's deadline (never past the session's own); the watchdog timer is re-armed
+// only when the deadline comes earlier, so pushing it forward on every read costs nothing.
 void arm(connection& c, clock::time_point t) {
+    t = std::min(t, c.session_deadline);
     c.deadline = t;
     if (t < c.watchdog.expiry())
         c.watchdog.expires_at(t);
@@ -279,9 +282,37 @@ smtp::session_options server::session_options_for(const connection& c) const {
     o.max_line_length = cfg_->limits.max_line_length;
     o.max_command_length = cfg_->limits.max_command_length;
     o.max_errors = cfg_->limits.max_errors;
+    o.max_commands = cfg_->limits.max_commands;
+    o.max_junk_commands = cfg_->limits.max_junk_commands;
     o.suppressed = suppressed_;
     o.storage_low = storage_low_;
     return o;
+}
+
+bool server::shed_for(const std::string& newcomer) {
+    // The address holding the most connections, if it holds at least two: one address trickling
+    // a thousand connections must not lock out everyone else.
+    std::string heaviest;
+    std::size_t most = 1;
+    for (const auto& [ip, n] : per_client_)
+        if (ip != newcomer && n > most) {
+            most = n;
+            heaviest = ip;
+        }
+    if (heaviest.empty())
+        return false;
+    // Its oldest session waiting for a command (connections_ is in order of arrival).
+    for (auto& victim : connections_)
+        if (victim->client_ip == heaviest && victim->idle && !victim->shed && !victim->force) {
+            victim->shed = true;
+            boost::system::error_code ec;
+            victim->socket.cancel(ec);
+            log::warn(
+                "connection_shed", {{"client", heaviest}, {"connections", most}, {"for", newcomer}}
+            );
+            return true;
+        }
+    return false;
 }
 
 asio::awaitable<void> server::watchdog(std::shared_ptr<connection> c) {
@@ -366,6 +397,7 @@ asio::awaitable<bool> server::drive(
     };
 
     std::optional<clock::time_point> content_started;
+    clock::time_point line_started = clock::now();
     for (;;) {
         while (!todo.empty()) {
             auto a = std::move(todo.front());
@@ -406,6 +438,10 @@ asio::awaitable<bool> server::drive(
             queue(s.on_shutdown());
             continue;
         }
+        if (c.shed) {
+            queue(s.on_overload());
+            continue;
+        }
         if (!co_await flush())
             co_return false;
         if (s.receiving_content()) {
@@ -416,7 +452,11 @@ asio::awaitable<bool> server::drive(
             arm(c, *content_started + cfg_->limits.data_timeout);
         } else {
             content_started.reset();
-            arm(c, clock::now() + cfg_->limits.command_timeout);
+            // One command line has one deadline from its first byte: a client trickling a byte
+            // every few seconds cannot stretch it (the timer used to restart with every read).
+            if (c.in.empty())
+                line_started = clock::now();
+            arm(c, line_started + cfg_->limits.command_timeout);
         }
         c.idle = !s.receiving_content();
         auto n = co_await stream.async_read_some(
@@ -431,7 +471,7 @@ asio::awaitable<bool> server::drive(
                 arm(c, clock::now() + goodbye_timeout);
                 continue;
             }
-            if (ec == asio::error::operation_aborted && (c.draining || c.force))
+            if (ec == asio::error::operation_aborted && (c.draining || c.force || c.shed))
                 continue;
             co_return false;  // the client went away
         }
@@ -443,11 +483,13 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     auto self = c;
     asio::co_spawn(io_, watchdog(c), asio::detached);
     auto started = clock::now();
+    c->session_deadline = started + cfg_->limits.session_timeout;
     c->session.emplace(session_options_for(*c));
     log::debug("session_start", {{"client", c->client_ip}});
     try {
-        bool too_many = connections_.size() > cfg_->limits.max_connections ||
-                        per_client_[c->client_ip] > cfg_->limits.max_connections_per_client;
+        bool too_many = per_client_[c->client_ip] > cfg_->limits.max_connections_per_client;
+        if (!too_many && connections_.size() > cfg_->limits.max_connections)
+            too_many = !shed_for(c->client_ip);
         if (too_many || draining_) {
             auto text = draining_ ? "421 4.3.2 Service shutting down, try again later\r\n"
                                   : "421 4.7.0 Too many connections, try again later\r\n";

@@ -50,10 +50,10 @@ public:
     // finishes first; whatever is still running after grace gets 421 and is closed.
     boost::asio::awaitable<void> drain(std::chrono::steady_clock::duration grace);
 
-    // The suppression check at RCPT (see smtp::session_options::suppressed).
     // The spool's free-space check at MAIL and RCPT (see smtp::session_options::storage_low).
     void set_storage_low(std::function<bool()> check) { storage_low_ = std::move(check); }
 
+    // The suppression check at RCPT (see smtp::session_options::suppressed).
     void set_suppressed(std::function<std::optional<std::string>(const std::string&)> check) {
         suppressed_ = std::move(check);
     }
@@ -85,6 +85,9 @@ private:
     void serve_listener(bound& b);
     boost::asio::awaitable<void> accept_loop(bound& b);
     boost::asio::awaitable<void> serve(std::shared_ptr<connection> c);
+    // Makes room for a client from newcomer when every connection is taken: closes the oldest
+    // idle session of the address with the most connections. False when there is none to close.
+    bool shed_for(const std::string& newcomer);
     boost::asio::awaitable<void> watchdog(std::shared_ptr<connection> c);
     // Runs the session over stream until it closes (false) or asks for TLS (true).
     template <class Stream>

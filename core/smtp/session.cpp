@@ -60,11 +60,7 @@ void session::error(
     std::vector<action>& out, int code, std::string_view enhanced, std::string text
 ) {
     respond(out, code, enhanced, std::move(text));
-    if (++errors_ >= options_.max_errors) {
-        respond(out, 421, "4.7.0", fmt::format("{} Error: too many errors", options_.hostname));
-        out.push_back(close_connection{});
-        closed_ = true;
-    }
+    count_error(out);
 }
 
 void session::reset_transaction() {
@@ -181,8 +177,33 @@ input_result session::on_input(std::string_view bytes) {
     return r;
 }
 
+void session::count_error(std::vector<action>& out) {
+    if (++errors_ >= options_.max_errors && !closed_) {
+        respond(out, 421, "4.7.0", fmt::format("{} Error: too many errors", options_.hostname));
+        out.push_back(close_connection{});
+        closed_ = true;
+    }
+}
+
 void session::handle_line(std::string_view line, std::vector<action>& out) {
     auto cmd = parse_command(line);
+    if (++commands_ > options_.max_commands) {
+        respond(out, 421, "4.7.0", fmt::format("{} Error: too many commands", options_.hostname));
+        out.push_back(close_connection{});
+        closed_ = true;
+        return;
+    }
+    bool junk = cmd.name == verb::noop || cmd.name == verb::rset || cmd.name == verb::vrfy ||
+                cmd.name == verb::help;
+    if (junk && ++junk_ > options_.max_junk_commands) {
+        // Answered as usual, but counted: 300 NOOPs end the session like 10 bad commands.
+        dispatch(cmd, out);
+        return count_error(out);
+    }
+    dispatch(cmd, out);
+}
+
+void session::dispatch(const command& cmd, std::vector<action>& out) {
     switch (cmd.name) {
         case verb::ehlo:
             return ehlo(cmd.args, true, out);
@@ -655,6 +676,7 @@ std::vector<action> session::on_message_result(const message_result& r) {
     waiting_ = wait::none;
     switch (r.outcome) {
         case message_result::kind::queued:
+            junk_ = 0;
             respond(out, 250, "2.0.0", fmt::format("Ok: queued as {}", r.queue_id));
             break;
         case message_result::kind::temporary_failure:
@@ -674,6 +696,19 @@ std::vector<action> session::on_message_result(const message_result& r) {
 std::vector<action> session::on_timeout() {
     std::vector<action> out;
     respond(out, 421, "4.4.2", fmt::format("{} Error: timeout exceeded", options_.hostname));
+    out.push_back(close_connection{});
+    closed_ = true;
+    return out;
+}
+
+std::vector<action> session::on_overload() {
+    std::vector<action> out;
+    respond(
+        out, 421, "4.7.0",
+        fmt::format(
+            "{} Too many connections from your address, closing this one", options_.hostname
+        )
+    );
     out.push_back(close_connection{});
     closed_ = true;
     return out;

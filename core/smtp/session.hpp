@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/smtp/command.hpp"
 #include "core/smtp/data_decoder.hpp"
 #include "core/smtp/envelope.hpp"
 #include "core/smtp/reply.hpp"
@@ -32,6 +33,11 @@ struct session_options {
     std::size_t max_line_length = 998;
     std::size_t max_command_length = 2048;
     unsigned max_errors = 10;
+    // Commands in one session before 421: a session cannot be kept forever by commands alone.
+    unsigned max_commands = 100000;
+    // NOOP, RSET, VRFY and HELP past this many (since the last accepted message) count as errors,
+    // as Postfix's smtpd_junk_command_limit does.
+    unsigned max_junk_commands = 100;
     // Says why a recipient must not be mailed (the suppression list), or nullopt. Called at
     // RCPT; recipients at the bounce domain are never checked.
     std::function<std::optional<std::string>(const std::string& address)> suppressed;
@@ -96,6 +102,9 @@ public:
     std::vector<action> on_message_result(const message_result& r);
     // The client sent nothing for too long.
     std::vector<action> on_timeout();
+    // Every connection is taken and this idle session's address holds the most: 421 4.7.0, so a
+    // client from another address can be served.
+    std::vector<action> on_overload();
     // The server is shutting down and this session ran out of grace.
     std::vector<action> on_shutdown();
 
@@ -114,6 +123,9 @@ private:
     enum class wait { none, tls, auth, message };
 
     void handle_line(std::string_view line, std::vector<action>& out);
+    void dispatch(const command& cmd, std::vector<action>& out);
+    // One more error; at max_errors, 421 and the session closes.
+    void count_error(std::vector<action>& out);
     void handle_auth_line(std::string_view line, std::vector<action>& out);
 
     void ehlo(std::string_view args, bool extended, std::vector<action>& out);
@@ -138,6 +150,8 @@ private:
     wait waiting_ = wait::none;
     bool closed_ = false;
     unsigned errors_ = 0;
+    unsigned commands_ = 0;
+    unsigned junk_ = 0;
 
     // Per session (reset by STARTTLS).
     bool greeted_ = false;   // EHLO or HELO seen

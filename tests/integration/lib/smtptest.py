@@ -5,8 +5,9 @@ import time
 
 
 class Conn:
-    def __init__(self, port, host="127.0.0.1", implicit_tls=False, timeout=10):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", implicit_tls=False, timeout=10, source=None):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=(source, 0) if source else None)
         if implicit_tls:
             self.sock = _client_context().wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""

@@ -250,3 +250,41 @@ TEST_CASE("below the spool reserve, MAIL and RCPT get 452 4.3.1 before any data 
     CHECK(rcpt->code == 452);
     CHECK(rcpt->enhanced == "4.3.1");
 }
+
+TEST_CASE("junk commands past max_junk_commands count as errors; an accepted message resets them") {
+    session_options o;
+    o.client_trusted = true;
+    o.max_junk_commands = 5;
+    o.max_errors = 3;
+    session s(o);
+    s.greet();
+    s.on_input("EHLO c.example\r\n");
+    std::vector<int> codes;
+    for (int i = 0; i < 8 && !s.closed(); ++i)
+        for (const auto& a : s.on_input("NOOP\r\n").actions)
+            if (const auto* r = std::get_if<send_reply>(&a))
+                codes.push_back(r->r.code);
+    // Five free, then three counted: the third error closes the session.
+    CHECK(codes == std::vector<int>{250, 250, 250, 250, 250, 250, 250, 250, 421});
+    CHECK(s.closed());
+}
+
+TEST_CASE("a session ends with 421 after max_commands commands") {
+    session_options o;
+    o.client_trusted = true;
+    o.max_commands = 10;
+    session s(o);
+    s.greet();
+    std::string many;
+    for (int i = 0; i < 12; ++i)
+        many += "EHLO c.example\r\n";
+    auto actions = s.on_input(many).actions;
+    std::optional<reply> last;
+    for (const auto& a : actions)
+        if (const auto* r = std::get_if<send_reply>(&a))
+            last = r->r;
+    REQUIRE(last);
+    CHECK(last->code == 421);
+    CHECK(last->text.find("too many commands") != std::string::npos);
+    CHECK(closes(actions));
+}
