@@ -185,6 +185,24 @@ std::string render_metrics(const metrics_snapshot& s) {
         );
     }
     e.describe(
+        "outpost_suppressions_added_total", "counter",
+        "Addresses put on the suppression list by outpostd, by bounce reason."
+    );
+    for (const auto& [reason, n] : s.suppressions_added)
+        e.sample("outpost_suppressions_added_total", {{"reason", reason}}, n);
+    e.describe(
+        "outpost_rcpt_refused_total", "counter",
+        "RCPT commands refused, by reason (relay, suppressed, syntax, storage, limit, policy)."
+    );
+    for (const auto& [reason, n] : s.rcpt_refused)
+        e.sample("outpost_rcpt_refused_total", {{"reason", reason}}, n);
+    e.describe(
+        "outpost_throttle_backoffs_total", "counter",
+        "Slow-downs that suspended a throttle key, by key class (domain or provider)."
+    );
+    for (const auto& [kind, n] : s.backoffs_started)
+        e.sample("outpost_throttle_backoffs_total", {{"class", kind}}, n);
+    e.describe(
         "outpost_warming_sent_today", "gauge",
         "Messages sent today by a warming source IP to a provider (its local day)."
     );

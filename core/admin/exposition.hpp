@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,10 @@ struct metrics_snapshot {
     };
 
     std::vector<warming_row> warming;
+
+    std::map<std::string, std::uint64_t> suppressions_added;  // by reason
+    std::map<std::string, std::uint64_t> rcpt_refused;        // by reason
+    std::map<std::string, std::uint64_t> backoffs_started;    // by key class
 
     struct distribution {
         std::vector<double> bounds;

@@ -18,6 +18,7 @@
 
 #include "core/listener/tls_context.hpp"
 #include "core/util/log.hpp"
+#include "core/util/metrics.hpp"
 #include "core/util/offload.hpp"
 
 namespace outpost::listener {
@@ -286,6 +287,7 @@ smtp::session_options server::session_options_for(const connection& c) const {
     o.max_junk_commands = cfg_->limits.max_junk_commands;
     o.suppressed = suppressed_;
     o.storage_low = storage_low_;
+    o.on_rcpt_refused = [](std::string_view reason) { util::metrics().rcpt_refused.add(reason); };
     return o;
 }
 

@@ -7,6 +7,7 @@
 #include "core/bounce/reason.hpp"
 #include "core/bounce/verp.hpp"
 #include "core/util/log.hpp"
+#include "core/util/metrics.hpp"
 #include "core/util/text.hpp"
 
 namespace outpost::queue {
@@ -84,6 +85,7 @@ bool feedback::record(
         log::error("suppression_write_failed", {{"rcpt", address}, {"error", list_.last_error()}});
         return false;
     }
+    util::metrics().suppressions_added.add(reason);
     log::info(
         "suppressed", {{"rcpt", address},
                        {"reason", reason},

@@ -598,7 +598,10 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 auto slow_down = [&](const smtp::reply& reply) {
                     if (auto change = shaper_.on_reply(
                             *shaped, reply, steady, std::chrono::system_clock::now()
-                        ))
+                        )) {
+                        util::metrics().backoffs_started.add(
+                            std::string_view(change->key).substr(0, change->key.find(':'))
+                        );
                         log::warn(
                             "throttle_backoff",
                             {{"key", change->key},
@@ -609,6 +612,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                              {"rate_fraction", fmt::format("{:.2f}", change->change.fraction)},
                              {"repeats", change->change.repeats}}
                         );
+                    }
                 };
                 // Every reply a server gave, at any stage, once per transaction: ten recipients
                 // refused with the same 421 are one request to slow down, not ten.

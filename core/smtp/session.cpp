@@ -365,6 +365,29 @@ void session::mail(std::string_view args, std::vector<action>& out) {
 }
 
 void session::rcpt(std::string_view args, std::vector<action>& out) {
+    auto before = out.size();
+    rcpt_reply(args, out);
+    if (!options_.on_rcpt_refused)
+        return;
+    for (auto i = before; i < out.size(); ++i) {
+        const auto* r = std::get_if<send_reply>(&out[i]);
+        if (!r || r->r.code < 400)
+            continue;
+        const auto& e = r->r.enhanced;
+        std::string_view reason = r->r.code == 554 && e == "5.7.1"   ? "relay"
+                                  : r->r.code == 550 && e == "5.1.1" ? "suppressed"
+                                  : e == "4.5.3"                     ? "limit"
+                                  : e == "4.3.1"                     ? "storage"
+                                  : r->r.code == 550 && e == "5.7.1" ? "policy"
+                                  : r->r.code == 503                 ? "sequence"
+                                  : r->r.code == 421                 ? "limit"
+                                                                     : "syntax";
+        options_.on_rcpt_refused(reason);
+        break;
+    }
+}
+
+void session::rcpt_reply(std::string_view args, std::vector<action>& out) {
     if (!in_transaction_)
         return error(out, 503, "5.5.1", "Need MAIL command");
     if (used_data_ || chunks_)

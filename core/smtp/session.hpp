@@ -44,6 +44,9 @@ struct session_options {
     // True when the spool is below its free-space reserve: MAIL and RCPT get 452 4.3.1 before
     // the client sends a message that could not be stored (as Postfix does).
     std::function<bool()> storage_low;
+    // Told the reason of each refused RCPT (relay, suppressed, syntax, storage, limit, policy,
+    // sequence), for metrics.
+    std::function<void(std::string_view reason)> on_rcpt_refused;
 };
 
 // Actions the connection loop performs, in order.
@@ -124,6 +127,7 @@ private:
 
     void handle_line(std::string_view line, std::vector<action>& out);
     void dispatch(const command& cmd, std::vector<action>& out);
+    void rcpt_reply(std::string_view args, std::vector<action>& out);
     // One more error; at max_errors, 421 and the session closes.
     void count_error(std::vector<action>& out);
     void handle_auth_line(std::string_view line, std::vector<action>& out);

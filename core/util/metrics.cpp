@@ -51,4 +51,17 @@ std::map<std::string, std::array<std::uint64_t, 3>> provider_outcomes::read() co
     return {counts_.begin(), counts_.end()};
 }
 
+void labeled_counter::add(std::string_view label) {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(label);
+    if (it == counts_.end())
+        it = counts_.emplace(std::string(label), 0).first;
+    ++it->second;
+}
+
+std::map<std::string, std::uint64_t> labeled_counter::read() const {
+    std::lock_guard lock(mutex_);
+    return {counts_.begin(), counts_.end()};
+}
+
 }  // namespace outpost::util

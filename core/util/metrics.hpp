@@ -68,12 +68,26 @@ private:
     std::map<std::string, std::array<std::uint64_t, 3>, std::less<>> counts_;
 };
 
+// A counter per label value, for a label whose values the code bounds (reasons, key classes).
+class labeled_counter {
+public:
+    void add(std::string_view label);
+    std::map<std::string, std::uint64_t> read() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::uint64_t, std::less<>> counts_;
+};
+
 struct event_counters {
     counter messages_received;  // messages accepted and spooled (250 after DATA)
     counter rcpt_delivered;     // recipients a remote server accepted
     counter rcpt_deferred;      // recipient attempts that failed temporarily (retried later)
     counter rcpt_bounced;       // recipients that failed permanently or expired
     provider_outcomes by_provider;
+    labeled_counter suppressions_added;  // by bounce reason (the classifier's vocabulary)
+    labeled_counter rcpt_refused;        // by reason: relay, suppressed, syntax, storage, ...
+    labeled_counter backoffs_started;    // by throttle key class: domain, provider
     // Signing a message at intake, on the worker pool (waiting for a worker included).
     histogram signing_seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
     // One SMTP transaction at delivery, from the start of its turn on the connection (the connect

@@ -403,6 +403,9 @@ std::string admin_server::metrics_text() const {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     for (const auto& [provider, c] : counters.by_provider.read())
         s.by_provider.push_back({provider, c[0], c[1], c[2]});
+    s.suppressions_added = counters.suppressions_added.read();
+    s.rcpt_refused = counters.rcpt_refused.read();
+    s.backoffs_started = counters.backoffs_started.read();
     for (auto& use : sources_.runner.warming_usage())
         s.warming.push_back({std::move(use.ip), std::move(use.provider), use.sent, use.cap});
     auto copy = [](const util::histogram& h) {

@@ -288,3 +288,28 @@ TEST_CASE("a session ends with 421 after max_commands commands") {
     CHECK(last->text.find("too many commands") != std::string::npos);
     CHECK(closes(actions));
 }
+
+TEST_CASE("each refused RCPT is reported with its reason") {
+    std::vector<std::string> reasons;
+    session_options o;
+    o.bounce_domain = "bounces.example";
+    o.suppressed = [](const std::string& a) -> std::optional<std::string> {
+        if (a == "gone@y.example")
+            return "on the list";
+        return std::nullopt;
+    };
+    o.on_rcpt_refused = [&](std::string_view r) { reasons.emplace_back(r); };
+    session s(o);
+    s.greet();
+    s.on_input("EHLO c.example\r\nRCPT TO:<a@y.example>\r\nMAIL FROM:<a@x.example>\r\n");
+    s.on_input("RCPT TO:<bad address>\r\nRCPT TO:<a@y.example>\r\nRCPT TO:<postmaster>\r\n");
+    CHECK(reasons == std::vector<std::string>{"sequence", "syntax", "relay", "policy"});
+    session_options trusted = o;
+    trusted.client_trusted = true;
+    reasons.clear();
+    session t(trusted);
+    t.greet();
+    t.on_input("EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<gone@y.example>\r\n");
+    t.on_input("RCPT TO:<ok@y.example>\r\n");
+    CHECK(reasons == std::vector<std::string>{"suppressed"});
+}
