@@ -102,17 +102,23 @@ TEST_CASE("RFC 8463 Appendix A: both signatures verify, and fail when the messag
 
     auto body_changed = eml;
     body_changed.replace(body_changed.find("hungry"), 6, "HUNGRY");
-    for (const auto& r : verify(message::view_message(body_changed), lookup, o)) {
+    auto body_results = verify(message::view_message(body_changed), lookup, o);
+    REQUIRE(body_results.size() == 2);
+    for (const auto& r : body_results) {
         CHECK(r.status == result::fail);
         CHECK(r.reason == "body hash mismatch");
     }
     auto subject_changed = eml;
     subject_changed.replace(subject_changed.find("dinner"), 6, "supper");
-    for (const auto& r : verify(message::view_message(subject_changed), lookup, o)) {
+    auto subject_results = verify(message::view_message(subject_changed), lookup, o);
+    REQUIRE(subject_results.size() == 2);
+    for (const auto& r : subject_results) {
         CHECK(r.status == result::fail);
         CHECK(r.reason == "signature did not verify");
     }
     // Without the key records the result is a temporary error, never a pass.
-    for (const auto& r : verify(message::view_message(eml), test::lookup_of({}), o))
+    auto keyless = verify(message::view_message(eml), test::lookup_of({}), o);
+    REQUIRE(keyless.size() == 2);
+    for (const auto& r : keyless)
         CHECK(r.status == result::temperror);
 }

@@ -1,6 +1,7 @@
 // The DNS message reader and the interpretation of responses, including hostile input.
 #include "core/dns/detail/message.hpp"
 
+#include <cctype>
 #include <random>
 
 #include <doctest/doctest.h>
@@ -169,25 +170,85 @@ TEST_CASE("reader rejects rdata whose length disagrees with its type") {
     CHECK_FALSE(parse_message(build(r)));
 }
 
-TEST_CASE("reader survives random garbage") {
+namespace {
+
+// A name as the reader must give it: lower-case letters, digits, '-', '_', '.' between labels,
+// and \DDD escapes for every other byte (RFC 1035 §5.1).
+bool well_formed_name(std::string_view n) {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        char c = n[i];
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
+            continue;
+        if (c == '\\' && i + 3 < n.size() && std::isdigit(static_cast<unsigned char>(n[i + 1])) &&
+            std::isdigit(static_cast<unsigned char>(n[i + 2])) &&
+            std::isdigit(static_cast<unsigned char>(n[i + 3]))) {
+            i += 3;
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
+bool well_formed_names(const message& m) {
+    for (const auto& q : m.questions)
+        if (!well_formed_name(q.name))
+            return false;
+    for (const auto* section : {&m.answers, &m.authorities})
+        for (const auto& r : *section) {
+            if (!well_formed_name(r.owner))
+                return false;
+            if (const auto* mx = std::get_if<mx_rdata>(&r.data);
+                mx && !well_formed_name(mx->exchange))
+                return false;
+            if (const auto* n = std::get_if<name_rdata>(&r.data); n && !well_formed_name(n->name))
+                return false;
+        }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("reader survives random garbage and what it accepts is well formed") {
     std::mt19937 rng(5321);
     response r;
     r.qname = "example.test";
     r.qtype = rr_type::mx;
     r.answers = {mx_rr("example.test", 300, 10, "mx1.example.test")};
     auto base = build(r);
+    REQUIRE(parse_message(base));
+    int accepted = 0, rejected = 0, bad_names = 0, short_accepted = 0, stray_records = 0;
     for (int i = 0; i < 20000; ++i) {
         auto b = base;
         for (int k = 0; k < 3; ++k)
             b[rng() % b.size()] = static_cast<std::uint8_t>(rng());
-        auto m = parse_message(b);  // must not crash or hang; any outcome is fine
-        if (m)
-            (void)interpret(*m, "example.test", rr_type::mx);
+        auto m = parse_message(b);  // must not crash or hang
+        if (m) {
+            ++accepted;
+            bad_names += well_formed_names(*m) ? 0 : 1;
+            // What interpret uses are records of the answer section.
+            for (const auto* rec : interpret(*m, "example.test", rr_type::mx).records)
+                if (rec < m->answers.data() || rec >= m->answers.data() + m->answers.size())
+                    ++stray_records;
+        } else {
+            ++rejected;
+        }
         bytes noise(rng() % 64);
         for (auto& x : noise)
             x = static_cast<std::uint8_t>(rng());
-        (void)parse_message(noise);
+        auto n = parse_message(noise);
+        if (n)
+            bad_names += well_formed_names(*n) ? 0 : 1;
+        // Shorter than the 12-byte header: nothing to read.
+        if (n && noise.size() < 12)
+            ++short_accepted;
     }
+    // Both outcomes occur, so the mutations reach past the parts the reader ignores.
+    CHECK(accepted > 1000);
+    CHECK(rejected > 1000);
+    CHECK(bad_names == 0);
+    CHECK(short_accepted == 0);
+    CHECK(stray_records == 0);
 }
 
 TEST_CASE("names with odd bytes are escaped, not taken literally") {
@@ -255,7 +316,7 @@ TEST_CASE("rcodes map to statuses") {
     CHECK(interpret(parse_ok(build(r)), "x.test", rr_type::a).result == status::error);
     r.rcode = rcode::noerror;
     r.answers = {mx_rr("x.test", 10, 0, "")};  // a null MX is an ordinary record
-    auto parsed = parse_ok(build(r));  // interpret() points into it
+    auto parsed = parse_ok(build(r));          // interpret() points into it
     auto i = interpret(parsed, "x.test", rr_type::mx);
     CHECK(i.result == status::ok);
     CHECK(std::get<mx_rdata>(i.records[0]->data).exchange == "");
