@@ -702,16 +702,29 @@ void read_routes(section& root, config& c, const std::string& file) {
     }
 }
 
+// A warming schedule's caps: at least one, and never lower than the day before (a schedule that
+// falls is a typo more often than a plan; a warm IP that must send less wants a throttle).
 std::vector<std::uint64_t> daily_caps(section& s, std::string_view key) {
     std::vector<std::uint64_t> out;
     if (auto* a = s.array(key)) {
+        if (a->empty())
+            fail(s.node(key)->source(), fmt::format("{} must list at least one day", s.full(key)));
         for (const auto& e : *a) {
             if (!e.is_integer() || e.as_integer()->get() < 0)
                 fail(
                     e.source(),
                     fmt::format("{} must contain only non-negative integers", s.full(key))
                 );
-            out.push_back(static_cast<std::uint64_t>(e.as_integer()->get()));
+            auto cap = static_cast<std::uint64_t>(e.as_integer()->get());
+            if (!out.empty() && cap < out.back())
+                fail(
+                    e.source(), fmt::format(
+                                    "{}: day {} ({}) is lower than day {} ({}); caps must not "
+                                    "decrease",
+                                    s.full(key), out.size() + 1, cap, out.size(), out.back()
+                                )
+                );
+            out.push_back(cap);
         }
     }
     return out;
@@ -858,6 +871,15 @@ void read_shaping(section& root, config& c, const std::string& file) {
                 "source_ip.warming needs warming_start, the date of the schedule's first day"
             );
         ip.where = s.where("address", file);
+        for (const auto& earlier : c.source_ips)
+            if (earlier.address == ip.address)
+                fail(
+                    s.node("address")->source(),
+                    fmt::format(
+                        "source_ip.address {} is listed twice (first at line {})", text,
+                        earlier.where.line
+                    )
+                );
         s.finish();
         c.source_ips.push_back(ip);
     }

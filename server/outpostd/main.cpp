@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -90,6 +91,28 @@ bool offers_auth(const config::config& cfg) {
     return false;
 }
 
+// Whether a socket can be bound to the address here (EADDRNOTAVAIL otherwise).
+bool address_is_local(const asio::ip::address& a) {
+    asio::io_context io;
+    asio::ip::udp::socket s(io);
+    boost::system::error_code ec;
+    s.open(a.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+    if (!ec)
+        s.bind({a, 0}, ec);
+    return !ec;
+}
+
+// The first [[source_ip]] that is not an address of this host, as FILE:LINE:COL: message.
+std::optional<std::string> foreign_source_ip(const config::config& cfg) {
+    for (const auto& ip : cfg.source_ips)
+        if (!address_is_local(ip.address))
+            return fmt::format(
+                "{}:{}:{}: source_ip.address {} is not an address of this host", cfg.path,
+                ip.where.line, ip.where.column, ip.address.to_string()
+            );
+    return std::nullopt;
+}
+
 // Everything that can be wrong with a config short of binding the sockets, as FILE:LINE:COL.
 struct runtime_parts {
     std::shared_ptr<asio::ssl::context> tls;
@@ -149,6 +172,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     auto parts = std::move(std::get<runtime_parts>(prepared));
+    // A [[source_ip]] this host does not have cannot be bound: an error at start, a warning for
+    // --check-config (which may run on another host, before a deployment).
+    if (auto foreign = foreign_source_ip(cfg)) {
+        if (!args->check_only) {
+            std::cerr << *foreign << "\n";
+            return 2;
+        }
+        std::cerr << "warning: " << *foreign << "\n";
+    }
     if (args->check_only) {
         std::cout << args->config << ": ok\n";
         return 0;
@@ -286,6 +318,8 @@ int main(int argc, char** argv) {
                     std::optional<std::string> failure;
                     if (auto* not_ready = std::get_if<std::string>(&prepared_again))
                         failure = *not_ready;
+                    else if (auto foreign = foreign_source_ip(*fresh))
+                        failure = *foreign;
                     else
                         failure =
                             server.reconfigure(fresh, std::get<runtime_parts>(prepared_again).tls);

@@ -127,6 +127,18 @@ TEST_CASE("bad shaping values are reported at their FILE:LINE:COL") {
         config_error_of("[warming.w]\ndaily = [1]\n[warming.w.provider.gogle]\ndaily = [1]\n")
             .find("warming.w.provider.gogle names no [[provider]]") != std::string::npos
     );
+    CHECK(config_error_of("[[source_ip]]\naddress = \"203.0.113.10\"\n[[source_ip]]\n"
+                          "address = \"203.0.113.10\"\n")
+              .starts_with("t.toml:4:11: source_ip.address 203.0.113.10 is listed twice (first "
+                           "at line 2)"));
+    CHECK(config_error_of("[warming.w]\ndaily = []\n")
+              .starts_with("t.toml:2:9: warming.w.daily must list at least one day"));
+    CHECK(config_error_of("[warming.w]\ndaily = [100, 500, 200, 800]\n")
+              .starts_with("t.toml:2:20: warming.w.daily: day 3 (200) is lower than day 2 (500)"));
+    CHECK(config_error_of("[warming.w]\ndaily = [1]\n[warming.w.provider.default]\n"
+                          "daily = [5, 4]\n")
+              .find("warming.w.provider.default.daily: day 2 (4) is lower than day 1 (5)") !=
+          std::string::npos);
 }
 
 TEST_CASE("the rates of the documentation are accepted") {
