@@ -428,7 +428,9 @@ asio::awaitable<std::vector<delivery_result>> deliver(
             std::vector<bool> pending_before = b.done;
             attempt at{
                 t.host,
-                fmt::format("{}:{}", t.endpoint.address().to_string(), t.endpoint.port()),
+                t.endpoint.address().is_v6()
+                    ? fmt::format("[{}]:{}", t.endpoint.address().to_string(), t.endpoint.port())
+                    : fmt::format("{}:{}", t.endpoint.address().to_string(), t.endpoint.port()),
                 {},
                 {}};
             v = co_await try_target(ex, t, opts, b, allow_tls, at);

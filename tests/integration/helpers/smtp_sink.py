@@ -13,6 +13,7 @@ address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2
 --data-delay SECONDS records each message, then waits that long before answering the dot.
 --greeting CODE answers every connection with "CODE ..." and closes; --silent never greets.
 --plain-esmtp leaves out the PIPELINING and DSN this sink adds to aiosmtpd's EHLO.
+--tls-cert/--tls-key offer STARTTLS; --tls-broken offers it but allows only TLS 1.0.
 --reply-at STAGE=REPLY answers that stage (ehlo, mail, rcpt, data or dot) with REPLY, e.g.
   "rcpt=421 4.7.28 unusual rate"; a 421 also closes the connection, as RFC 5321 §3.8 has it.
   A message refused at the dot is not recorded.
@@ -179,6 +180,8 @@ def main():
     p.add_argument("--out")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
+    p.add_argument("--tls-broken", action="store_true",
+                   help="offer STARTTLS but allow only TLS 1.0, so the handshake fails")
     p.add_argument("--reject-prefix")
     p.add_argument("--defer-prefix")
     p.add_argument("--full-prefix", help="RCPT for these addresses gets 552 5.2.2 (a soft bounce)")
@@ -219,6 +222,10 @@ def main():
     if args.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_broken:
+            # STARTTLS is offered, but no handshake a TLS 1.2+ client accepts can complete.
+            ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
         kwargs["tls_context"] = ctx
     controller = RecordingController(
         Handler(args), hostname=args.address, port=args.port, decode_data=False,
