@@ -1,6 +1,7 @@
 // outpostctl status and outpostctl queue list|show|flush|delete: through the admin endpoint of the
 // running daemon; when it is down, list and show read the spool directly, delete removes the
 // spool file, and flush (which only the daemon can do) exits 3.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -22,6 +24,7 @@
 #include "server/outpostctl/admin_client.hpp"
 #include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
+#include "server/outpostctl/queue_select.hpp"
 
 namespace outpost::ctl {
 
@@ -31,17 +34,24 @@ namespace json = boost::json;
 
 constexpr const char* queue_usage =
     "usage: outpostctl queue list [--domain D] [--state ready|deferred|active|held]\n"
-    "       outpostctl queue show ID\n"
-    "       outpostctl queue flush [ID | --domain D]\n"
-    "       outpostctl queue hold ID | queue release ID\n"
-    "       outpostctl queue delete ID\n"
+    "                             [--limit N] [--after ID]\n"
+    "       outpostctl queue summary            messages by destination and age (as qshape)\n"
+    "       outpostctl queue show ID [--headers]\n"
+    "       outpostctl queue flush [ID... | - | --domain D | --sender S | --all]\n"
+    "       outpostctl queue hold|release|delete ID... | - | --domain D | --sender S | --all\n"
+    "                                             [--yes]\n"
     "  [--format table|json]\n"
     "\n"
     "Talks to the running outpostd through [admin] address. When it is not running, list and\n"
     "show read the spool directly (held messages show as held, the rest as queued, with the\n"
     "attempts and next attempt the spool recorded), delete removes the spool file, and flush\n"
-    "exits 3. A job is one message's pending recipients at one\n"
-    "destination. Exit codes: 0 done, 1 failed (no such message, ...), 2 usage, 3 daemon down.\n";
+    "exits 3. A job is one message's pending recipients at one destination. IDs may be given\n"
+    "several at a time, or \"-\" reads them from standard input, one per line. --domain,\n"
+    "--sender (the envelope sender, <> for the null sender) and --all choose from the queue;\n"
+    "hold, release and delete then ask for confirmation, or take --yes. flush with no\n"
+    "argument retries every deferred job. list --limit N shows N jobs, --after ID the jobs\n"
+    "after that message's. show --headers adds the queued message's header.\n"
+    "Exit codes: 0 done, 1 failed (no such message, ...), 2 usage, 3 daemon down.\n";
 
 constexpr const char* status_usage =
     "usage: outpostctl status [--format table|json]\n"
@@ -164,9 +174,63 @@ json::object spool_listing(const config::config& cfg, const admin::queue_filter&
 
 // ---- commands --------------------------------------------------------------------------------
 
+// The queue listing from the daemon, or from the spool when it is down; an exit code after
+// saying why it could not be had.
+std::variant<json::value, int> fetch_listing(context& ctx, admin::queue_filter filter) {
+    const auto& cfg = ctx.config();
+    std::string target = "/api/v1/queue";
+    std::string sep = "?";
+    if (filter.domain) {
+        target += sep + "domain=" + admin::url_encode(*filter.domain);
+        sep = "&";
+    }
+    if (filter.state)
+        target += sep + "state=" + admin::url_encode(std::string(admin::to_string(*filter.state)));
+    auto r = call_admin(cfg, "GET", target);
+    if (r.outcome == reach::down) {
+        say_reading_spool();
+        if (filter.state && *filter.state != admin::job_state::held) {
+            fmt::print(
+                stderr, "outpostctl: without the daemon, only held is known; --state is ignored\n"
+            );
+            filter.state.reset();
+        }
+        return json::value(spool_listing(cfg, filter));
+    }
+    if (r.outcome == reach::failed)
+        return failed_call(r);
+    if (r.reply.status != 200) {
+        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
+        return exit_failure;
+    }
+    return std::move(r.reply.body);
+}
+
+// --after ID and --limit N over the listing's jobs (in arrival order).
+void page(
+    json::value& doc, const std::optional<std::string>& after, std::optional<std::size_t> limit
+) {
+    if (!doc.is_object() || !field(doc, "jobs").is_array())
+        return;
+    json::array kept;
+    for (const auto& j : field(doc, "jobs").get_array()) {
+        if (after && !(text_of(field(j, "id")) > *after))  // ids sort by arrival
+            continue;
+        if (limit && kept.size() >= *limit)
+            break;
+        kept.push_back(j);
+    }
+    auto n = kept.size();
+    auto& o = doc.as_object();
+    o["jobs"] = std::move(kept);
+    o["count"] = n;
+}
+
 int queue_list(context& ctx) {
     auto domain = ctx.take_option("--domain");
     auto state = ctx.take_option("--state");
+    auto after = ctx.take_option("--after");
+    auto limit = ctx.take_count("--limit");
     if (!ctx.args.empty() || bad_format(ctx)) {
         fmt::print(stderr, "{}", queue_usage);
         return exit_usage;
@@ -180,38 +244,46 @@ int queue_list(context& ctx) {
             return exit_usage;
         }
     }
-    const auto& cfg = ctx.config();
-    std::string target = "/api/v1/queue";
-    std::string sep = "?";
-    if (domain) {
-        target += sep + "domain=" + admin::url_encode(*domain);
-        sep = "&";
+    if (after && !spool::valid_queue_id(*after)) {
+        fmt::print(stderr, "outpostctl: --after wants a queue id, not \"{}\"\n", *after);
+        return exit_usage;
     }
-    if (state)
-        target += sep + "state=" + admin::url_encode(*state);
-    auto r = call_admin(cfg, "GET", target);
-    json::value doc;
-    if (r.outcome == reach::down) {
-        say_reading_spool();
-        if (filter.state && *filter.state != admin::job_state::held) {
-            fmt::print(
-                stderr, "outpostctl: without the daemon, only held is known; --state is ignored\n"
-            );
-            filter.state.reset();
-        }
-        doc = spool_listing(cfg, filter);
-    } else if (r.outcome == reach::failed) {
-        return failed_call(r);
-    } else if (r.reply.status != 200) {
-        fmt::print(stderr, "outpostctl: {}\n", api_error(r.reply));
-        return exit_failure;
-    } else {
-        doc = std::move(r.reply.body);
-    }
+    auto listing = fetch_listing(ctx, filter);
+    if (auto* code = std::get_if<int>(&listing))
+        return *code;
+    auto doc = std::move(std::get<json::value>(listing));
+    page(doc, after, limit);
     if (ctx.format == "json")
         print_json(doc);
     else
         print_queue_table(doc);
+    return exit_ok;
+}
+
+int queue_summary(context& ctx) {
+    if (!ctx.args.empty() || bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    auto listing = fetch_listing(ctx, {});
+    if (auto* code = std::get_if<int>(&listing))
+        return *code;
+    auto rows = summary_rows(std::get<json::value>(listing));
+    if (ctx.format == "json") {
+        json::array out;
+        for (std::size_t i = 1; i < rows.size(); ++i) {
+            json::object o;
+            for (std::size_t k = 0; k < rows[0].size(); ++k)
+                o[rows[0][k]] =
+                    k == 0 ? json::value(rows[i][k]) : json::value(std::stoull(rows[i][k]));
+            out.push_back(std::move(o));
+        }
+        print_json(json::value(std::move(out)));
+    } else if (rows.size() == 1) {
+        fmt::print("the queue is empty\n");
+    } else {
+        print_table(rows);
+    }
     return exit_ok;
 }
 
@@ -229,6 +301,7 @@ std::optional<std::string> id_argument(context& ctx) {
 }
 
 int queue_show(context& ctx) {
+    bool headers = ctx.take_flag("--headers");
     auto argument = id_argument(ctx);
     if (!argument)
         return exit_usage;
@@ -260,29 +333,42 @@ int queue_show(context& ctx) {
     } else {
         doc = std::move(r.reply.body);
     }
-    if (ctx.format == "json")
+    std::string header;
+    if (headers) {
+        // Read from the spool file itself (this host's): the message as it will be sent.
+        auto text = spool::read_file(spool::layout{cfg.server.spool_dir}.message(id));
+        auto rec = text ? spool::parse(*text) : std::nullopt;
+        if (rec) {
+            std::string_view message(text->data() + rec->message_offset, rec->size);
+            auto end = message.find("\r\n\r\n");
+            header = std::string(
+                message.substr(0, end == std::string_view::npos ? message.size() : end + 2)
+            );
+        }
+    }
+    if (ctx.format == "json") {
+        if (headers && doc.is_object())
+            doc.as_object()["headers"] = header;
         print_json(doc);
-    else
+    } else {
         print_message_table(doc, unix_now());
+        if (headers) {
+            fmt::print("\n");
+            std::string shown;
+            for (char c : header)
+                if (c != '\r')
+                    shown += c;
+            fmt::print("{}", shown);
+        }
+    }
     return exit_ok;
 }
 
-int queue_flush(context& ctx) {
-    auto domain = ctx.take_option("--domain");
-    if (ctx.args.size() > 1 || (domain && !ctx.args.empty()) || bad_format(ctx)) {
-        fmt::print(stderr, "{}", queue_usage);
-        return exit_usage;
-    }
+// flush of everything, or of a domain: one call, the daemon picks the jobs.
+int flush_all(context& ctx, const std::optional<std::string>& domain) {
     std::string target = "/api/v1/queue/flush";
-    if (!ctx.args.empty()) {
-        if (!spool::valid_queue_id(ctx.args[0])) {
-            fmt::print(stderr, "outpostctl: \"{}\" is not a queue id\n", ctx.args[0]);
-            return exit_usage;
-        }
-        target += "?id=" + ctx.args[0];
-    } else if (domain) {
+    if (domain)
         target += "?domain=" + admin::url_encode(*domain);
-    }
     auto r = daemon_call(
         ctx.config(), "POST", target,
         "; queue flush needs the daemon, and every queued message is retried when it starts"
@@ -299,13 +385,24 @@ int queue_flush(context& ctx) {
     return exit_ok;
 }
 
+int flush_one(context& ctx, const std::string& id) {
+    auto r = daemon_call(
+        ctx.config(), "POST", "/api/v1/queue/flush?id=" + id,
+        "; queue flush needs the daemon, and every queued message is retried when it starts"
+    );
+    if (auto* code = std::get_if<int>(&r))
+        return *code;
+    auto n = int_of(field(std::get<api_reply>(r).body, "flushed"));
+    if (ctx.format == "json")
+        fmt::print("{{\"flushed\":\"{}\",\"jobs\":{}}}\n", id, n);
+    else
+        fmt::print("{} deferred job{} made ready now ({})\n", n, n == 1 ? "" : "s", id);
+    return exit_ok;
+}
+
 // hold / release: only the daemon schedules, so with it down they edit the marker file that it
 // reads at start.
-int queue_hold_release(context& ctx, bool hold) {
-    auto argument = id_argument(ctx);
-    if (!argument)
-        return exit_usage;
-    const auto& id = *argument;
+int hold_release_one(context& ctx, bool hold, const std::string& id) {
     const auto& cfg = ctx.config();
     auto r = call_admin(
         cfg, "POST", fmt::format("/api/v1/queue/{}?id={}", hold ? "hold" : "release", id)
@@ -338,11 +435,7 @@ int queue_hold_release(context& ctx, bool hold) {
     return exit_ok;
 }
 
-int queue_delete(context& ctx) {
-    auto argument = id_argument(ctx);
-    if (!argument)
-        return exit_usage;
-    const auto& id = *argument;
+int delete_one(context& ctx, const std::string& id) {
     const auto& cfg = ctx.config();
     auto r = call_admin(cfg, "DELETE", "/api/v1/queue/" + id);
     json::object done;
@@ -358,6 +451,7 @@ int queue_delete(context& ctx) {
             );
             return exit_failure;
         }
+        std::filesystem::remove(where.hold_marker(id), ec);
         done["source"] = "spool";
     } else if (r.outcome == reach::failed) {
         return failed_call(r);
@@ -374,6 +468,71 @@ int queue_delete(context& ctx) {
     return exit_ok;
 }
 
+// flush, hold, release and delete over the messages the arguments choose (see select_messages).
+int queue_act(context& ctx, const std::string& verb) {
+    bool yes = ctx.take_flag("--yes");
+    if (bad_format(ctx)) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    // flush with nothing, or with --domain alone: the daemon flushes in one call.
+    bool plain_domain =
+        std::count(ctx.args.begin(), ctx.args.end(), "--domain") == 1 && ctx.args.size() == 2;
+    if (verb == "flush" && (ctx.args.empty() || plain_domain))
+        return flush_all(ctx, ctx.take_option("--domain"));
+    if (ctx.args.empty()) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    bool needs_listing = false;
+    for (const auto& a : ctx.args)
+        needs_listing |= a == "--all" || a == "--domain" || a == "--sender" ||
+                         a.starts_with("--domain=") || a.starts_with("--sender=");
+    json::value listing;
+    if (needs_listing) {
+        auto fetched = fetch_listing(ctx, {});
+        if (auto* code = std::get_if<int>(&fetched))
+            return *code;
+        listing = std::move(std::get<json::value>(fetched));
+    }
+    auto chosen = select_messages(ctx, listing, ctx.config().server.spool_dir);
+    if (!chosen)
+        return exit_usage;
+    if (!ctx.args.empty() && chosen->ids.empty()) {
+        fmt::print(stderr, "{}", queue_usage);
+        return exit_usage;
+    }
+    if (chosen->bulk && (verb == "hold" || verb == "release")) {
+        // A bulk release takes the held messages it matches, a bulk hold the others.
+        std::set<std::string> held;
+        if (const auto& jobs = field(listing, "jobs"); jobs.is_array())
+            for (const auto& j : jobs.get_array())
+                if (text_of(field(j, "state")) == "held")
+                    held.insert(text_of(field(j, "id")));
+        std::erase_if(chosen->ids, [&](const std::string& id) {
+            return held.count(id) != 0 ? verb == "hold" : verb == "release";
+        });
+    }
+    if (chosen->bulk && verb != "flush" && !chosen->ids.empty()) {
+        if (!confirmed(yes, verb, chosen->ids.size())) {
+            fmt::print(stderr, "outpostctl: nothing done\n");
+            return exit_usage;
+        }
+    }
+    int worst = exit_ok;
+    for (const auto& id : chosen->ids) {
+        int rc = verb == "flush"    ? flush_one(ctx, id)
+                 : verb == "delete" ? delete_one(ctx, id)
+                                    : hold_release_one(ctx, verb == "hold", id);
+        if (rc == exit_daemon_down || rc == exit_usage)
+            return rc;
+        worst = std::max(worst, rc);
+    }
+    if (chosen->bulk && ctx.format != "json")
+        fmt::print("{} message{}\n", chosen->ids.size(), chosen->ids.size() == 1 ? "" : "s");
+    return worst;
+}
+
 int queue(context& ctx) {
     if (ctx.args.empty()) {
         fmt::print(stderr, "{}", queue_usage);
@@ -383,14 +542,12 @@ int queue(context& ctx) {
     ctx.args.erase(ctx.args.begin());
     if (verb == "list")
         return queue_list(ctx);
+    if (verb == "summary")
+        return queue_summary(ctx);
     if (verb == "show")
         return queue_show(ctx);
-    if (verb == "flush")
-        return queue_flush(ctx);
-    if (verb == "delete")
-        return queue_delete(ctx);
-    if (verb == "hold" || verb == "release")
-        return queue_hold_release(ctx, verb == "hold");
+    if (verb == "flush" || verb == "delete" || verb == "hold" || verb == "release")
+        return queue_act(ctx, verb);
     fmt::print(stderr, "outpostctl: unknown queue command \"{}\"\n{}", verb, queue_usage);
     return exit_usage;
 }
