@@ -144,6 +144,21 @@ std::vector<shaping::key_status> runner::throttle_status() {
     return shaper_.status(std::chrono::system_clock::now(), std::chrono::steady_clock::now());
 }
 
+void runner::suspend_key(const std::string& key, std::chrono::seconds length) {
+    shaper_.suspend(
+        key, length, std::chrono::system_clock::now(), std::chrono::steady_clock::now()
+    );
+    log::warn("throttle_suspended", {{"key", key}, {"for_s", length.count()}, {"by", "operator"}});
+}
+
+void runner::resume_key(const std::string& key) {
+    shaper_.resume(key, std::chrono::system_clock::now());
+    log::info("throttle_resumed", {{"key", key}, {"by", "operator"}});
+    if (auto n = scheduler_.flush_waiting(now()))
+        log::info("throttle_requeued", {{"key", key}, {"jobs", n}});
+    poke();
+}
+
 std::int64_t runner::now() const {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch()

@@ -61,6 +61,11 @@ public:
     // Throttle keys, their limits, backoffs and connections in use (outpostctl throttle status).
     std::vector<shaping::key_status> throttle_status();
 
+    // outpostctl throttle suspend KEY --for D / resume KEY. Mail waiting for the key is asked
+    // again at once after a resume.
+    void suspend_key(const std::string& key, std::chrono::seconds length);
+    void resume_key(const std::string& key);
+
     // Reads queue/ (off the event loop) and starts delivering.
     void start();
 

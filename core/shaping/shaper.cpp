@@ -171,6 +171,26 @@ std::optional<throttle_change> shaper::on_reply(
     return change;
 }
 
+void shaper::suspend(
+    std::string_view key, steady_time::duration length, wall_time wall, steady_time now
+) {
+    throttles_.suspend(key, now + length, "suspended by the operator", now);
+    if (backoffs_) {
+        auto s = throttles_.status(key, now);
+        backoffs_->save(
+            {std::string(key), to_wall(s.suspended_until, wall, now), s.fraction, s.repeats,
+             s.last_slowdown}
+        );
+    }
+}
+
+void shaper::resume(std::string_view key, wall_time wall) {
+    throttles_.reset(key);
+    // A record that has already ended: a restart restores nothing.
+    if (backoffs_)
+        backoffs_->save({std::string(key), wall, 1.0, 0, ""});
+}
+
 void shaper::record(
     std::string_view source, std::string_view provider, wall_time when, const daily_counts& delta
 ) {

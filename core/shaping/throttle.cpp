@@ -172,6 +172,12 @@ void throttles::restore(
         e.bucket->set_rate(e.configured.pace->per_second() * e.adaptive.fraction(now), now);
 }
 
+void throttles::suspend(std::string_view key, steady_time until, std::string why, steady_time now) {
+    auto& e = at(key, now);
+    e.adaptive.restore(e.adaptive.fraction(now), until, e.adaptive.repeats());
+    e.last_slowdown = std::move(why);
+}
+
 void throttles::reset(std::string_view key) {
     if (auto it = entries_.find(key); it != entries_.end())
         entries_.erase(it);

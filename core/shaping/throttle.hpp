@@ -97,6 +97,10 @@ public:
     // Forgets key's backoff (operator action, or a reload that changed its limits).
     void reset(std::string_view key);
 
+    // An operator's suspension of key until then, whatever its receiver says (the rate share and
+    // repeat count stay as they are); why is shown as the last slow-down.
+    void suspend(std::string_view key, steady_time until, std::string why, steady_time now);
+
     // Current state, for outpostctl throttle status.
     struct state {
         limits configured;

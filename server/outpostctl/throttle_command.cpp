@@ -3,6 +3,7 @@
 // connections in use.
 #include <fmt/format.h>
 
+#include "core/admin/http.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
@@ -15,11 +16,53 @@ namespace json = boost::json;
 
 constexpr const char* usage =
     "usage: outpostctl throttle status [--format table|json]\n"
+    "       outpostctl throttle suspend KEY [--for DURATION]   (default 1h, at most 30d)\n"
+    "       outpostctl throttle resume KEY\n"
     "\n"
+    "suspend holds mail for KEY as a receiver's \"slow down\" would; resume lifts a suspension\n"
+    "and the rate cut of earlier slow-downs, and what waited is tried at once. Both are kept\n"
+    "across restarts.\n"
     "Per throttle key (domain:D for a domain, provider:P for every domain a [[provider]] hosts,\n"
     "default for [[throttle]] domain = \"*\"): the configured rate and limits, the share of the\n"
     "rate allowed after \"slow down\" replies, the suspension in force and when it ends, and the\n"
     "connections open now. Needs the running outpostd (exit 3 when it is down).\n";
+
+int suspend_resume(context& ctx, bool suspend) {
+    auto length = ctx.take_option("--for");
+    if (ctx.args.size() != 1 || bad_format(ctx) || (length && !suspend)) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    std::int64_t seconds = 3600;
+    if (length) {
+        auto d = util::parse_duration(*length);
+        if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(24 * 30)) {
+            fmt::print(
+                stderr,
+                "outpostctl: --for wants a duration from 1s to 30d, such as 2h, not \"{}\"\n",
+                *length
+            );
+            return exit_usage;
+        }
+        seconds = std::chrono::duration_cast<std::chrono::seconds>(*d).count();
+    }
+    auto target = fmt::format(
+        "/api/v1/throttles/{}?key={}", suspend ? "suspend" : "resume",
+        admin::url_encode(ctx.args[0])
+    );
+    if (suspend)
+        target += fmt::format("&seconds={}", seconds);
+    auto r = daemon_call(ctx.config(), "POST", target);
+    if (auto* code = std::get_if<int>(&r))
+        return *code;
+    if (ctx.format == "json")
+        print_json(std::get<api_reply>(r).body);
+    else if (suspend)
+        fmt::print("suspended {} for {}\n", ctx.args[0], age(seconds));
+    else
+        fmt::print("resumed {}\n", ctx.args[0]);
+    return exit_ok;
+}
 
 int status(context& ctx) {
     if (!ctx.args.empty() || bad_format(ctx)) {
@@ -68,16 +111,20 @@ int status(context& ctx) {
 }
 
 int run(context& ctx) {
-    if (ctx.args.empty() || ctx.args.front() != "status") {
+    auto verb = ctx.args.empty() ? std::string() : ctx.args.front();
+    if (verb != "status" && verb != "suspend" && verb != "resume") {
         fmt::print(stderr, "{}", usage);
         return exit_usage;
     }
     ctx.args.erase(ctx.args.begin());
-    return status(ctx);
+    if (verb == "status")
+        return status(ctx);
+    return suspend_resume(ctx, verb == "suspend");
 }
 
 const registration throttle_registration{
-    "throttle", "throttle status: rates, backoffs and connections per destination", usage, run};
+    "throttle", "throttle status|suspend|resume: rates, backoffs and connections per destination",
+    usage, run};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 #include "server/outpostd/admin.hpp"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -297,6 +298,37 @@ asio::awaitable<admin_server::response> admin_server::respond(const request& req
         if (method != http::verb::get)
             co_return only(http::verb::get);
         co_return json_reply(req, http::status::ok, throttles_json());
+    }
+    if (path == "/api/v1/throttles/suspend" || path == "/api/v1/throttles/resume") {
+        if (method != http::verb::post)
+            co_return only(http::verb::post);
+        auto key = query("key").value_or("");
+        bool well_formed = key == "default" ||
+                           ((key.starts_with("domain:") || key.starts_with("provider:")) &&
+                            key.find_first_of(" \t\r\n") == std::string::npos && key.back() != ':');
+        if (!well_formed)
+            co_return error_reply(
+                req, http::status::bad_request,
+                "key must be domain:DOMAIN, provider:NAME or default"
+            );
+        json::object o;
+        o["key"] = key;
+        if (path.ends_with("/resume")) {
+            sources_.runner.resume_key(key);
+            o["resumed"] = true;
+            co_return json_reply(req, http::status::ok, o);
+        }
+        std::int64_t seconds = 0;
+        auto text = query("seconds").value_or("");
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+        if (ec != std::errc{} || end != text.data() + text.size() || seconds <= 0 ||
+            seconds > 30 * 86400)
+            co_return error_reply(
+                req, http::status::bad_request, "seconds must be 1 to 2592000 (30 days)"
+            );
+        sources_.runner.suspend_key(key, std::chrono::seconds(seconds));
+        o["suspended_s"] = seconds;
+        co_return json_reply(req, http::status::ok, o);
     }
     if (path == "/api/v1/queue") {
         if (method != http::verb::get)
