@@ -99,6 +99,13 @@ summaries summarize(const config& c) {
         ));
     s.live["listeners"] = fmt::format("[{}]", fmt::join(listeners, ", "));
     s.live["hostname"] = c.server.hostname;
+    s.live["shaping"] =
+        c.shaping.slowdown_table.empty()
+            ? std::string("slowdown_table built-in")
+            : fmt::format(
+                  "slowdown_table {} ({} bytes, {:016x})", c.shaping.slowdown_table,
+                  c.shaping.slowdown_text.size(), std::hash<std::string>{}(c.shaping.slowdown_text)
+              );
     s.restart["server"] = fmt::format(
         "spool_dir {}, workers {}, shutdown_timeout {}, spool_reserve {}", c.server.spool_dir,
         c.server.workers, ms(c.server.shutdown_timeout), c.server.spool_reserve

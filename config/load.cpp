@@ -1072,6 +1072,35 @@ void read_bounce_admin(section& root, config& c) {
     }
 }
 
+// [shaping] slowdown_table: the file is read here so that a reload sees its new contents and a
+// missing file is a FILE:LINE:COL error; its rows are checked by outpostd (core/shaping parses
+// them) before the config applies.
+void read_shaping_section(section& root, config& c, const std::string& file) {
+    auto* n = root.node("shaping");
+    if (!n)
+        return;
+    section s(as_table(*n, "shaping"), "shaping");
+    if (auto v = s.string("slowdown_table")) {
+        if (v->empty() || v->front() != '/')
+            fail(
+                s.node("slowdown_table")->source(),
+                "shaping.slowdown_table must be an absolute path"
+            );
+        std::ifstream in(*v, std::ios::binary);
+        if (!in)
+            fail(
+                s.node("slowdown_table")->source(),
+                fmt::format("shaping.slowdown_table \"{}\" cannot be read", *v)
+            );
+        std::stringstream text;
+        text << in.rdbuf();
+        c.shaping.slowdown_table = *v;
+        c.shaping.slowdown_text = text.str();
+        c.shaping.where = s.where("slowdown_table", file);
+    }
+    s.finish();
+}
+
 config read_all(const toml::table& doc, const std::string& file) {
     config c;
     c.path = file;
@@ -1088,6 +1117,7 @@ config read_all(const toml::table& doc, const std::string& file) {
     read_delivery(root, c);
     read_routes(root, c, file);
     read_shaping(root, c, file);
+    read_shaping_section(root, c, file);
     read_bounce_admin(root, c);
     root.finish();
 

@@ -223,6 +223,13 @@ struct admin_section {
     std::string token;
 };
 
+// [shaping]: the operator's rows for the slow-down table, read before the built-in ones.
+struct shaping_section {
+    std::string slowdown_table;  // path; empty: the built-in table alone
+    std::string slowdown_text;   // its contents, read when the config is loaded
+    position where;
+};
+
 struct config {
     std::string path;
     server_section server;
@@ -242,6 +249,7 @@ struct config {
     std::map<std::string, warming_schedule> warming;
     std::vector<provider> providers;
     std::vector<throttle> throttles;
+    shaping_section shaping;
     bounce_section bounce;
     admin_section admin;
 };

@@ -22,6 +22,14 @@ throttles throttles::from(const config::config& c, adaptive_options options) {
         t.configured_[k] =
             limits{parse_rate(th.rate), th.max_connections, th.max_messages_per_connection};
     }
+    if (!c.shaping.slowdown_text.empty()) {
+        // Checked by outpostd before the config applied; a bad table yields the built-in rules.
+        if (auto own = parse_slowdown_rules(c.shaping.slowdown_text, nullptr)) {
+            t.rules_ = std::move(*own);
+            const auto& builtin = slowdown_rules();
+            t.rules_.insert(t.rules_.end(), builtin.begin(), builtin.end());
+        }
+    }
     return t;
 }
 
@@ -132,7 +140,7 @@ bool throttles::take(std::string_view key, steady_time now) {
 std::optional<throttle_change> throttles::on_reply(
     std::string_view key, const smtp::reply& reply, steady_time now
 ) {
-    const auto* rule = match_slowdown(reply);
+    const auto* rule = rules_.empty() ? match_slowdown(reply) : match_slowdown(rules_, reply);
     if (!rule)
         return std::nullopt;
     auto& e = at(key, now);
@@ -155,6 +163,7 @@ void throttles::reconfigure(const config::config& c) {
             it = entries_.erase(it);
     }
     configured_ = std::move(fresh.configured_);
+    rules_ = std::move(fresh.rules_);
 }
 
 void throttles::restore(

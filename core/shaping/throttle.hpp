@@ -127,6 +127,8 @@ private:
     bool idle(std::string_view key, steady_time now);
 
     std::map<std::string, limits, std::less<>> configured_;
+    // The operator's rows ([shaping] slowdown_table) then the built-in ones; empty: built-in only.
+    std::vector<slowdown_rule> rules_;
     std::map<std::string, entry, std::less<>> entries_;
     adaptive_options options_;
 };

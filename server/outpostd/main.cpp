@@ -28,6 +28,7 @@
 #include "core/queue/feedback.hpp"
 #include "core/queue/runner.hpp"
 #include "core/shaping/counters.hpp"
+#include "core/shaping/slowdown.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/space.hpp"
 #include "core/spool/writer.hpp"
@@ -144,6 +145,11 @@ std::variant<runtime_parts, std::string> prepare(const config::config& cfg) {
     } else if (offers_auth(cfg)) {
         // AUTH offered with no users file: every attempt fails, which is what "no users" means.
         parts.users = std::make_shared<listener::user_table>();
+    }
+    if (!cfg.shaping.slowdown_text.empty()) {
+        std::string why;  // "LINE: what"
+        if (!shaping::parse_slowdown_rules(cfg.shaping.slowdown_text, &why))
+            return fmt::format("{}:{}", cfg.shaping.slowdown_table, why);
     }
     auto sign = daemon::make_signer(cfg);
     if (auto* error = std::get_if<std::string>(&sign))

@@ -241,3 +241,26 @@ TEST_CASE("keys without limits are not kept once their backoff has worn off") {
     CHECK(t.check("domain:slow.example", t0 + 2h).may_send);
     CHECK(t.keys().empty());
 }
+
+TEST_CASE("the operator's slow-down rows apply before the built-in ones, also after a reload") {
+    auto c = config_from(pool_config);
+    steady_time t0{std::chrono::hours(100)};
+    const outpost::smtp::reply custom{451, "4.3.0", "Please pace your mail, friend"};
+    // Built-in table only: not a slow-down.
+    auto plain = throttles::from(c);
+    CHECK_FALSE(plain.on_reply("domain:example.com", custom, t0));
+    // With the operator's row.
+    c.shaping.slowdown_table = "/etc/outpost/slowdown.tsv";
+    c.shaping.slowdown_text = "# ours\n4xx\t*\tpace your mail\texample.com asks to pace\n";
+    auto t = throttles::from(c);
+    auto change = t.on_reply("domain:example.com", custom, t0);
+    REQUIRE(change);
+    REQUIRE(change->rule);
+    CHECK(change->rule->why == "example.com asks to pace");
+    // The built-in rows still apply.
+    CHECK(t.on_reply("domain:other.example", {421, "4.7.0", "try later"}, t0));
+    // A reload without the table drops the row.
+    auto reloaded = config_from(pool_config);
+    t.reconfigure(reloaded);
+    CHECK_FALSE(t.on_reply("domain:third.example", custom, t0));
+}
