@@ -130,8 +130,9 @@ summaries summarize(const config& c) {
     s.restart["auth"] =
         fmt::format("max_failures {} in {}", c.auth.max_failures, ms(c.auth.failure_window));
     s.restart["bounce"] = fmt::format(
-        "domain {}, soft limit {} in {}, suppressed {}", c.bounce.domain,
-        c.bounce.soft_bounce_limit, ms(c.bounce.soft_bounce_window), c.bounce.suppressed_recipient
+        "domain {}, soft limit {} in {}, suppressed {}, soft entries expire after {}",
+        c.bounce.domain, c.bounce.soft_bounce_limit, ms(c.bounce.soft_bounce_window),
+        c.bounce.suppressed_recipient, ms(c.bounce.soft_suppression_ttl)
     );
     s.restart["admin"] = c.admin.address;
     s.restart["dns_servers"] = fmt::format("[{}]", fmt::join(dns, " "));

@@ -1034,6 +1034,7 @@ void read_bounce_admin(section& root, config& c) {
             c.bounce.secret = *v;
         s.unsigned_value("soft_bounce_limit", c.bounce.soft_bounce_limit, 1, 1000);
         s.duration_into("soft_bounce_window", c.bounce.soft_bounce_window);
+        s.duration_into("soft_suppression_ttl", c.bounce.soft_suppression_ttl);
         if (auto v = s.choice("suppressed_recipient", {"reject", "drop"}))
             c.bounce.suppressed_recipient = *v;
         s.finish();

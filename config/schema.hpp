@@ -211,9 +211,10 @@ struct throttle {
 struct bounce_section {
     std::string domain;  // VERP return paths and inbound DSNs; empty: no VERP
     std::string secret;  // HMAC key of VERP tokens; empty: generated in spool_dir/verp.secret
-    unsigned soft_bounce_limit = 3;                            // consecutive soft bounces ...
-    duration soft_bounce_window = std::chrono::hours(24 * 7);  // ... within this window suppress
-    std::string suppressed_recipient = "reject";               // reject (550 at RCPT) | drop
+    unsigned soft_bounce_limit = 3;                              // consecutive soft bounces ...
+    duration soft_bounce_window = std::chrono::hours(24 * 7);    // ... within this window suppress
+    std::string suppressed_recipient = "reject";                 // reject (550 at RCPT) | drop
+    duration soft_suppression_ttl = std::chrono::hours(24 * 7);  // soft entries expire after this
 };
 
 struct admin_section {

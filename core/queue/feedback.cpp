@@ -81,6 +81,8 @@ bool feedback::record(
                    : origin;
     e.first_seen = e.last_seen = now;
     e.message_id = cause;
+    e.severity = decision == bounce::suppression_decision::count_soft ? suppression::kind::soft
+                                                                      : suppression::kind::hard;
     if (!list_.add(e)) {
         log::error("suppression_write_failed", {{"rcpt", address}, {"error", list_.last_error()}});
         return false;

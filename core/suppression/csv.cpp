@@ -13,9 +13,19 @@ namespace outpost::suppression {
 
 namespace {
 
-enum class column { address, reason, status, origin, first_seen, last_seen, count, message_id };
+enum class column {
+    address,
+    reason,
+    status,
+    origin,
+    first_seen,
+    last_seen,
+    count,
+    message_id,
+    severity
+};
 
-constexpr std::array<std::pair<std::string_view, column>, 8> column_names{{
+constexpr std::array<std::pair<std::string_view, column>, 9> column_names{{
     {"address", column::address},
     {"reason", column::reason},
     {"status", column::status},
@@ -24,6 +34,7 @@ constexpr std::array<std::pair<std::string_view, column>, 8> column_names{{
     {"last_seen", column::last_seen},
     {"count", column::count},
     {"message_id", column::message_id},
+    {"kind", column::severity},
 }};
 
 std::optional<column> parse_column(std::string_view name) {
@@ -205,9 +216,9 @@ std::optional<std::int64_t> parse_time(std::string_view text) {
 
 std::string csv_row(const entry& e) {
     return fmt::format(
-        "{},{},{},{},{},{},{},{}", csv_quote(e.address), csv_quote(e.reason), csv_quote(e.status),
-        to_string(e.origin), format_time(e.first_seen), format_time(e.last_seen), e.count,
-        csv_quote(e.message_id)
+        "{},{},{},{},{},{},{},{},{}", csv_quote(e.address), csv_quote(e.reason),
+        csv_quote(e.status), to_string(e.origin), format_time(e.first_seen),
+        format_time(e.last_seen), e.count, csv_quote(e.message_id), to_string(e.severity)
     );
 }
 
@@ -318,6 +329,16 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
                     break;
                 case column::message_id:
                     e.message_id = value;
+                    break;
+                case column::severity:
+                    if (value.empty())
+                        break;
+                    if (auto k = parse_kind(value)) {
+                        e.severity = *k;
+                    } else {
+                        problem(fmt::format("unknown kind \"{}\" (hard, soft)", value));
+                        ok = false;
+                    }
                     break;
             }
         }

@@ -15,7 +15,7 @@ namespace outpost::suppression {
 // The export header line (without line end). An import needs `address` and accepts any subset
 // of these columns, in any order.
 inline constexpr std::string_view csv_header =
-    "address,reason,status,source,first_seen,last_seen,count,message_id";
+    "address,reason,status,source,first_seen,last_seen,count,message_id,kind";
 
 // RFC 4180 §2.6-2.7: the field as is, or in double quotes with inner quotes doubled when it holds
 // a comma, a double quote, CR or LF.

@@ -2,9 +2,12 @@
 // address as first written beside it for display.
 #include "core/suppression/sqlite_store.hpp"
 
+#include <chrono>
+
 #include <sqlite3.h>
 
 #include "core/util/sqlite_statement.hpp"
+#include "core/util/text.hpp"
 
 namespace outpost::suppression {
 
@@ -18,6 +21,7 @@ entry row_of(const statement& st) {
     e.address = st.text(8);
     if (e.address.empty())
         e.address = st.text(0);
+    e.severity = parse_kind(st.text(9)).value_or(kind::hard);
     e.reason = st.text(1);
     e.status = st.text(2);
     e.origin = parse_source(st.text(3)).value_or(source::manual);
@@ -29,7 +33,7 @@ entry row_of(const statement& st) {
 }
 
 constexpr const char* columns =
-    "address, reason, status, source, first_seen, last_seen, count, message_id, display";
+    "address, reason, status, source, first_seen, last_seen, count, message_id, display, kind";
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS suppression (
@@ -41,7 +45,8 @@ CREATE TABLE IF NOT EXISTS suppression (
     last_seen  INTEGER NOT NULL,
     count      INTEGER NOT NULL DEFAULT 1,
     message_id TEXT NOT NULL DEFAULT '',
-    display    TEXT NOT NULL DEFAULT ''
+    display    TEXT NOT NULL DEFAULT '',
+    kind       TEXT NOT NULL DEFAULT 'hard'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS suppression_last_seen ON suppression(last_seen);
 CREATE INDEX IF NOT EXISTS suppression_reason ON suppression(reason, last_seen);
@@ -74,10 +79,10 @@ DELETE FROM suppression WHERE address <> lower(address);
 COMMIT;
 )";
 
-bool has_display_column(sqlite3* db) {
+bool has_column(sqlite3* db, std::string_view name) {
     statement info(db, "PRAGMA table_info(suppression)");
     while (info.step() == SQLITE_ROW)
-        if (info.text(1) == "display")
+        if (info.text(1) == name)
             return true;
     return false;
 }
@@ -91,7 +96,19 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, std::s
     );
     if (!db)
         return nullptr;
-    if (!has_display_column(db)) {
+    // Files from before kinds: every entry was for good, so hard.
+    if (!has_column(db, "kind")) {
+        std::string why;
+        if (!util::sqlite_exec(
+                db, "ALTER TABLE suppression ADD COLUMN kind TEXT NOT NULL DEFAULT 'hard'", &why
+            )) {
+            if (error)
+                *error = path + ": adding the kind column: " + why;
+            sqlite3_close(db);
+            return nullptr;
+        }
+    }
+    if (!has_column(db, "display")) {
         std::string why;
         if (!util::sqlite_exec(db, fold_case, &why)) {
             util::sqlite_exec(db, "ROLLBACK", nullptr);
@@ -129,8 +146,9 @@ bool sqlite_store::upsert(const entry& e) {
     statement st(
         db_, insert_,
         "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, "
-        "count, message_id, display) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8) "
+        "count, message_id, display, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9) "
         "ON CONFLICT(address) DO UPDATE SET reason = excluded.reason, "
+        "kind = CASE WHEN kind = 'hard' OR excluded.kind = 'hard' THEN 'hard' ELSE 'soft' END, "
         "status = excluded.status, source = excluded.source, "
         "first_seen = min(first_seen, excluded.first_seen), "
         "last_seen = max(last_seen, excluded.last_seen), count = count + 1, "
@@ -146,6 +164,7 @@ bool sqlite_store::upsert(const entry& e) {
     st.bind(6, e.last_seen ? e.last_seen : e.first_seen);
     st.bind(7, e.message_id);
     st.bind(8, normalize_address(e.address));
+    st.bind(9, to_string(e.severity));
     if (st.step() != SQLITE_DONE)
         return fail("insert");
     return true;
@@ -173,14 +192,16 @@ std::optional<entry> sqlite_store::lookup(std::string_view address) {
     auto key = match_key(address);
     if (key.empty())
         return std::nullopt;
-    static const std::string sql =
-        std::string("SELECT ") + columns + " FROM suppression WHERE address = ?1";
+    static const std::string sql = std::string("SELECT ") + columns +
+                                   " FROM suppression WHERE address = ?1 AND (kind = 'hard' OR "
+                                   "last_seen >= ?2)";
     statement st(db_, lookup_, sql.c_str());
     if (!st.ok()) {
         fail("prepare lookup");
         return std::nullopt;
     }
     st.bind(1, key);
+    st.bind(2, soft_cutoff());
     if (st.step() == SQLITE_ROW)
         return row_of(st);
     return std::nullopt;
@@ -202,7 +223,9 @@ bool sqlite_store::remove(std::string_view address) {
 std::vector<entry> sqlite_store::list(const list_filter& filter) {
     std::string sql = std::string("SELECT ") + columns +
                       " FROM suppression WHERE (?1 IS NULL OR reason = ?1) AND (?2 IS NULL OR "
-                      "last_seen >= ?2) ORDER BY last_seen DESC, address";
+                      "last_seen >= ?2) AND (?3 IS NULL OR address LIKE '%@' || ?3) AND (?4 IS "
+                      "NULL OR kind = ?4) AND (?5 IS NULL OR source = ?5) AND (kind = 'hard' OR "
+                      "last_seen >= ?6) ORDER BY last_seen DESC, address";
     if (filter.limit > 0)
         sql += " LIMIT " + std::to_string(filter.limit);
     std::vector<entry> out;
@@ -215,9 +238,26 @@ std::vector<entry> sqlite_store::list(const list_filter& filter) {
         st.bind(1, *filter.reason);
     if (filter.since)
         st.bind(2, *filter.since);
+    if (filter.domain)
+        st.bind(3, util::to_lower(*filter.domain));
+    if (filter.severity)
+        st.bind(4, to_string(*filter.severity));
+    if (filter.origin)
+        st.bind(5, to_string(*filter.origin));
+    st.bind(6, soft_cutoff());
     while (st.step() == SQLITE_ROW)
         out.push_back(row_of(st));
     return out;
+}
+
+std::int64_t sqlite_store::soft_cutoff() const {
+    if (soft_ttl_ <= 0)
+        return 0;
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()
+    )
+                   .count();
+    return now - soft_ttl_;
 }
 
 std::size_t sqlite_store::size() {

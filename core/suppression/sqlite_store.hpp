@@ -34,6 +34,9 @@ public:
 
     std::string last_error() const override { return error_; }
 
+    // Soft entries last seen longer ago than this are gone for lookup() and list(); 0: never.
+    void set_soft_ttl(std::int64_t seconds) { soft_ttl_ = seconds; }
+
 private:
     explicit sqlite_store(sqlite3* db) : db_(db) {}
 
@@ -46,6 +49,9 @@ private:
     sqlite3_stmt* insert_ = nullptr;
     sqlite3_stmt* lookup_ = nullptr;
     std::string error_;
+    std::int64_t soft_ttl_ = 0;
+    // Last seen before this, a soft entry has expired (0: none expires).
+    std::int64_t soft_cutoff() const;
 };
 
 }  // namespace outpost::suppression

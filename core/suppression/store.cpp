@@ -18,6 +18,18 @@ constexpr std::array<std::pair<source, std::string_view>, 5> names{{
 
 }  // namespace
 
+std::string_view to_string(kind k) {
+    return k == kind::soft ? "soft" : "hard";
+}
+
+std::optional<kind> parse_kind(std::string_view name) {
+    if (name == "hard")
+        return kind::hard;
+    if (name == "soft")
+        return kind::soft;
+    return std::nullopt;
+}
+
 std::string_view to_string(source s) {
     for (const auto& [value, name] : names)
         if (value == s)

@@ -14,6 +14,13 @@ namespace outpost::suppression {
 enum class source { smtp_reply, dsn, complaint, manual, import };
 
 std::string_view to_string(source s);
+
+// Hard entries stay until removed; soft ones (soft bounces that reached the limit) expire after
+// [bounce] soft_suppression_ttl, so a full mailbox or a passing block does not lose an address
+// for good.
+enum class kind { hard, soft };
+std::string_view to_string(kind k);  // "hard", "soft"
+std::optional<kind> parse_kind(std::string_view name);
 // "smtp-reply", "dsn", "complaint", "manual", "import"; nullopt for anything else.
 std::optional<source> parse_source(std::string_view name);
 
@@ -24,8 +31,9 @@ struct entry {
     suppression::source origin = source::manual;
     std::int64_t first_seen = 0;  // unix seconds, UTC
     std::int64_t last_seen = 0;
-    std::uint32_t count = 1;  // times recorded
-    std::string message_id;   // queue id or Message-ID that caused the last record
+    std::uint32_t count = 1;                  // times recorded
+    std::string message_id;                   // queue id or Message-ID that caused the last record
+    suppression::kind severity = kind::hard;  // a hard record makes the entry hard for good
 };
 
 // "User@Example.COM" -> "User@example.com": RFC 5321 §2.4 leaves the local part's case to the
@@ -42,6 +50,9 @@ std::string match_key(std::string_view address);
 struct list_filter {
     std::optional<std::string> reason;  // only this reason
     std::optional<std::int64_t> since;  // only entries last seen at or after this time
+    std::optional<std::string> domain;  // only addresses at this domain (any case)
+    std::optional<kind> severity;       // only hard or only soft entries
+    std::optional<source> origin;       // only entries from this source
     std::size_t limit = 0;              // 0: all
 };
 

@@ -23,8 +23,10 @@ using suppression::entry;
 
 constexpr const char* usage_text =
     "usage: outpostctl suppression list [--reason R] [--since YYYY-MM-DD] [--limit N]\n"
+    "                                   [--domain D] [--kind hard|soft] [--source S]\n"
     "                                   [--format table|csv|json]\n"
     "       outpostctl suppression add ADDRESS --reason R [--status CODE] [--message-id ID]\n"
+    "                                   [--kind hard|soft]\n"
     "       outpostctl suppression remove ADDRESS\n"
     "       outpostctl suppression check ADDRESS     (alias: show)\n"
     "       outpostctl suppression export [--format csv|json]\n"
@@ -32,6 +34,8 @@ constexpr const char* usage_text =
     "  The list lives in SPOOL_DIR/suppression.sqlite ([server] spool_dir of --config);\n"
     "  --db PATH names another file. Works whether or not the daemon runs (SQLite WAL).\n"
     "  check exits 0 and prints the entry when the address is suppressed, 1 when it is not.\n"
+    "  Addresses match in any case. Soft entries (soft bounces that reached the limit) expire\n"
+    "  after [bounce] soft_suppression_ttl (7d); hard ones stay until removed.\n"
     "  export is list --format csv (the default) or json: a header line\n"
     "  address,reason,status,source,first_seen,last_seen,count,message_id, times in ISO 8601 UTC.\n"
     "  import reads that CSV (any subset of the columns with address; no reason means \"import\")\n"
@@ -66,11 +70,12 @@ std::optional<std::int64_t> parse_since(const std::string& text) {
 std::string json_of(const entry& e) {
     return fmt::format(
         "{{\"address\":{},\"reason\":{},\"status\":{},\"source\":{},\"first_seen\":{},"
-        "\"last_seen\":{},\"count\":{},\"message_id\":{}}}",
+        "\"last_seen\":{},\"count\":{},\"message_id\":{},\"kind\":{}}}",
         json_string(e.address), json_string(e.reason), json_string(e.status),
         json_string(std::string(suppression::to_string(e.origin))),
         json_string(suppression::format_time(e.first_seen)),
-        json_string(suppression::format_time(e.last_seen)), e.count, json_string(e.message_id)
+        json_string(suppression::format_time(e.last_seen)), e.count, json_string(e.message_id),
+        json_string(std::string(suppression::to_string(e.severity)))
     );
 }
 
@@ -84,12 +89,13 @@ void print_entries(const std::vector<entry>& entries, const std::string& format)
             fmt::print("{}\n", suppression::csv_row(e));
     } else {
         fmt::print(
-            "{:<40} {:<16} {:<8} {:<10} {:<20} {:>5}\n", "ADDRESS", "REASON", "STATUS", "SOURCE",
-            "LAST SEEN", "COUNT"
+            "{:<40} {:<4} {:<16} {:<8} {:<10} {:<20} {:>5}\n", "ADDRESS", "KIND", "REASON",
+            "STATUS", "SOURCE", "LAST SEEN", "COUNT"
         );
         for (const auto& e : entries)
             fmt::print(
-                "{:<40} {:<16} {:<8} {:<10} {:<20} {:>5}\n", e.address, e.reason, e.status,
+                "{:<40} {:<4} {:<16} {:<8} {:<10} {:<20} {:>5}\n", e.address,
+                suppression::to_string(e.severity), e.reason, e.status,
                 suppression::to_string(e.origin), suppression::format_time(e.last_seen), e.count
             );
     }
@@ -179,6 +185,10 @@ int run(context& ctx) {
         fmt::print(stderr, "outpostctl suppression: {}\n", error);
         return exit_failure;
     }
+    // The daemon's view: soft entries past their TTL are gone (--db alone: the default TTL).
+    auto ttl = db ? config::bounce_section{}.soft_suppression_ttl
+                  : ctx.config().bounce.soft_suppression_ttl;
+    store->set_soft_ttl(std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
 
     if (word == "import")
         return import_csv(ctx, *store);
@@ -200,6 +210,25 @@ int run(context& ctx) {
         }
         if (auto limit = ctx.take_count("--limit"))
             filter.limit = *limit;
+        filter.domain = ctx.take_option("--domain");
+        if (auto k = ctx.take_option("--kind")) {
+            filter.severity = suppression::parse_kind(*k);
+            if (!filter.severity) {
+                fmt::print(stderr, "outpostctl suppression: --kind wants hard or soft\n");
+                return exit_usage;
+            }
+        }
+        if (auto s = ctx.take_option("--source")) {
+            filter.origin = suppression::parse_source(*s);
+            if (!filter.origin) {
+                fmt::print(
+                    stderr,
+                    "outpostctl suppression: --source wants smtp-reply, dsn, complaint, manual or "
+                    "import\n"
+                );
+                return exit_usage;
+            }
+        }
         if (ctx.args.size() != 1) {
             fmt::print(stderr, "{}", usage_text);
             return exit_usage;
@@ -219,6 +248,11 @@ int run(context& ctx) {
         auto reason = ctx.take_option("--reason");
         auto status = ctx.take_option("--status");
         auto message_id = ctx.take_option("--message-id");
+        auto severity = ctx.take_option("--kind");
+        if (severity && !suppression::parse_kind(*severity)) {
+            fmt::print(stderr, "outpostctl suppression: --kind wants hard or soft\n");
+            return exit_usage;
+        }
         if (ctx.args.size() != 2 || !reason) {
             fmt::print(stderr, "usage: outpostctl suppression add ADDRESS --reason R\n");
             return exit_usage;
@@ -230,6 +264,8 @@ int run(context& ctx) {
         e.origin = suppression::source::manual;
         e.first_seen = e.last_seen = now_seconds();
         e.message_id = message_id.value_or("");
+        e.severity =
+            suppression::parse_kind(severity.value_or("hard")).value_or(suppression::kind::hard);
         if (!store->add(e)) {
             fmt::print(stderr, "outpostctl suppression: {}\n", store->last_error());
             return exit_failure;

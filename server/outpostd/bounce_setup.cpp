@@ -63,6 +63,9 @@ bounce_stores open_bounce_stores(const config::config& cfg) {
     if (!list)
         throw std::runtime_error(fmt::format("{}: {}", (dir / "suppression.sqlite").string(), error)
         );
+    list->set_soft_ttl(
+        std::chrono::duration_cast<std::chrono::seconds>(cfg.bounce.soft_suppression_ttl).count()
+    );
     s.list = std::move(list);
     s.state = suppression::bounce_state::open((dir / "bounce-state.sqlite").string(), &error);
     if (!s.state)

@@ -105,7 +105,7 @@ TEST_CASE("csv_row writes the columns of csv_header") {
     CHECK(
         csv_row(sample()) ==
         "Mixed.Case@example.com,\"full, \"\"quota\"\"\",5.2.2,dsn,1970-01-01T00:00:00Z,"
-        "2026-11-20T08:15:00Z,3,<id@x>"
+        "2026-11-20T08:15:00Z,3,<id@x>,hard"
     );
 }
 

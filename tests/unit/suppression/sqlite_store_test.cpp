@@ -178,11 +178,53 @@ TEST_CASE("list filters by reason and time, newest first") {
     REQUIRE(all.size() == 3);
     CHECK(all[0].address == "new@example.com");
     CHECK(all[2].address == "old@example.com");
-    auto unknown = s->list({std::string("userunknown"), std::nullopt, 0});
-    CHECK(unknown.size() == 2);
-    auto recent = s->list({std::nullopt, std::int64_t{200}, 0});
-    CHECK(recent.size() == 2);
-    CHECK(s->list({std::nullopt, std::nullopt, 1}).size() == 1);
+    list_filter by_reason;
+    by_reason.reason = "userunknown";
+    CHECK(s->list(by_reason).size() == 2);
+    list_filter recent;
+    recent.since = 200;
+    CHECK(s->list(recent).size() == 2);
+    list_filter one;
+    one.limit = 1;
+    CHECK(s->list(one).size() == 1);
+}
+
+TEST_CASE("list filters by domain, kind and source; soft entries expire, hard ones stay") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()
+    )
+                   .count();
+    s->add(make("hard@Example.COM", "userunknown", now - 30 * 86400));
+    auto soft_old = make("full@example.com", "mailboxfull", now - 10 * 86400);
+    soft_old.severity = kind::soft;
+    s->add(soft_old);
+    auto soft_new = make("busy@other.test", "mailboxfull", now - 86400);
+    soft_new.severity = kind::soft;
+    soft_new.origin = source::smtp_reply;
+    s->add(soft_new);
+    list_filter at_example;
+    at_example.domain = "EXAMPLE.com";
+    CHECK(s->list(at_example).size() == 2);
+    list_filter soft_only;
+    soft_only.severity = kind::soft;
+    CHECK(s->list(soft_only).size() == 2);
+    list_filter from_replies;
+    from_replies.origin = source::smtp_reply;
+    REQUIRE(s->list(from_replies).size() == 1);
+    CHECK(s->list(from_replies)[0].address == "busy@other.test");
+    CHECK(s->list(from_replies)[0].severity == kind::soft);
+    // A week's TTL: the 10-day-old soft entry is gone, the 30-day-old hard one stays.
+    s->set_soft_ttl(7 * 86400);
+    CHECK_FALSE(s->lookup("full@example.com"));
+    CHECK(s->lookup("hard@example.com"));
+    CHECK(s->lookup("busy@other.test"));
+    CHECK(s->list({}).size() == 2);
+    // A hard record makes a soft entry hard for good.
+    s->add(make("busy@other.test", "userunknown", now));
+    CHECK(s->lookup("busy@other.test")->severity == kind::hard);
 }
 
 TEST_CASE("invalid addresses are refused and add_all is all or nothing") {
