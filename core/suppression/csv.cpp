@@ -222,6 +222,36 @@ std::string csv_row(const entry& e) {
     );
 }
 
+namespace {
+
+csv_import read_address_list(
+    const csv_document& doc, const csv_import_options& options, csv_import out
+) {
+    for (const auto& record : doc.records) {
+        if (record.fields.size() != 1) {
+            out.problems.push_back(
+                {record.line, "a list of addresses has one address per line, nothing else"}
+            );
+            continue;
+        }
+        entry e;
+        e.address = normalize_address(record.fields[0]);
+        if (e.address.empty()) {
+            out.problems.push_back(
+                {record.line, fmt::format("invalid address \"{}\"", record.fields[0])}
+            );
+            continue;
+        }
+        e.reason = "import";
+        e.origin = options.origin.value_or(source::import);
+        e.first_seen = e.last_seen = options.now;
+        out.entries.push_back(std::move(e));
+    }
+    return out;
+}
+
+}  // namespace
+
 csv_import read_csv_entries(std::string_view text, const csv_import_options& options) {
     auto doc = parse_csv(text);
     csv_import out;
@@ -234,6 +264,9 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
     const auto& header = doc.records.front();
     if (!out.problems.empty() && out.problems.front().line < header.line)
         return out;  // the header itself is unreadable
+    // One address per line, no header: the plainest list people migrate from.
+    if (header.fields.size() == 1 && header.fields[0].find('@') != std::string::npos)
+        return read_address_list(doc, options, std::move(out));
 
     std::vector<column> columns;
     bool has_address = false;

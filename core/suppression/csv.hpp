@@ -69,7 +69,8 @@ struct csv_import {
 // normalized (an invalid one is a problem); a missing or empty reason is "import"; a missing
 // status or message id is empty; a missing count is 1; first_seen and last_seen must be
 // format_time text, and when one is missing it takes the other's value (both missing: now).
-// Every bad line is reported, with the line its record starts on.
+// Every bad line is reported, with the line its record starts on. A file whose first line is a
+// single address has no header: one address per line, each imported with reason "import".
 csv_import read_csv_entries(std::string_view text, const csv_import_options& options);
 
 }  // namespace outpost::suppression

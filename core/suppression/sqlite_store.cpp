@@ -2,6 +2,7 @@
 // address as first written beside it for display.
 #include "core/suppression/sqlite_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <sqlite3.h>
@@ -174,11 +175,48 @@ bool sqlite_store::add(const entry& e) {
     return upsert(e);
 }
 
+bool sqlite_store::merge(const entry& e) {
+    auto key = match_key(e.address);
+    if (key.empty()) {
+        error_ = "invalid address \"" + e.address + "\"";
+        return false;
+    }
+    statement st(
+        db_,
+        "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, count, "
+        "message_id, display, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+        "ON CONFLICT(address) DO UPDATE SET "
+        "reason = CASE WHEN excluded.last_seen > last_seen THEN excluded.reason ELSE reason END, "
+        "status = CASE WHEN excluded.last_seen > last_seen THEN excluded.status ELSE status END, "
+        "source = CASE WHEN excluded.last_seen > last_seen THEN excluded.source ELSE source END, "
+        "message_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.message_id "
+        "ELSE message_id END, "
+        "kind = CASE WHEN kind = 'hard' OR excluded.kind = 'hard' THEN 'hard' ELSE 'soft' END, "
+        "first_seen = min(first_seen, excluded.first_seen), "
+        "last_seen = max(last_seen, excluded.last_seen), count = max(count, excluded.count)"
+    );
+    if (!st.ok())
+        return fail("prepare import");
+    st.bind(1, key);
+    st.bind(2, e.reason);
+    st.bind(3, e.status);
+    st.bind(4, to_string(e.origin));
+    st.bind(5, e.first_seen ? e.first_seen : e.last_seen);
+    st.bind(6, e.last_seen ? e.last_seen : e.first_seen);
+    st.bind(7, std::max<std::uint32_t>(e.count, 1));
+    st.bind(8, e.message_id);
+    st.bind(9, normalize_address(e.address));
+    st.bind(10, to_string(e.severity));
+    if (st.step() != SQLITE_DONE)
+        return fail("import");
+    return true;
+}
+
 bool sqlite_store::add_all(std::span<const entry> entries) {
     if (!exec("BEGIN IMMEDIATE"))
         return false;
     for (const auto& e : entries) {
-        if (!upsert(e)) {
+        if (!merge(e)) {
             auto why = error_;
             exec("ROLLBACK");
             error_ = why;

@@ -42,6 +42,7 @@ private:
 
     bool exec(const char* sql);
     bool upsert(const entry& e);
+    bool merge(const entry& e);
     bool fail(const char* what);
 
     sqlite3* db_;

@@ -67,8 +67,10 @@ public:
     // count + 1, the later last_seen, and the new reason,
     // status, origin and message id. False when the address is invalid or the write failed.
     virtual bool add(const entry& e) = 0;
-    // add() for many entries in one transaction (imports); false, and nothing written, when any
-    // address is invalid or the write fails.
+    // An import, in one transaction: a new address is stored with the entry's count; one already
+    // there keeps the larger count, the earlier first_seen and the later last_seen, and takes the
+    // entry's reason, status and source when the entry is newer. Importing the same file twice
+    // changes nothing. False, and nothing written, when any address is invalid or a write fails.
     virtual bool add_all(std::span<const entry> entries) = 0;
     virtual std::optional<entry> lookup(std::string_view address) = 0;
     // True when the address was there.

@@ -148,14 +148,6 @@ int import_csv(context& ctx, suppression::store& store) {
         "imported {} rows from {}: {} new addresses, {} updated\n", result.entries.size(), file,
         added, result.entries.size() - added
     );
-    // The store counts records itself (sqlite_store starts a new address at 1), so a count column
-    // informs but is not restored.
-    for (const auto& e : result.entries) {
-        if (e.count != 1) {
-            fmt::print(stderr, "outpostctl suppression: note: count values are not imported\n");
-            break;
-        }
-    }
     return exit_ok;
 }
 

@@ -186,3 +186,18 @@ TEST_CASE("read_csv_entries refuses first_seen after last_seen") {
     REQUIRE(r.problems.size() == 1);
     CHECK(r.problems[0].line == 2);
 }
+
+TEST_CASE("read_csv_entries takes a plain list of addresses, one per line, without a header") {
+    csv_import_options o;
+    o.now = 1000;
+    auto r = read_csv_entries("a@example.com\r\nB@Example.NET\n\nc@example.org\n", o);
+    REQUIRE(r.problems.empty());
+    REQUIRE(r.entries.size() == 3);
+    CHECK(r.entries[1].address == "B@example.net");
+    CHECK(r.entries[1].reason == "import");
+    CHECK(r.entries[1].last_seen == 1000);
+    auto bad = read_csv_entries("a@example.com\nnot an address\nb@example.com,extra\n", o);
+    REQUIRE(bad.problems.size() == 2);
+    CHECK(bad.problems[0].line == 2);
+    CHECK(bad.problems[1].line == 3);
+}

@@ -264,3 +264,28 @@ TEST_CASE("open reports an error for a path that cannot be created") {
 }
 
 // Lookup speed with a million entries is a benchmark, not a unit test: it belongs in scripts/bench.
+
+TEST_CASE("an import merges: the same file twice changes nothing, counts are kept") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    auto a = make("a@example.com", "userunknown", 100);
+    a.count = 4;
+    auto b = make("b@example.com", "mailboxfull", 200);
+    std::vector<entry> file{a, b};
+    REQUIRE(s->add_all(file));
+    REQUIRE(s->add_all(file));
+    CHECK(s->size() == 2);
+    CHECK(s->lookup("a@example.com")->count == 4);
+    CHECK(s->lookup("b@example.com")->count == 1);
+    // A newer row takes over reason and last_seen; an older one only widens first_seen.
+    auto newer = make("A@example.com", "spamdetected", 500);
+    auto older = make("b@example.com", "userunknown", 50);
+    std::vector<entry> update{newer, older};
+    REQUIRE(s->add_all(update));
+    CHECK(s->lookup("a@example.com")->reason == "spamdetected");
+    CHECK(s->lookup("a@example.com")->last_seen == 500);
+    CHECK(s->lookup("b@example.com")->reason == "mailboxfull");
+    CHECK(s->lookup("b@example.com")->first_seen == 50);
+    CHECK(s->lookup("b@example.com")->count == 1);
+}
