@@ -56,7 +56,8 @@ struct listener {
 
 struct server_section {
     std::string hostname;
-    std::string spool_dir = "/var/spool/outpost";
+    // outpost.service's StateDirectory, the one place its hardening lets the daemon write.
+    std::string spool_dir = "/var/lib/outpost";
     unsigned workers = 0;  // threads for signing and disk work; 0 = one per core
     duration shutdown_timeout = std::chrono::seconds(30);
     // Free space kept for delivery bookkeeping: below it, new mail gets 452 4.3.1 at MAIL, RCPT

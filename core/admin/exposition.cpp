@@ -185,6 +185,21 @@ std::string render_metrics(const metrics_snapshot& s) {
         );
     }
     e.describe(
+        "outpost_config_last_reload_successful", "gauge",
+        "Whether the last SIGHUP reload applied (1) or was refused (0); 1 before any."
+    );
+    e.sample(
+        "outpost_config_last_reload_successful", {}, std::uint64_t{s.last_reload_ok ? 1u : 0u}
+    );
+    e.describe(
+        "outpost_config_last_reload_timestamp_seconds", "gauge",
+        "When the last SIGHUP reload was tried (unix seconds; 0: none since start)."
+    );
+    e.sample(
+        "outpost_config_last_reload_timestamp_seconds", {},
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.last_reload_at))
+    );
+    e.describe(
         "outpost_suppressions_added_total", "counter",
         "Addresses put on the suppression list by outpostd, by bounce reason."
     );

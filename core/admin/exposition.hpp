@@ -83,6 +83,8 @@ struct metrics_snapshot {
     std::map<std::string, std::uint64_t> suppressions_added;  // by reason
     std::map<std::string, std::uint64_t> rcpt_refused;        // by reason
     std::map<std::string, std::uint64_t> backoffs_started;    // by key class
+    std::int64_t last_reload_at = 0;                          // unix seconds; 0: none since start
+    bool last_reload_ok = true;
 
     struct distribution {
         std::vector<double> bounds;

@@ -51,6 +51,16 @@ std::map<std::string, std::array<std::uint64_t, 3>> provider_outcomes::read() co
     return {counts_.begin(), counts_.end()};
 }
 
+void reload_record::set(std::int64_t at, bool ok, std::string error) {
+    std::lock_guard lock(mutex_);
+    value_ = {at, ok, std::move(error)};
+}
+
+reload_record::value reload_record::read() const {
+    std::lock_guard lock(mutex_);
+    return value_;
+}
+
 void labeled_counter::add(std::string_view label) {
     std::lock_guard lock(mutex_);
     auto it = counts_.find(label);

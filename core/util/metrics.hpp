@@ -79,6 +79,24 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> counts_;
 };
 
+// The outcome of the last SIGHUP reload, for status and /metrics.
+class reload_record {
+public:
+    void set(std::int64_t at, bool ok, std::string error);
+
+    struct value {
+        std::int64_t at = 0;  // unix seconds; 0: no reload since start
+        bool ok = true;
+        std::string error;
+    };
+
+    value read() const;
+
+private:
+    mutable std::mutex mutex_;
+    value value_;
+};
+
 struct event_counters {
     counter messages_received;  // messages accepted and spooled (250 after DATA)
     counter rcpt_delivered;     // recipients a remote server accepted
@@ -88,6 +106,7 @@ struct event_counters {
     labeled_counter suppressions_added;  // by bounce reason (the classifier's vocabulary)
     labeled_counter rcpt_refused;        // by reason: relay, suppressed, syntax, storage, ...
     labeled_counter backoffs_started;    // by throttle key class: domain, provider
+    reload_record last_reload;
     // Signing a message at intake, on the worker pool (waiting for a worker included).
     histogram signing_seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
     // One SMTP transaction at delivery, from the start of its turn on the connection (the connect

@@ -552,6 +552,15 @@ int queue(context& ctx) {
     return exit_usage;
 }
 
+std::string reload_text(const json::value& r) {
+    auto at = int_of(field(r, "at"));
+    if (at == 0)
+        return "none since start";
+    bool ok = field(r, "ok").is_bool() && field(r, "ok").get_bool();
+    return ok ? fmt::format("applied at {}", util::iso8601(at))
+              : fmt::format("REFUSED at {}: {}", util::iso8601(at), text_of(field(r, "error")));
+}
+
 int status(context& ctx) {
     if (!ctx.args.empty() || bad_format(ctx)) {
         fmt::print(stderr, "{}", status_usage);
@@ -591,6 +600,7 @@ int status(context& ctx) {
                             text_of(field(c, "received")), text_of(field(c, "delivered")),
                             text_of(field(c, "deferred")), text_of(field(c, "bounced"))
                         )},
+        {"last reload", reload_text(field(doc, "last_reload"))},
     });
     return exit_ok;
 }

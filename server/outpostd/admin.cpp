@@ -438,6 +438,9 @@ std::string admin_server::metrics_text() const {
     s.suppressions_added = counters.suppressions_added.read();
     s.rcpt_refused = counters.rcpt_refused.read();
     s.backoffs_started = counters.backoffs_started.read();
+    auto reload = counters.last_reload.read();
+    s.last_reload_at = reload.at;
+    s.last_reload_ok = reload.ok;
     for (auto& use : sources_.runner.warming_usage())
         s.warming.push_back({std::move(use.ip), std::move(use.provider), use.sent, use.cap});
     auto copy = [](const util::histogram& h) {
@@ -468,6 +471,12 @@ std::string admin_server::status_json() const {
     o["listeners"] = std::move(listeners);
     o["admin"] = sources_.cfg.admin.address;
     o["connections"] = sources_.listeners.active_connections();
+    auto reload = util::metrics().last_reload.read();
+    json::object last_reload;
+    last_reload["at"] = reload.at;
+    last_reload["ok"] = reload.ok;
+    last_reload["error"] = reload.error;
+    o["last_reload"] = std::move(last_reload);
     auto q = sources_.runner.stats();
     std::optional<std::int64_t> oldest;
     for (const auto* j : sources_.runner.queued())

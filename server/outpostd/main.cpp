@@ -33,6 +33,7 @@
 #include "core/spool/space.hpp"
 #include "core/spool/writer.hpp"
 #include "core/util/log.hpp"
+#include "core/util/metrics.hpp"
 #include "server/outpostd/admin.hpp"
 #include "server/outpostd/bounce_setup.hpp"
 #include "server/outpostd/notify.hpp"
@@ -90,6 +91,13 @@ bool offers_auth(const config::config& cfg) {
         if (l.auth != config::auth_policy::none)
             return true;
     return false;
+}
+
+std::int64_t unix_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
 }
 
 // Whether a socket can be bound to the address here (EADDRNOTAVAIL otherwise).
@@ -316,6 +324,7 @@ int main(int argc, char** argv) {
                 auto reloaded = config::load(args->config);
                 if (auto* error = std::get_if<config::load_error>(&reloaded)) {
                     log::error("reload_failed", {{"error", error->message}});
+                    util::metrics().last_reload.set(unix_seconds(), false, error->message);
                 } else {
                     auto fresh = std::make_shared<const config::config>(
                         std::move(std::get<config::config>(reloaded))
@@ -331,6 +340,7 @@ int main(int argc, char** argv) {
                             server.reconfigure(fresh, std::get<runtime_parts>(prepared_again).tls);
                     if (failure) {
                         log::error("reload_failed", {{"error", *failure}});
+                        util::metrics().last_reload.set(unix_seconds(), false, *failure);
                     } else {
                         auto& next = std::get<runtime_parts>(prepared_again);
                         for (const auto& change : config::describe_changes(*current, *fresh))
@@ -348,6 +358,7 @@ int main(int argc, char** argv) {
                                                                           : log::format::logfmt
                         );
                         current = fresh;
+                        util::metrics().last_reload.set(unix_seconds(), true, "");
                         log::info(
                             "reload", {{"dkim_keys", fresh->dkim_keys.size()},
                                        {"arc", fresh->arc.enabled ? "on" : "off"},

@@ -19,7 +19,7 @@ using outpost::test::config_from;
 
 TEST_CASE("an empty file gives the documented defaults") {
     auto c = config_from("");
-    CHECK(c.server.spool_dir == "/var/spool/outpost");
+    CHECK(c.server.spool_dir == "/var/lib/outpost");  // outpost.service's StateDirectory
     CHECK(c.limits.max_message_size == 25u << 20);
     CHECK(c.delivery.port == 25);
     CHECK(c.delivery.retry.size() == 6);
