@@ -38,7 +38,7 @@ namespace json = boost::json;
 constexpr const char* usage =
     "usage: outpostctl dkim keygen --domain D --selector S [--algorithm "
     "rsa-sha256|ed25519-sha256]\n"
-    "                              [--bits N] [--out FILE]\n"
+    "                              [--bits N] [--out FILE] [--owner USER]\n"
     "       outpostctl --config F dkim sign [--auth-user U | --client-ip IP] [--time UNIX]\n"
     "                              [--keys FILE] [MESSAGE]\n"
     "       outpostctl [--config F] dkim verify [--keys FILE] [--time UNIX] [MESSAGE]\n"
@@ -48,7 +48,9 @@ constexpr const char* usage =
     "\n"
     "keygen writes a new private key (RSA 1024-4096 bits, 2048 by default, or Ed25519) with mode\n"
     "0600 to FILE (default D.S.pem; an existing file is never overwritten) and prints the DNS TXT\n"
-    "record to publish, split into strings of at most 255 bytes.\n"
+    "record to publish, split into strings of at most 255 bytes. The file belongs to USER, or,\n"
+    "when root runs keygen and the service user outpost exists, to outpost (the service must\n"
+    "read it).\n"
     "\n"
     "sign reads MESSAGE (default standard input; bare LF line ends become CRLF, as SMTP would\n"
     "deliver them) and prints it as the daemon would spool it: with DKIM signatures from the\n"
@@ -188,6 +190,7 @@ int keygen(context& ctx) {
     auto algo_text = ctx.take_option("--algorithm").value_or("rsa-sha256");
     auto bits_text = ctx.take_option("--bits");
     auto out_opt = ctx.take_option("--out");
+    auto owner_opt = ctx.take_option("--owner");
     if (!domain || !selector || !ctx.args.empty()) {
         fmt::print(stderr, "{}", usage);
         return exit_usage;
@@ -210,7 +213,13 @@ int keygen(context& ctx) {
         }
         bits = static_cast<unsigned>(*b);
     }
-    auto created = create_key_file(*algo, bits, out_path);
+    std::string owner_error;
+    auto owner = resolve_owner(owner_opt, &owner_error);
+    if (!owner) {
+        fmt::print(stderr, "outpostctl dkim keygen: {}\n", owner_error);
+        return exit_usage;
+    }
+    auto created = create_key_file(*algo, bits, out_path, *owner);
     if (auto* e = std::get_if<std::string>(&created)) {
         fmt::print(stderr, "outpostctl dkim keygen: {}\n", *e);
         return exit_failure;

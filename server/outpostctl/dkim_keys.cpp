@@ -6,6 +6,7 @@
 
 #include <boost/json/array.hpp>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,30 @@ std::variant<dkim::private_key, std::string> create_key_file(
         return "cannot write " + path + ": " + std::strerror(error);
     }
     return key;
+}
+
+std::optional<std::optional<file_owner>> resolve_owner(
+    const std::optional<std::string>& owner_option, std::string* error
+) {
+    auto lookup = [](const std::string& name) -> std::optional<file_owner> {
+        if (const auto* pw = ::getpwnam(name.c_str()))
+            return file_owner{pw->pw_uid, pw->pw_gid};
+        return std::nullopt;
+    };
+    if (owner_option) {
+        if (auto o = lookup(*owner_option))
+            return std::optional<file_owner>(*o);
+        if (error)
+            *error = "--owner " + *owner_option + ": no such user";
+        return std::nullopt;
+    }
+    if (::geteuid() == 0)
+        return std::optional<file_owner>(lookup("outpost"));
+    return std::optional<file_owner>();
+}
+
+bool give_to(const std::string& path, const std::optional<file_owner>& owner) {
+    return !owner || ::chown(path.c_str(), owner->uid, owner->gid) == 0;
 }
 
 std::string key_record_line(

@@ -18,6 +18,17 @@ struct file_owner {
     gid_t gid = 0;
 };
 
+// Who should own a file outpostctl writes for the daemon (a key, the users file): the --owner
+// given (a user name; its primary group), else, when root runs outpostctl and the service user
+// "outpost" exists, that user, so that the `User=outpost` service can read it; else nobody
+// (the file stays the caller's). An unknown --owner is a usage error: nullopt and *error set.
+std::optional<std::optional<file_owner>> resolve_owner(
+    const std::optional<std::string>& owner_option, std::string* error
+);
+
+// Gives path to owner, when set; false with errno when chown fails.
+bool give_to(const std::string& path, const std::optional<file_owner>& owner);
+
 // Generates a key (RSA of bits bits, or Ed25519) and writes its PEM to path: created exclusively
 // (an existing file, perhaps a published key, is never replaced), mode 0600 whatever the umask,
 // given to owner when set (root making a key the daemon's user must read), and fsynced. Returns

@@ -12,6 +12,7 @@
 #include "core/listener/users.hpp"
 #include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
+#include "server/outpostctl/dkim_keys.hpp"
 
 namespace outpost::ctl {
 
@@ -20,12 +21,14 @@ namespace {
 namespace json = boost::json;
 
 constexpr const char* usage =
-    "usage: outpostctl user add NAME | remove NAME | list  [--file USERS] [--format table|json]\n"
+    "usage: outpostctl user add NAME | remove NAME | list  [--file USERS] [--owner USER]\n"
+    "                                                       [--format table|json]\n"
     "  add asks for the password twice on a terminal, or reads the first line of stdin. list\n"
     "  prints one name a line, or with --format json {\"users_file\":F,\"users\":[{\"name\":N}]}\n"
     "  (never the password hashes); add and remove print {\"action\":\"added\"|\"updated\"|\n"
     "  \"removed\",\"name\":N,\"users_file\":F}. Exit 1 when the file cannot be read or the\n"
-    "  user to remove does not exist, 2 on bad arguments.\n";
+    "  user to remove does not exist, 2 on bad arguments. add and remove leave the file (mode\n"
+    "  0600) to USER, or, run as root with a service user outpost, to outpost.\n";
 
 // The password from the terminal (asked twice, not echoed) or the first line of stdin.
 std::optional<std::string> read_password() {
@@ -58,6 +61,13 @@ std::optional<std::string> read_password() {
 
 int run(context& ctx) {
     auto file_option = ctx.take_option("--file");
+    auto owner_option = ctx.take_option("--owner");
+    std::string owner_error;
+    auto owner = resolve_owner(owner_option, &owner_error);
+    if (!owner) {
+        std::cerr << "outpostctl user: " << owner_error << "\n";
+        return exit_usage;
+    }
     if (ctx.args.empty()) {
         std::cerr << usage;
         return exit_usage;
@@ -116,6 +126,7 @@ int run(context& ctx) {
             return exit_failure;
         }
         table.save(path);
+        give_to(path, *owner);
         done("removed", name);
         return exit_ok;
     }
@@ -131,6 +142,8 @@ int run(context& ctx) {
     bool existed = table.contains(name);
     table.set(name, listener::hash_password(*password));
     table.save(path);
+    if (!give_to(path, *owner))
+        std::cerr << fmt::format("outpostctl: warning: cannot give {} to its owner\n", path);
     done(existed ? "updated" : "added", name);
     return exit_ok;
 }
