@@ -143,6 +143,14 @@ unsigned bounce_state::record_soft(
     return static_cast<unsigned>(count);
 }
 
+unsigned bounce_state::soft_count(std::string_view address, std::int64_t now, std::int64_t window) {
+    stmt st(db_, "SELECT count, first_at FROM soft_bounces WHERE address = ?");
+    st.bind(1, match_key(address));
+    if (st.step() != SQLITE_ROW || now - st.integer(1) > window)
+        return 0;
+    return static_cast<unsigned>(st.integer(0));
+}
+
 void bounce_state::reset_soft(std::string_view address) {
     stmt st(db_, delete_soft_, "DELETE FROM soft_bounces WHERE address = ?");
     st.bind(1, match_key(address));

@@ -45,6 +45,9 @@ public:
     // (a run older than the window starts again at 1).
     unsigned record_soft(std::string_view address, std::int64_t now, std::int64_t window);
     void reset_soft(std::string_view address);
+    // Soft bounces counted for the address within window at now (what record_soft would build
+    // on); 0 when none.
+    unsigned soft_count(std::string_view address, std::int64_t now, std::int64_t window);
 
 private:
     explicit bounce_state(sqlite3* db) : db_(db) {}

@@ -10,8 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "core/suppression/bounce_state.hpp"
 #include "core/suppression/csv.hpp"
 #include "core/suppression/sqlite_store.hpp"
+#include "core/util/text.hpp"
 #include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
@@ -280,12 +282,32 @@ int run(context& ctx) {
         return exit_ok;
     }
     auto found = store->lookup(address);
-    if (!found) {
+    if (found)
+        print_entries({*found}, ctx.format);
+    else
         fmt::print("{} is not suppressed\n", address);
-        return exit_failure;
+    // The soft-bounce count on its way to the limit, when the bounce state is at hand.
+    if (!db && ctx.format == "table") {
+        const auto& cfg = ctx.config();
+        auto state_path = std::filesystem::path(cfg.server.spool_dir) / "bounce-state.sqlite";
+        std::error_code ec;
+        std::string why;
+        auto state = std::filesystem::exists(state_path, ec)
+                         ? suppression::bounce_state::open(state_path.string(), &why)
+                         : nullptr;
+        if (!state && !why.empty())
+            fmt::print(stderr, "outpostctl suppression: soft-bounce counts unavailable: {}\n", why);
+        if (state) {
+            auto window =
+                std::chrono::duration_cast<std::chrono::seconds>(cfg.bounce.soft_bounce_window);
+            if (auto n = state->soft_count(address, now_seconds(), window.count()))
+                fmt::print(
+                    "soft bounces: {} of {} within {} (a delivery resets the count)\n", n,
+                    cfg.bounce.soft_bounce_limit, util::format_duration(window)
+                );
+        }
     }
-    print_entries({*found}, ctx.format);
-    return exit_ok;
+    return found ? exit_ok : exit_failure;
 }
 
 const registration reg{
