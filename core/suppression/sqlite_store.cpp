@@ -137,86 +137,77 @@ bool sqlite_store::exec(const char* sql) {
     return util::sqlite_exec(db_, sql, &error_);
 }
 
-bool sqlite_store::upsert(const entry& e) {
-    auto key = match_key(e.address);
-    if (key.empty()) {
-        error_ = "invalid address \"" + e.address + "\"";
-        return false;
-    }
-    // The spelling first recorded stays (display is not in the update).
-    statement st(
-        db_, insert_,
-        "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, "
-        "count, message_id, display, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9) "
-        "ON CONFLICT(address) DO UPDATE SET reason = excluded.reason, "
-        "kind = CASE WHEN kind = 'hard' OR excluded.kind = 'hard' THEN 'hard' ELSE 'soft' END, "
-        "status = excluded.status, source = excluded.source, "
-        "first_seen = min(first_seen, excluded.first_seen), "
-        "last_seen = max(last_seen, excluded.last_seen), count = count + 1, "
-        "message_id = excluded.message_id"
-    );
-    if (!st.ok())
-        return fail("prepare insert");
+namespace {
+
+// One record's columns, in the order both statements below take them.
+constexpr const char* insert_head =
+    "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, count, "
+    "message_id, display, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT(address) DO UPDATE SET "
+    "kind = CASE WHEN kind = 'hard' OR excluded.kind = 'hard' THEN 'hard' ELSE 'soft' END, "
+    "first_seen = min(first_seen, excluded.first_seen), "
+    "last_seen = max(last_seen, excluded.last_seen), ";
+
+// add(): one more record of the address, its reason and source the latest. The spelling first
+// recorded stays (display is not updated).
+const std::string counted_sql = std::string(insert_head) +
+                                "reason = excluded.reason, status = excluded.status, "
+                                "source = excluded.source, message_id = excluded.message_id, "
+                                "count = count + 1";
+
+// add_all(): an import merges, so the same file twice changes nothing.
+const std::string merged_sql =
+    std::string(insert_head) +
+    "reason = CASE WHEN excluded.last_seen > last_seen THEN excluded.reason ELSE reason END, "
+    "status = CASE WHEN excluded.last_seen > last_seen THEN excluded.status ELSE status END, "
+    "source = CASE WHEN excluded.last_seen > last_seen THEN excluded.source ELSE source END, "
+    "message_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.message_id ELSE "
+    "message_id END, count = max(count, excluded.count)";
+
+void bind_entry(statement& st, const std::string& key, const entry& e, std::uint32_t count) {
     st.bind(1, key);
     st.bind(2, e.reason);
     st.bind(3, e.status);
     st.bind(4, to_string(e.origin));
     st.bind(5, e.first_seen ? e.first_seen : e.last_seen);
     st.bind(6, e.last_seen ? e.last_seen : e.first_seen);
-    st.bind(7, e.message_id);
-    st.bind(8, normalize_address(e.address));
-    st.bind(9, to_string(e.severity));
-    if (st.step() != SQLITE_DONE)
-        return fail("insert");
-    return true;
-}
-
-bool sqlite_store::add(const entry& e) {
-    return upsert(e);
-}
-
-bool sqlite_store::merge(const entry& e) {
-    auto key = match_key(e.address);
-    if (key.empty()) {
-        error_ = "invalid address \"" + e.address + "\"";
-        return false;
-    }
-    statement st(
-        db_,
-        "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, count, "
-        "message_id, display, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-        "ON CONFLICT(address) DO UPDATE SET "
-        "reason = CASE WHEN excluded.last_seen > last_seen THEN excluded.reason ELSE reason END, "
-        "status = CASE WHEN excluded.last_seen > last_seen THEN excluded.status ELSE status END, "
-        "source = CASE WHEN excluded.last_seen > last_seen THEN excluded.source ELSE source END, "
-        "message_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.message_id "
-        "ELSE message_id END, "
-        "kind = CASE WHEN kind = 'hard' OR excluded.kind = 'hard' THEN 'hard' ELSE 'soft' END, "
-        "first_seen = min(first_seen, excluded.first_seen), "
-        "last_seen = max(last_seen, excluded.last_seen), count = max(count, excluded.count)"
-    );
-    if (!st.ok())
-        return fail("prepare import");
-    st.bind(1, key);
-    st.bind(2, e.reason);
-    st.bind(3, e.status);
-    st.bind(4, to_string(e.origin));
-    st.bind(5, e.first_seen ? e.first_seen : e.last_seen);
-    st.bind(6, e.last_seen ? e.last_seen : e.first_seen);
-    st.bind(7, std::max<std::uint32_t>(e.count, 1));
+    st.bind(7, count);
     st.bind(8, e.message_id);
     st.bind(9, normalize_address(e.address));
     st.bind(10, to_string(e.severity));
-    if (st.step() != SQLITE_DONE)
-        return fail("import");
-    return true;
+}
+
+}  // namespace
+
+bool sqlite_store::write(const entry& e, bool import) {
+    auto key = match_key(e.address);
+    if (key.empty()) {
+        error_ = "invalid address \"" + e.address + "\"";
+        return false;
+    }
+    auto run = [&](statement& st) {
+        if (!st.ok())
+            return fail("prepare insert");
+        bind_entry(st, key, e, import ? std::max<std::uint32_t>(e.count, 1) : 1);
+        return st.step() == SQLITE_DONE || fail("insert");
+    };
+    if (import) {
+        statement st(db_, merged_sql.c_str());
+        return run(st);
+    }
+    statement st(db_, insert_, counted_sql.c_str());
+    return run(st);
+}
+
+bool sqlite_store::add(const entry& e) {
+    return write(e, false);
 }
 
 bool sqlite_store::add_all(std::span<const entry> entries) {
     if (!exec("BEGIN IMMEDIATE"))
         return false;
     for (const auto& e : entries) {
-        if (!merge(e)) {
+        if (!write(e, true)) {
             auto why = error_;
             exec("ROLLBACK");
             error_ = why;

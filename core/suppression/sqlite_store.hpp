@@ -41,8 +41,8 @@ private:
     explicit sqlite_store(sqlite3* db) : db_(db) {}
 
     bool exec(const char* sql);
-    bool upsert(const entry& e);
-    bool merge(const entry& e);
+    // add() (import false: counted) or one row of add_all() (import true: merged).
+    bool write(const entry& e, bool import);
     bool fail(const char* what);
 
     sqlite3* db_;
