@@ -199,24 +199,31 @@ std::string render_metrics(const metrics_snapshot& s) {
         "outpost_config_last_reload_timestamp_seconds", {},
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.last_reload_at))
     );
-    e.describe(
-        "outpost_suppressions_added_total", "counter",
-        "Addresses put on the suppression list by outpostd, by bounce reason."
+    // A counter with one label, one sample per value seen.
+    auto by_label = [&e](
+                        std::string_view name, std::string_view help, std::string_view label,
+                        const std::map<std::string, std::uint64_t>& counts
+                    ) {
+        e.describe(name, "counter", help);
+        for (const auto& [value, n] : counts)
+            e.sample(name, {{label, value}}, n);
+    };
+    by_label(
+        "outpost_suppressions_added_total",
+        "Addresses put on the suppression list by outpostd, by bounce reason.", "reason",
+        s.suppressions_added
     );
-    for (const auto& [reason, n] : s.suppressions_added)
-        e.sample("outpost_suppressions_added_total", {{"reason", reason}}, n);
-    e.describe(
-        "outpost_rcpt_refused_total", "counter",
-        "RCPT commands refused, by reason (relay, suppressed, syntax, storage, limit, policy)."
+    by_label(
+        "outpost_rcpt_refused_total",
+        "RCPT commands refused, by reason (relay, suppressed, syntax, storage, limit, policy, "
+        "sequence).",
+        "reason", s.rcpt_refused
     );
-    for (const auto& [reason, n] : s.rcpt_refused)
-        e.sample("outpost_rcpt_refused_total", {{"reason", reason}}, n);
-    e.describe(
-        "outpost_throttle_backoffs_total", "counter",
-        "Slow-downs that suspended a throttle key, by key class (domain or provider)."
+    by_label(
+        "outpost_throttle_backoffs_total",
+        "Slow-downs that suspended a throttle key, by key class (domain or provider).", "class",
+        s.backoffs_started
     );
-    for (const auto& [kind, n] : s.backoffs_started)
-        e.sample("outpost_throttle_backoffs_total", {{"class", kind}}, n);
     e.describe(
         "outpost_warming_sent_today", "gauge",
         "Messages sent today by a warming source IP to a provider (its local day)."
