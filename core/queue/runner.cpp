@@ -610,9 +610,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             // gates what became of mail from this source IP.
             if (r && shaped) {
                 auto steady = std::chrono::steady_clock::now();
+                // A slow-down backs off the source IP that heard it, not its warm neighbours.
+                auto source = sending_from && *sending_from < cfg.source_ips.size()
+                                  ? cfg.source_ips[*sending_from].address.to_string()
+                                  : std::string();
                 auto slow_down = [&](const smtp::reply& reply) {
                     if (auto change = shaper_.on_reply(
-                            *shaped, reply, steady, std::chrono::system_clock::now()
+                            *shaped, reply, steady, std::chrono::system_clock::now(), source
                         )) {
                         util::metrics().backoffs_started.add(
                             std::string_view(change->key).substr(0, change->key.find(':'))

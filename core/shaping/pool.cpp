@@ -44,18 +44,39 @@ std::optional<room> source_pool::status(
     return assess_member(ips_[source], provider, now);
 }
 
-source_choice source_pool::acquire(std::string_view provider, wall_time now) {
+source_choice source_pool::acquire(
+    std::string_view provider, wall_time now, const blocked_fn& blocked
+) {
     source_choice waiting;
     if (ips_.empty())
         return waiting;
     std::vector<std::string> overflow;
     std::vector<std::string> reasons;
+    auto wait_until = [&](wall_time next) {
+        if (waiting.next == wall_time{} || next < waiting.next)
+            waiting.next = next;
+    };
+    // A member backed off for this destination: passed over, its reason kept for the wait.
+    auto is_blocked = [&](std::size_t i) {
+        auto b = blocked ? blocked(i) : std::nullopt;
+        if (b) {
+            wait_until(b->until);
+            reasons.push_back(std::move(b->reason));
+        }
+        return b.has_value();
+    };
     for (std::size_t i = 0; i < ips_.size(); ++i) {
         const auto& m = ips_[i];
         if (!m.plan)
             continue;
         auto r = assess_member(m, provider, now);
         if (r->may_send) {
+            if (is_blocked(i)) {
+                // Its schedule still reserves room: keep the overflow it would spill into.
+                for (const auto& a : m.plan->overflow)
+                    overflow.push_back(a);
+                continue;
+            }
             counter_key k{m.address, std::string(provider), local_day(now, m.plan->utc_offset)};
             // take() re-checks against the store: another delivery may have used the slot.
             if (!r->cap || store_.take(k, r->allowed)) {
@@ -68,8 +89,7 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
         }
         for (const auto& a : m.plan->overflow)
             overflow.push_back(a);
-        if (waiting.next == wall_time{} || r->next < waiting.next)
-            waiting.next = r->next;
+        wait_until(r->next);
         if (r->where.last == gate::not_started)
             reasons.push_back(fmt::format("{} starts warming on {}", m.address, date_text(m.start))
             );
@@ -86,11 +106,12 @@ source_choice source_pool::acquire(std::string_view provider, wall_time now) {
             );
     }
     for (std::size_t i = 0; i < ips_.size(); ++i)
-        if (!ips_[i].plan && !ips_[i].reserved)
+        if (!ips_[i].plan && !ips_[i].reserved && !is_blocked(i))
             return source_choice{i, false, {}, {}, {}};
     for (std::size_t i = 0; i < ips_.size(); ++i)
         if (!ips_[i].plan && ips_[i].reserved &&
-            std::find(overflow.begin(), overflow.end(), ips_[i].address) != overflow.end())
+            std::find(overflow.begin(), overflow.end(), ips_[i].address) != overflow.end() &&
+            !is_blocked(i))
             return source_choice{i, true, {}, {}, {}};
     waiting.reason = fmt::format("{}", fmt::join(reasons, "; "));
     return waiting;

@@ -2,6 +2,7 @@
 // with the counters in a counter_store so that caps hold across restarts.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,9 +40,22 @@ public:
     // reload, build a new pool over the same store: the counters carry over.
     source_pool(const config::config& c, counter_store& store, std::uint64_t burst = 10);
 
+    // Why a member may not send to this destination now (its own backoff there), and until when;
+    // nullopt: it may. The pool passes such a member over for the next in its order of preference.
+    struct blocked_until {
+        wall_time until{};
+        std::string reason;
+    };
+
+    using blocked_fn = std::function<std::optional<blocked_until>(std::size_t source)>;
+
     // Chooses the IP for one message to provider at now and, for a warming IP, takes one unit of
-    // its cap in the store (atomically: concurrent callers never exceed it).
-    source_choice acquire(std::string_view provider, wall_time now);
+    // its cap in the store (atomically: concurrent callers never exceed it). Members that blocked
+    // names are skipped (no unit taken); when every member is out of room or blocked, the wait
+    // names each reason and ends at the earliest of their ends.
+    source_choice acquire(
+        std::string_view provider, wall_time now, const blocked_fn& blocked = nullptr
+    );
 
     // Records what happened to a message sent from source to provider (deferred, bounced, a
     // complaint), on the local day of when: the health gates read these. sent is counted by

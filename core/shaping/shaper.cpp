@@ -114,6 +114,16 @@ std::vector<std::string> shaper::gate_notices(std::string_view provider, wall_ti
 admission shaper::admit(const destination& d, std::size_t n, wall_time wall, steady_time now) {
     admission out;
     out.notices = gate_notices(d.provider, wall);
+    // An IP backed off at this key is passed over; the others go on at the key's rate.
+    auto backed_off = [&](std::size_t source) -> std::optional<source_pool::blocked_until> {
+        const auto& ip = pool_->address(source);
+        auto v = throttles_.check_source(d.key, ip, now);
+        if (v.may_send)
+            return std::nullopt;
+        return source_pool::blocked_until{
+            to_wall(v.not_before, wall, now),
+            fmt::format("{}: {}", throttles::source_key(d.key, ip), v.reason)};
+    };
     std::size_t i = 0;
     for (; i < n; ++i) {
         auto v = throttles_.check(d.key, now);
@@ -122,12 +132,12 @@ admission shaper::admit(const destination& d, std::size_t n, wall_time wall, ste
                 wait{to_wall(v.not_before, wall, now), fmt::format("{}: {}", d.key, v.reason)};
             break;
         }
-        auto choice = pool_->acquire(d.provider, wall);
+        auto choice = pool_->acquire(d.provider, wall, backed_off);
         if (!choice.source && !choice.reason.empty()) {
             out.why = wait{choice.next, choice.reason};
             break;
         }
-        throttles_.take(d.key, now);
+        throttles_.take(d.key, now, choice.source ? pool_->address(*choice.source) : "");
         auto g = std::find_if(out.groups.begin(), out.groups.end(), [&](const auto& x) {
             return x.source == choice.source;
         });
@@ -158,13 +168,17 @@ void shaper::closed(const destination& d) {
 }
 
 std::optional<throttle_change> shaper::on_reply(
-    const destination& d, const smtp::reply& reply, steady_time now, wall_time wall
+    const destination& d,
+    const smtp::reply& reply,
+    steady_time now,
+    wall_time wall,
+    std::string_view source
 ) {
-    auto change = throttles_.on_reply(d.key, reply, now);
+    auto change = throttles_.on_reply(d.key, reply, now, source);
     if (change && backoffs_) {
-        auto s = throttles_.status(d.key, now);
+        auto s = throttles_.status(change->key, now);
         backoffs_->save(
-            {d.key, to_wall(s.suspended_until, wall, now), change->change.fraction,
+            {change->key, to_wall(s.suspended_until, wall, now), change->change.fraction,
              change->change.repeats, s.last_slowdown}
         );
     }
@@ -185,10 +199,12 @@ void shaper::suspend(
 }
 
 void shaper::resume(std::string_view key, wall_time wall) {
-    throttles_.reset(key);
-    // A record that has already ended: a restart restores nothing.
+    auto forgotten = throttles_.reset(key);
+    forgotten.emplace_back(key);
+    // Records that have already ended: a restart restores nothing.
     if (backoffs_)
-        backoffs_->save({std::string(key), wall, 1.0, 0, ""});
+        for (const auto& k : forgotten)
+            backoffs_->save({k, wall, 1.0, 0, ""});
 }
 
 void shaper::record(

@@ -118,16 +118,23 @@ public:
     void opened(const destination& d);
     void closed(const destination& d);
 
-    // An operator suspends a throttle key for a while, or lifts its backoff (suspension and rate
-    // cut alike); both are kept across restarts like any backoff.
+    // An operator suspends a throttle key (or one IP at it: "KEY@IP") for a while, or lifts its
+    // backoff (suspension and rate cut alike, a key's with those of its IPs); both are kept
+    // across restarts like any backoff.
     void suspend(
         std::string_view key, steady_time::duration length, wall_time wall, steady_time now
     );
     void resume(std::string_view key, wall_time wall);
 
-    // A reply from d's receiver. A change of the key's backoff is returned, for the log.
+    // A reply from d's receiver to mail sent from the source IP with this address (empty: no
+    // source IP). A slow-down backs off that IP at d's key (the key itself without one); the
+    // change is returned, for the log.
     std::optional<throttle_change> on_reply(
-        const destination& d, const smtp::reply& reply, steady_time now, wall_time wall = {}
+        const destination& d,
+        const smtp::reply& reply,
+        steady_time now,
+        wall_time wall = {},
+        std::string_view source = {}
     );
 
     // What became of mail sent from the source IP with this address to provider (deferred,

@@ -42,7 +42,25 @@ std::string throttles::key(std::string_view domain, std::string_view provider) c
     return d;
 }
 
-limits throttles::limits_for(std::string_view key) const {
+std::string throttles::source_key(std::string_view key, std::string_view source) {
+    return source.empty() ? std::string(key) : fmt::format("{}@{}", key, source);
+}
+
+namespace {
+
+// The key a source key belongs to (domain names and provider names have no '@').
+std::string_view base_key(std::string_view key) {
+    return key.substr(0, key.find('@'));
+}
+
+bool is_source_key(std::string_view key) {
+    return key.find('@') != std::string_view::npos;
+}
+
+}  // namespace
+
+limits throttles::limits_for(std::string_view any_key) const {
+    auto key = base_key(any_key);
     if (auto it = configured_.find(key); it != configured_.end())
         return it->second;
     if (key.starts_with("domain:"))
@@ -87,9 +105,10 @@ bool throttles::idle(std::string_view key, steady_time now) {
         return !limits_for(key).pace;
     // A key without a rate whose backoff has worn off (rate back to 100%, no repeat pending) is
     // forgotten, so that the entries do not grow with every domain ever seen.
+    // A source key's bucket is only its reduced share: kept while the share is.
     const auto& a = it->second.adaptive;
-    if (it->second.configured.pace || a.suspended(now) || a.fraction(now) < 1 ||
-        now - a.suspended_until() < a.options().repeat_window)
+    if ((it->second.configured.pace && !is_source_key(key)) || a.suspended(now) ||
+        a.fraction(now) < 1 || now - a.suspended_until() < a.options().repeat_window)
         return false;
     entries_.erase(it);
     return true;
@@ -116,6 +135,16 @@ throttle_verdict throttles::check(std::string_view key, steady_time now) {
     return {};
 }
 
+throttle_verdict throttles::check_source(
+    std::string_view key, std::string_view source, steady_time now
+) {
+    auto k = source_key(key, source);
+    // Only an IP that was asked to slow down has an entry of its own.
+    if (source.empty() || !entries_.count(k))
+        return {};
+    return check(k, now);
+}
+
 std::optional<throttles::allowance> throttles::allowed(std::string_view key, steady_time now) {
     if (idle(key, now))
         return std::nullopt;
@@ -128,7 +157,15 @@ std::optional<throttles::allowance> throttles::allowed(std::string_view key, ste
     return allowance{n, now + e.bucket->wait_for(now, static_cast<double>(n + 1))};
 }
 
-bool throttles::take(std::string_view key, steady_time now) {
+bool throttles::take(std::string_view key, steady_time now, std::string_view source) {
+    if (!source.empty()) {
+        auto k = source_key(key, source);
+        if (entries_.count(k) && !idle(k, now)) {
+            auto& e = at(k, now);
+            if (e.adaptive.suspended(now) || (e.bucket && !e.bucket->try_take(now)))
+                return false;
+        }
+    }
     if (idle(key, now))
         return true;
     auto& e = at(key, now);
@@ -138,11 +175,15 @@ bool throttles::take(std::string_view key, steady_time now) {
 }
 
 std::optional<throttle_change> throttles::on_reply(
-    std::string_view key, const smtp::reply& reply, steady_time now
+    std::string_view destination_key,
+    const smtp::reply& reply,
+    steady_time now,
+    std::string_view source
 ) {
     const auto* rule = rules_.empty() ? match_slowdown(reply) : match_slowdown(rules_, reply);
     if (!rule)
         return std::nullopt;
+    auto key = source_key(destination_key, source);
     auto& e = at(key, now);
     auto change = e.adaptive.on_slow_down(now);
     if (!change.applied)
@@ -151,7 +192,7 @@ std::optional<throttle_change> throttles::on_reply(
                                              : fmt::format("{} {}", reply.code, reply.enhanced);
     if (e.bucket)
         e.bucket->set_rate(e.configured.pace->per_second() * change.fraction, now);
-    return throttle_change{std::string(key), change, rule};
+    return throttle_change{std::move(key), change, rule};
 }
 
 void throttles::reconfigure(const config::config& c) {
@@ -187,9 +228,18 @@ void throttles::suspend(std::string_view key, steady_time until, std::string why
     e.last_slowdown = std::move(why);
 }
 
-void throttles::reset(std::string_view key) {
-    if (auto it = entries_.find(key); it != entries_.end())
-        entries_.erase(it);
+std::vector<std::string> throttles::reset(std::string_view key) {
+    std::vector<std::string> out;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        if (it->first == key ||
+            (!is_source_key(key) && base_key(it->first) == key && is_source_key(it->first))) {
+            out.push_back(it->first);
+            it = entries_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return out;
 }
 
 throttles::state throttles::status(std::string_view key, steady_time now) {

@@ -42,7 +42,12 @@ struct throttle_change {
 // belongs to a [[provider]] and no [[throttle]] names the domain itself, else "domain:D". A
 // domain no [[throttle]] names gets the limits of the [[throttle]] with domain = "*", when there
 // is one, each domain with its own bucket and backoff: one receiver's "slow down" never holds
-// back another. Not thread-safe: one per event loop.
+// back another.
+//
+// A slow-down that came through one source IP backs off that IP × key alone ("KEY@IP", with the
+// key's limits): a reputation complaint about one address (Gmail's 4.7.28) leaves the other IPs
+// sending, still within the key's own rate, which every IP shares. Without a source IP (none
+// configured) the key itself backs off. Not thread-safe: one per event loop.
 class throttles {
 public:
     throttles() = default;
@@ -52,7 +57,11 @@ public:
 
     std::string key(std::string_view domain, std::string_view provider) const;
 
-    // The configured limits of a key (all zero/unset when nothing is configured).
+    // The key of one source IP's backoff at key: "KEY@IP"; key itself when source is empty.
+    static std::string source_key(std::string_view key, std::string_view source);
+
+    // The configured limits of a key (all zero/unset when nothing is configured); a source key
+    // has its key's.
     limits limits_for(std::string_view key) const;
 
     // The configured keys and those used since, sorted; "default" stands for domain = "*".
@@ -60,6 +69,10 @@ public:
 
     // May one message go to key at now? Does not take a token; see take().
     throttle_verdict check(std::string_view key, steady_time now);
+
+    // May one message go to key from source at now, as far as that IP's own backoff there goes
+    // (suspension, reduced share of the rate)? Takes nothing; check() still applies.
+    throttle_verdict check_source(std::string_view key, std::string_view source, steady_time now);
 
     // How many sends key's rate allows at now, and when the next one after those may go;
     // nullopt when the key has no rate. Takes nothing.
@@ -70,14 +83,19 @@ public:
 
     std::optional<allowance> allowed(std::string_view key, steady_time now);
 
-    // Takes one token of key's bucket; false when check() would have said no. A bucket holds up
-    // to one second of its rate (at least 2 tokens) and starts full.
-    bool take(std::string_view key, steady_time now);
+    // Takes one token of key's bucket (and of source's reduced share there, when it has one);
+    // false when check() would have said no. A bucket holds up to one second of its rate (at
+    // least 2 tokens) and starts full.
+    bool take(std::string_view key, steady_time now, std::string_view source = {});
 
-    // Feeds a reply from key's receiver: a slow-down suspends the key and cuts its rate. The change
-    // when one was made (log it), nullopt for normal replies and repeats during a suspension.
+    // Feeds a reply from key's receiver to mail sent from source (empty: no source IP): a
+    // slow-down suspends source_key(key, source) and cuts its rate. The change when one was made
+    // (log it), nullopt for normal replies and repeats during a suspension.
     std::optional<throttle_change> on_reply(
-        std::string_view key, const smtp::reply& reply, steady_time now
+        std::string_view key,
+        const smtp::reply& reply,
+        steady_time now,
+        std::string_view source = {}
     );
 
     // Takes the limits of a reloaded config: keys whose limits did not change keep their buckets
@@ -94,8 +112,9 @@ public:
         steady_time now
     );
 
-    // Forgets key's backoff (operator action, or a reload that changed its limits).
-    void reset(std::string_view key);
+    // Forgets key's backoff and those of every source IP at key (operator action); a source key
+    // forgets that IP's alone. Returns the keys whose backoff was in memory.
+    std::vector<std::string> reset(std::string_view key);
 
     // An operator's suspension of key until then, whatever its receiver says (the rate share and
     // repeat count stay as they are); why is shown as the last slow-down.

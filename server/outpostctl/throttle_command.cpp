@@ -23,7 +23,8 @@ constexpr const char* usage =
     "and the rate cut of earlier slow-downs, and what waited is tried at once. Both are kept\n"
     "across restarts.\n"
     "Per throttle key (domain:D for a domain, provider:P for every domain a [[provider]] hosts,\n"
-    "default for [[throttle]] domain = \"*\"): the configured rate and limits, the share of the\n"
+    "default for [[throttle]] domain = \"*\"; KEY@IP for one [[source_ip]]'s own backoff there,\n"
+    "after a slow-down that IP heard): the configured rate and limits, the share of the\n"
     "rate allowed after \"slow down\" replies, the suspension in force and when it ends, and the\n"
     "connections open now. Needs the running outpostd (exit 3 when it is down).\n";
 

@@ -9,6 +9,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
@@ -303,13 +304,22 @@ asio::awaitable<admin_server::response> admin_server::respond(const request& req
         if (method != http::verb::post)
             co_return only(http::verb::post);
         auto key = query("key").value_or("");
-        bool well_formed = key == "default" ||
-                           ((key.starts_with("domain:") || key.starts_with("provider:")) &&
-                            key.find_first_of(" \t\r\n") == std::string::npos && key.back() != ':');
+        // KEY or KEY@IP: one source IP's backoff at a key.
+        auto at = key.find('@');
+        std::string_view base = std::string_view(key).substr(0, at);
+        bool well_formed =
+            base == "default" ||
+            ((base.starts_with("domain:") || base.starts_with("provider:")) &&
+             base.find_first_of(" \t\r\n") == std::string::npos && base.back() != ':');
+        if (well_formed && at != std::string::npos) {
+            boost::system::error_code ec;
+            boost::asio::ip::make_address(key.substr(at + 1), ec);
+            well_formed = !ec;
+        }
         if (!well_formed)
             co_return error_reply(
                 req, http::status::bad_request,
-                "key must be domain:DOMAIN, provider:NAME or default"
+                "key must be domain:DOMAIN, provider:NAME or default, optionally followed by @IP"
             );
         json::object o;
         o["key"] = key;

@@ -43,6 +43,17 @@ daily = [3, 6]
 pace = false
 )";
 
+struct memory_backoffs final : throttle_store {
+    std::vector<backoff_record> records;
+
+    bool save(const backoff_record& r) override {
+        records.push_back(r);
+        return true;
+    }
+
+    std::vector<backoff_record> load(wall_time) override { return records; }
+};
+
 std::size_t admitted(const admission& a) {
     std::size_t n = 0;
     for (const auto& g : a.groups)
@@ -199,16 +210,7 @@ TEST_CASE("a held health gate is noticed once, with the reason") {
 }
 
 TEST_CASE("a backoff survives a restart through the throttle store") {
-    struct memory_backoffs final : throttle_store {
-        std::vector<backoff_record> records;
-
-        bool save(const backoff_record& r) override {
-            records.push_back(r);
-            return true;
-        }
-
-        std::vector<backoff_record> load(wall_time) override { return records; }
-    } kept;
+    memory_backoffs kept;
 
     auto c = config_from("");
     {
@@ -226,4 +228,86 @@ TEST_CASE("a backoff survives a restart through the throttle store") {
     CHECK(w->until == noon + 60s);
     CHECK(w->reason == "domain:slow.example: suspended after \"421 4.7.0\"");
     CHECK_FALSE(after.may_connect(after.classify("slow.example", {}), noon + 61s, other + 41s));
+}
+
+namespace {
+
+const char* two_warm_ips = R"(
+[[throttle]]
+domain = "gmail.com"
+rate = "60/min"
+
+[[source_ip]]
+address = "127.0.0.2"
+
+[[source_ip]]
+address = "127.0.0.3"
+)";
+
+}  // namespace
+
+TEST_CASE("a slow-down heard by one source IP backs off that IP alone, within the key's rate") {
+    auto c = config_from(two_warm_ips);
+    memory_backoffs kept;
+    shaper g(c, nullptr, &kept, noon, t0);
+    auto d = g.classify("gmail.com", {});
+    auto first = g.admit(d, 1, noon, t0);
+    REQUIRE(first.groups.size() == 1);
+    CHECK(first.groups[0].address == "127.0.0.2");  // the first warm IP is preferred
+
+    auto change = g.on_reply(d, {421, "4.7.28", "unusual rate"}, t0, noon, "127.0.0.2");
+    REQUIRE(change);
+    CHECK(change->key == "domain:gmail.com@127.0.0.2");
+    REQUIRE(kept.records.size() == 1);
+    CHECK(kept.records[0].key == "domain:gmail.com@127.0.0.2");
+    // The key itself is not suspended: connections may open, and they go from the other IP.
+    CHECK_FALSE(g.may_connect(d, noon, t0 + 2s));
+    auto later = g.admit(d, 1, noon + 2s, t0 + 2s);
+    REQUIRE(later.groups.size() == 1);
+    CHECK(later.groups[0].address == "127.0.0.3");
+
+    // Both IPs share the key's rate (60/min, a bucket of 2): the third in a second waits.
+    auto burst = g.admit(d, 3, noon + 4s, t0 + 4s);
+    CHECK(admitted(burst) == 2);
+    REQUIRE(burst.why);
+    CHECK(burst.why->reason == "domain:gmail.com: rate 60/min (now 100%)");
+
+    // When the other IP is told to slow down too, mail waits for the earlier end, naming both.
+    REQUIRE(g.on_reply(d, {451, "4.7.650", "rate limited"}, t0 + 10s, noon + 10s, "127.0.0.3"));
+    auto none = g.admit(d, 1, noon + 20s, t0 + 20s);
+    CHECK(admitted(none) == 0);
+    REQUIRE(none.why);
+    CHECK(none.why->until == noon + 60s);
+    CHECK(
+        none.why->reason ==
+        "domain:gmail.com@127.0.0.2: suspended after \"421 4.7.28\"; "
+        "domain:gmail.com@127.0.0.3: suspended after \"451 4.7.650\""
+    );
+    // status lists each IP's backoff under its own key, with the key's configured rate.
+    auto st = g.status(noon + 20s, t0 + 20s);
+    auto it = std::find_if(st.begin(), st.end(), [](const key_status& k) {
+        return k.key == "domain:gmail.com@127.0.0.3";
+    });
+    REQUIRE(it != st.end());
+    CHECK(it->suspended);
+    CHECK(it->configured.pace);
+
+    // A restart restores both; resuming the key lifts its IPs' backoffs, and says so in the store.
+    shaper after(c, nullptr, &kept, noon + 20s, t0 + 20s);
+    CHECK(admitted(after.admit(d, 1, noon + 20s, t0 + 20s)) == 0);
+    after.resume("domain:gmail.com", noon + 21s);
+    CHECK(admitted(after.admit(d, 1, noon + 21s, t0 + 21s)) == 1);
+    shaper again(c, nullptr, &kept, noon + 22s, t0 + 22s);
+    CHECK(admitted(again.admit(d, 1, noon + 22s, t0 + 22s)) == 1);
+}
+
+TEST_CASE("without source IPs a slow-down backs off the key itself") {
+    auto c = config_from(two_warm_ips);
+    c.source_ips.clear();
+    shaper g(c, nullptr);
+    auto d = g.classify("gmail.com", {});
+    auto change = g.on_reply(d, {421, "4.7.28", "unusual rate"}, t0, noon, "");
+    REQUIRE(change);
+    CHECK(change->key == "domain:gmail.com");
+    CHECK(g.may_connect(d, noon, t0 + 1s));
 }
