@@ -144,3 +144,18 @@ start_dnslib() {
 hold_delivery_toml() {
     printf '[delivery]\nretry = ["1h"]\n[[route]]\ndomains = ["*"]\nnext_hop = "127.0.0.1:%s"\n' "$(free_port)"
 }
+
+# start_sink_cases NAME CASES_FILE ARGS...: one helpers/smtp_sink.py process serving every sink
+# of CASES_FILE (lines "CASE PORT [OPTIONS...]", see --cases), each recording into
+# $WORK/NAME/CASE; sets SINK_CASES_PID (stop it early with kill, the EXIT trap does the rest).
+start_sink_cases() {
+    local name=$1 cases=$2
+    shift 2
+    mkdir -p "$WORK/$name"
+    $PY "$SRC/tests/integration/helpers/smtp_sink.py" --cases "$cases" --out "$WORK/$name" "$@" \
+        >"$WORK/$name.log" 2>&1 &
+    SINK_CASES_PID=$!
+    PIDS+=("$SINK_CASES_PID")
+    for _ in $(seq 200); do grep -q '^ready' "$WORK/$name.log" 2>/dev/null && return 0; sleep 0.05; done
+    fail "sinks $name did not start: $(cat "$WORK/$name.log")"
+}
