@@ -214,6 +214,12 @@ std::string render_metrics(const metrics_snapshot& s) {
         s.suppressions_added
     );
     by_label(
+        "outpost_suppressions_removed_total",
+        "Addresses taken off the suppression list (outpostctl suppression remove), by the reason "
+        "they were on it; counted in the list's file, so they survive restarts.",
+        "reason", s.suppressions_removed
+    );
+    by_label(
         "outpost_rcpt_refused_total",
         "RCPT commands refused, by reason (relay, suppressed, syntax, storage, limit, policy, "
         "sequence).",

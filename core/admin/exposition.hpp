@@ -81,9 +81,11 @@ struct metrics_snapshot {
     std::vector<warming_row> warming;
 
     std::map<std::string, std::uint64_t> suppressions_added;  // by reason
-    std::map<std::string, std::uint64_t> rcpt_refused;        // by reason
-    std::map<std::string, std::uint64_t> backoffs_started;    // by key class
-    std::int64_t last_reload_at = 0;                          // unix seconds; 0: none since start
+    // By the removed entry's reason, whoever removed it (kept in the list's file).
+    std::map<std::string, std::uint64_t> suppressions_removed;
+    std::map<std::string, std::uint64_t> rcpt_refused;      // by reason
+    std::map<std::string, std::uint64_t> backoffs_started;  // by key class
+    std::int64_t last_reload_at = 0;                        // unix seconds; 0: none since start
     bool last_reload_ok = true;
 
     struct distribution {

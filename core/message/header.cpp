@@ -98,6 +98,25 @@ const header_field* find_first(std::span<const header_field> fields, std::string
     return nullptr;
 }
 
+std::string message_id_of(std::string_view message) {
+    auto header = parse_header(message);
+    const auto* f = find_first(header.fields, "Message-ID");
+    if (!f)
+        return {};
+    std::string out;
+    for (char c : f->value) {
+        if (c > ' ' && c < 0x7f)
+            out += c;
+        else if ((c == ' ' || c == '\t') && !out.empty() && out.back() != ' ')
+            out += ' ';
+        if (out.size() == 250)
+            break;
+    }
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
+}
+
 std::size_t count_fields(std::span<const header_field> fields, std::string_view name) {
     std::size_t n = 0;
     for (const auto& f : fields)

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,11 @@ std::vector<const header_field*> find_fields(
 const header_field* find_first(std::span<const header_field> fields, std::string_view name);
 
 std::size_t count_fields(std::span<const header_field> fields, std::string_view name);
+
+// The Message-ID of a message, unfolded and trimmed ("<id@example.com>"), for a record that
+// names the message: "" when it has none. Bytes outside printable ASCII are left out and the
+// result is cut at 250 characters: it is shown to operators and written to logs and CSV.
+std::string message_id_of(std::string_view message);
 
 // A message seen as header fields and body without copying: the fields may come from more than
 // one buffer (the daemon keeps the fields it adds apart from the bytes it received).

@@ -49,6 +49,7 @@ bool feedback::record(
     const bounce::classification& c,
     suppression::source origin,
     const std::string& cause,
+    const std::string& message_id,
     std::int64_t now
 ) {
     auto decision = bounce::suppression_for(c.why, c.status);
@@ -80,7 +81,8 @@ bool feedback::record(
                    ? suppression::source::complaint
                    : origin;
     e.first_seen = e.last_seen = now;
-    e.message_id = cause;
+    e.queue_id = cause;
+    e.message_id = message_id;
     e.severity = decision == bounce::suppression_decision::count_soft ? suppression::kind::soft
                                                                       : suppression::kind::hard;
     if (!list_.add(e)) {
@@ -93,7 +95,8 @@ bool feedback::record(
                        {"reason", reason},
                        {"status", c.status},
                        {"source", suppression::to_string(e.origin)},
-                       {"cause", cause}}
+                       {"cause", cause},
+                       {"message_id", message_id}}
     );
     return true;
 }
@@ -103,9 +106,13 @@ void feedback::on_reply(
     const smtp::reply& reply,
     bounce::reply_phase phase,
     const std::string& queue_id,
+    const std::string& message_id,
     std::int64_t now
 ) {
-    record(address, bounce::classify(reply, phase), suppression::source::smtp_reply, queue_id, now);
+    record(
+        address, bounce::classify(reply, phase), suppression::source::smtp_reply, queue_id,
+        message_id, now
+    );
 }
 
 void feedback::on_delivered(const std::string& address) {
@@ -148,7 +155,7 @@ std::optional<std::string> feedback::on_inbound(
                 *address, c,
                 c.why == bounce::reason::feedback ? suppression::source::complaint
                                                   : suppression::source::dsn,
-                token->queue_id, now
+                token->queue_id, sent->message_id, now
             ))
             return std::nullopt;
         if (returned_ &&

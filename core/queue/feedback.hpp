@@ -45,6 +45,7 @@ public:
         const smtp::reply& reply,
         bounce::reply_phase phase,
         const std::string& queue_id,
+        const std::string& message_id,
         std::int64_t now
     );
     void on_delivered(const std::string& address);
@@ -73,6 +74,7 @@ private:
         const bounce::classification& c,
         suppression::source origin,
         const std::string& cause,
+        const std::string& message_id,
         std::int64_t now
     );
 

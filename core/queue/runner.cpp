@@ -19,6 +19,7 @@
 #include "core/delivery/delivery.hpp"
 #include "core/delivery/targets.hpp"
 #include "core/dns/destination.hpp"
+#include "core/message/header.hpp"
 #include "core/queue/dsn.hpp"
 #include "core/queue/feedback.hpp"
 #include "core/queue/retry.hpp"
@@ -494,6 +495,12 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             }
             return out;
         });
+        // The Message-ID a suppression entry and a VERP record name the message by.
+        auto message_id_of = [](const loaded& it) {
+            return message::message_id_of(
+                std::string_view(it.file).substr(it.rec.message_offset, it.rec.size)
+            );
+        };
 
         // Delivery units: one SMTP transaction each. Normally all of a message's recipients at
         // this destination; with VERP one per recipient, since each has its own return path.
@@ -784,11 +791,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 if (o.what == outcome_line::kind::delivered)
                     feedback_->on_delivered(address);
                 else if (o.what == outcome_line::kind::bounced && replies[p])
-                    feedback_->on_reply(address, *replies[p], phases[p], it.j.id, t);
+                    feedback_->on_reply(
+                        address, *replies[p], phases[p], it.j.id, message_id_of(it), t
+                    );
                 else if (o.what == outcome_line::kind::bounced && route_failure && route_permanent)
                     feedback_->on_reply(
                         address, smtp::reply{550, o.status, route_failure->second},
-                        bounce::reply_phase::other, it.j.id, t
+                        bounce::reply_phase::other, it.j.id, message_id_of(it), t
                     );
             }
 
@@ -949,7 +958,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                         m.mail_from = feedback_->return_path(m.mail_from, it.j.id, index);
                         sent.push_back(
                             {it.j.id, index, it.rec.env.recipients[index].address, t, source_text,
-                             shaped->provider}
+                             shaped->provider, message_id_of(it)}
                         );
                     }
                     for (auto p : u.positions)

@@ -43,7 +43,7 @@ std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::s
         while (info.step() == SQLITE_ROW)
             columns.insert(info.text(1));
     }
-    for (const char* column : {"source", "provider"}) {
+    for (const char* column : {"source", "provider", "message_id"}) {
         if (columns.count(column))
             continue;
         std::string why;
@@ -75,8 +75,8 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
     {
         stmt st(
             db_, insert_sent_,
-            "INSERT OR REPLACE INTO verp_sent (queue_id, idx, address, at, source, provider) "
-            "VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT OR REPLACE INTO verp_sent (queue_id, idx, address, at, source, provider, "
+            "message_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
         );
         for (const auto& e : entries) {
             st.bind(1, e.queue_id);
@@ -85,6 +85,7 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
             st.bind(4, e.at);
             st.bind(5, e.source);
             st.bind(6, e.provider);
+            st.bind(7, e.message_id);
             ok = st.step() == SQLITE_DONE && ok;
             st.reset();
         }
@@ -96,14 +97,20 @@ bool bounce_state::record_sent(std::span<const sent_entry> entries) {
 std::optional<sent_entry> bounce_state::sent(std::string_view queue_id, std::uint32_t index) {
     stmt st(
         db_, select_sent_,
-        "SELECT address, at, source, provider FROM verp_sent WHERE queue_id = ? AND idx = ?"
+        "SELECT address, at, source, provider, message_id FROM verp_sent WHERE queue_id = ? AND "
+        "idx = ?"
     );
     st.bind(1, queue_id);
     st.bind(2, index);
     if (st.step() != SQLITE_ROW)
         return std::nullopt;
-    return sent_entry{std::string(queue_id), index,      st.text(0),
-                      st.integer(1),         st.text(2), st.text(3)};
+    return sent_entry{std::string(queue_id),
+                      index,
+                      st.text(0),
+                      st.integer(1),
+                      st.text(2),
+                      st.text(3),
+                      st.text(4)};
 }
 
 void bounce_state::prune_sent(std::int64_t older_than) {

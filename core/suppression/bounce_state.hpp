@@ -24,6 +24,8 @@ struct sent_entry {
     // complaint or bounce that comes back later counts against that IP's warming health.
     std::string source = {};
     std::string provider = {};
+    // The message's Message-ID header, so that a bounce that comes back names it.
+    std::string message_id = {};
 };
 
 class bounce_state {

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/suppression/foreign_csv.hpp"
+
 namespace outpost::suppression {
 
 namespace {
@@ -22,10 +24,11 @@ enum class column {
     last_seen,
     count,
     message_id,
-    severity
+    severity,
+    queue_id
 };
 
-constexpr std::array<std::pair<std::string_view, column>, 9> column_names{{
+constexpr std::array<std::pair<std::string_view, column>, 10> column_names{{
     {"address", column::address},
     {"reason", column::reason},
     {"status", column::status},
@@ -35,6 +38,7 @@ constexpr std::array<std::pair<std::string_view, column>, 9> column_names{{
     {"count", column::count},
     {"message_id", column::message_id},
     {"kind", column::severity},
+    {"queue_id", column::queue_id},
 }};
 
 std::optional<column> parse_column(std::string_view name) {
@@ -216,9 +220,10 @@ std::optional<std::int64_t> parse_time(std::string_view text) {
 
 std::string csv_row(const entry& e) {
     return fmt::format(
-        "{},{},{},{},{},{},{},{},{}", csv_quote(e.address), csv_quote(e.reason),
+        "{},{},{},{},{},{},{},{},{},{}", csv_quote(e.address), csv_quote(e.reason),
         csv_quote(e.status), to_string(e.origin), format_time(e.first_seen),
-        format_time(e.last_seen), e.count, csv_quote(e.message_id), to_string(e.severity)
+        format_time(e.last_seen), e.count, csv_quote(e.message_id), to_string(e.severity),
+        csv_quote(e.queue_id)
     );
 }
 
@@ -267,6 +272,15 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
     // One address per line, no header: the plainest list people migrate from.
     if (header.fields.size() == 1 && header.fields[0].find('@') != std::string::npos)
         return read_address_list(doc, options, std::move(out));
+    bool ours = std::all_of(header.fields.begin(), header.fields.end(), [](const auto& name) {
+        return parse_column(name).has_value();
+    });
+    if (!ours)
+        if (auto format = detect_foreign(header.fields)) {
+            auto foreign = read_foreign_entries(doc, *format, options);
+            foreign.format = std::string(to_string(*format));
+            return foreign;
+        }
 
     std::vector<column> columns;
     bool has_address = false;
@@ -362,6 +376,9 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
                     break;
                 case column::message_id:
                     e.message_id = value;
+                    break;
+                case column::queue_id:
+                    e.queue_id = value;
                     break;
                 case column::severity:
                     if (value.empty())

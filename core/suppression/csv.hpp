@@ -15,7 +15,7 @@ namespace outpost::suppression {
 // The export header line (without line end). An import needs `address` and accepts any subset
 // of these columns, in any order.
 inline constexpr std::string_view csv_header =
-    "address,reason,status,source,first_seen,last_seen,count,message_id,kind";
+    "address,reason,status,source,first_seen,last_seen,count,message_id,kind,queue_id";
 
 // RFC 4180 §2.6-2.7: the field as is, or in double quotes with inner quotes doubled when it holds
 // a comma, a double quote, CR or LF.
@@ -63,6 +63,7 @@ struct csv_import_options {
 struct csv_import {
     std::vector<entry> entries;
     std::vector<csv_problem> problems;  // when not empty, entries are not to be stored
+    std::string format;                 // "" for ours, else whose export it was ("SendGrid")
 };
 
 // Reads an export-style CSV into entries. The first line is the header. Per row: the address is
@@ -70,7 +71,9 @@ struct csv_import {
 // status or message id is empty; a missing count is 1; first_seen and last_seen must be
 // format_time text, and when one is missing it takes the other's value (both missing: now).
 // Every bad line is reported, with the line its record starts on. A file whose first line is a
-// single address has no header: one address per line, each imported with reason "import".
+// single address has no header: one address per line, each imported with reason "import". An
+// export of Amazon SES, Postmark or SendGrid is recognised by its columns and read as
+// read_foreign_entries() says (foreign_csv.hpp).
 csv_import read_csv_entries(std::string_view text, const csv_import_options& options);
 
 }  // namespace outpost::suppression

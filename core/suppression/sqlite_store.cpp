@@ -30,11 +30,13 @@ entry row_of(const statement& st) {
     e.last_seen = st.integer(5);
     e.count = static_cast<std::uint32_t>(st.integer(6));
     e.message_id = st.text(7);
+    e.queue_id = st.text(10);
     return e;
 }
 
 constexpr const char* columns =
-    "address, reason, status, source, first_seen, last_seen, count, message_id, display, kind";
+    "address, reason, status, source, first_seen, last_seen, count, message_id, display, kind, "
+    "queue_id";
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS suppression (
@@ -47,7 +49,12 @@ CREATE TABLE IF NOT EXISTS suppression (
     count      INTEGER NOT NULL DEFAULT 1,
     message_id TEXT NOT NULL DEFAULT '',
     display    TEXT NOT NULL DEFAULT '',
-    kind       TEXT NOT NULL DEFAULT 'hard'
+    kind       TEXT NOT NULL DEFAULT 'hard',
+    queue_id   TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS removals (
+    reason TEXT PRIMARY KEY NOT NULL,
+    count  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS suppression_last_seen ON suppression(last_seen);
 CREATE INDEX IF NOT EXISTS suppression_reason ON suppression(reason, last_seen);
@@ -77,6 +84,16 @@ INSERT INTO suppression (address, reason, status, source, first_seen, last_seen,
         last_seen = max(last_seen, excluded.last_seen),
         count = count + excluded.count;
 DELETE FROM suppression WHERE address <> lower(address);
+COMMIT;
+)";
+
+// Files from before the queue_id column kept our queue id in message_id (16 upper-case hex
+// digits, no '@'): it moves to queue_id, and message_id is left for the Message-ID.
+constexpr const char* split_queue_id = R"(
+BEGIN IMMEDIATE;
+ALTER TABLE suppression ADD COLUMN queue_id TEXT NOT NULL DEFAULT '';
+UPDATE suppression SET queue_id = message_id, message_id = ''
+    WHERE length(message_id) = 16 AND message_id NOT GLOB '*[^0-9A-F]*';
 COMMIT;
 )";
 
@@ -119,6 +136,16 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::string& path, std::s
             return nullptr;
         }
     }
+    if (!has_column(db, "queue_id")) {
+        std::string why;
+        if (!util::sqlite_exec(db, split_queue_id, &why)) {
+            util::sqlite_exec(db, "ROLLBACK", nullptr);
+            if (error)
+                *error = path + ": adding the queue_id column: " + why;
+            sqlite3_close(db);
+            return nullptr;
+        }
+    }
     return std::unique_ptr<sqlite_store>(new sqlite_store(db));
 }
 
@@ -142,7 +169,7 @@ namespace {
 // One record's columns, in the order both statements below take them.
 constexpr const char* insert_head =
     "INSERT INTO suppression (address, reason, status, source, first_seen, last_seen, count, "
-    "message_id, display, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "message_id, display, kind, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
     "ON CONFLICT(address) DO UPDATE SET "
     "kind = CASE WHEN kind = 'hard' OR excluded.kind = 'hard' THEN 'hard' ELSE 'soft' END, "
     "first_seen = min(first_seen, excluded.first_seen), "
@@ -153,6 +180,7 @@ constexpr const char* insert_head =
 const std::string counted_sql = std::string(insert_head) +
                                 "reason = excluded.reason, status = excluded.status, "
                                 "source = excluded.source, message_id = excluded.message_id, "
+                                "queue_id = excluded.queue_id, "
                                 "count = count + 1";
 
 // add_all(): an import merges, so the same file twice changes nothing.
@@ -162,7 +190,9 @@ const std::string merged_sql =
     "status = CASE WHEN excluded.last_seen > last_seen THEN excluded.status ELSE status END, "
     "source = CASE WHEN excluded.last_seen > last_seen THEN excluded.source ELSE source END, "
     "message_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.message_id ELSE "
-    "message_id END, count = max(count, excluded.count)";
+    "message_id END, "
+    "queue_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.queue_id ELSE queue_id END, "
+    "count = max(count, excluded.count)";
 
 void bind_entry(statement& st, const std::string& key, const entry& e, std::uint32_t count) {
     st.bind(1, key);
@@ -175,6 +205,7 @@ void bind_entry(statement& st, const std::string& key, const entry& e, std::uint
     st.bind(8, e.message_id);
     st.bind(9, normalize_address(e.address));
     st.bind(10, to_string(e.severity));
+    st.bind(11, e.queue_id);
 }
 
 }  // namespace
@@ -240,13 +271,47 @@ bool sqlite_store::remove(std::string_view address) {
     auto key = match_key(address);
     if (key.empty())
         return false;
-    statement st(db_, "DELETE FROM suppression WHERE address = ?1");
-    if (!st.ok())
-        return fail("prepare delete");
-    st.bind(1, key);
-    if (st.step() != SQLITE_DONE)
-        return fail("delete");
-    return sqlite3_changes(db_) > 0;
+    if (!exec("BEGIN IMMEDIATE"))
+        return false;
+    bool removed = false;
+    {
+        statement st(db_, "DELETE FROM suppression WHERE address = ?1 RETURNING reason");
+        if (!st.ok()) {
+            exec("ROLLBACK");
+            return fail("prepare delete");
+        }
+        st.bind(1, key);
+        std::string reason;
+        if (st.step() == SQLITE_ROW) {
+            removed = true;
+            reason = st.text(0);
+        }
+        while (st.step() == SQLITE_ROW) {
+        }
+        if (removed) {
+            statement count(
+                db_,
+                "INSERT INTO removals (reason, count) VALUES (?1, 1) "
+                "ON CONFLICT(reason) DO UPDATE SET count = count + 1"
+            );
+            count.bind(1, reason);
+            if (!count.ok() || count.step() != SQLITE_DONE) {
+                auto why = std::string("count the removal: ") + sqlite3_errmsg(db_);
+                exec("ROLLBACK");
+                error_ = why;
+                return false;
+            }
+        }
+    }
+    return exec("COMMIT") && removed;
+}
+
+std::map<std::string, std::uint64_t> sqlite_store::removed_by_reason() {
+    std::map<std::string, std::uint64_t> out;
+    statement st(db_, "SELECT reason, count FROM removals");
+    while (st.ok() && st.step() == SQLITE_ROW)
+        out[st.text(0)] = static_cast<std::uint64_t>(st.integer(1));
+    return out;
 }
 
 std::vector<entry> sqlite_store::list(const list_filter& filter) {

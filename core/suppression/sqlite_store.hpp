@@ -29,6 +29,7 @@ public:
     bool add_all(std::span<const entry> entries) override;
     std::optional<entry> lookup(std::string_view address) override;
     bool remove(std::string_view address) override;
+    std::map<std::string, std::uint64_t> removed_by_reason() override;
     std::vector<entry> list(const list_filter& filter) override;
     std::size_t size() override;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,8 +32,9 @@ struct entry {
     suppression::source origin = source::manual;
     std::int64_t first_seen = 0;  // unix seconds, UTC
     std::int64_t last_seen = 0;
-    std::uint32_t count = 1;                  // times recorded
-    std::string message_id;                   // queue id or Message-ID that caused the last record
+    std::uint32_t count = 1;  // times recorded
+    std::string message_id;   // the Message-ID of the mail that caused the last record, if known
+    std::string queue_id;     // and its queue id here
     suppression::kind severity = kind::hard;  // a hard record makes the entry hard for good
 };
 
@@ -73,8 +75,10 @@ public:
     // changes nothing. False, and nothing written, when any address is invalid or a write fails.
     virtual bool add_all(std::span<const entry> entries) = 0;
     virtual std::optional<entry> lookup(std::string_view address) = 0;
-    // True when the address was there.
+    // True when the address was there. Each removal is counted by the entry's reason, durably.
     virtual bool remove(std::string_view address) = 0;
+    // Removals since the list was created, by reason (for the metrics; outpostctl removes too).
+    virtual std::map<std::string, std::uint64_t> removed_by_reason() = 0;
     // Entries ordered by last_seen, newest first, then address.
     virtual std::vector<entry> list(const list_filter& filter) = 0;
     virtual std::size_t size() = 0;

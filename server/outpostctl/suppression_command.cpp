@@ -39,10 +39,17 @@ constexpr const char* usage_text =
     "  Addresses match in any case. Soft entries (soft bounces that reached the limit) expire\n"
     "  after [bounce] soft_suppression_ttl (7d); hard ones stay until removed.\n"
     "  export is list --format csv (the default) or json: a header line\n"
-    "  address,reason,status,source,first_seen,last_seen,count,message_id, times in ISO 8601 UTC.\n"
+    "  address,reason,status,source,first_seen,last_seen,count,message_id,kind,queue_id, times\n"
+    "  in ISO 8601 UTC (message_id: the Message-ID of the mail that caused the last record).\n"
     "  import reads that CSV (any subset of the columns with address; no reason means \"import\")\n"
     "  and adds every row in one transaction. Rows keep their source column, else get --source\n"
     "  (default import); --source given overrides the file. A new address starts at count 1.\n"
+    "  It also reads the suppression exports of Amazon SES (EmailAddress,Reason,LastUpdateTime,\n"
+    "  or the headerless ADDRESS,BOUNCE|COMPLAINT bulk file), Postmark (EmailAddress,\n"
+    "  SuppressionReason,Origin,CreatedAt) and SendGrid (email,created with reason,status for\n"
+    "  bounces and blocks, ip for spam reports), mapping their reasons onto ours (bounce,\n"
+    "  feedback, unsubscribe, manual; a 4.x.x status or SoftBounce is soft). A file imported\n"
+    "  twice changes nothing.\n"
     "  Any bad line is printed as FILE:LINE: message, nothing is added, and the exit is 2.\n";
 
 std::int64_t now_seconds() {
@@ -72,12 +79,12 @@ std::optional<std::int64_t> parse_since(const std::string& text) {
 std::string json_of(const entry& e) {
     return fmt::format(
         "{{\"address\":{},\"reason\":{},\"status\":{},\"source\":{},\"first_seen\":{},"
-        "\"last_seen\":{},\"count\":{},\"message_id\":{},\"kind\":{}}}",
+        "\"last_seen\":{},\"count\":{},\"message_id\":{},\"queue_id\":{},\"kind\":{}}}",
         json_string(e.address), json_string(e.reason), json_string(e.status),
         json_string(std::string(suppression::to_string(e.origin))),
         json_string(suppression::format_time(e.first_seen)),
         json_string(suppression::format_time(e.last_seen)), e.count, json_string(e.message_id),
-        json_string(std::string(suppression::to_string(e.severity)))
+        json_string(e.queue_id), json_string(std::string(suppression::to_string(e.severity)))
     );
 }
 
@@ -147,8 +154,9 @@ int import_csv(context& ctx, suppression::store& store) {
     }
     auto added = store.size() - before;
     fmt::print(
-        "imported {} rows from {}: {} new addresses, {} updated\n", result.entries.size(), file,
-        added, result.entries.size() - added
+        "imported {} rows from {}{}: {} new addresses, {} updated\n", result.entries.size(), file,
+        result.format.empty() ? "" : fmt::format(" (an export of {})", result.format), added,
+        result.entries.size() - added
     );
     return exit_ok;
 }
@@ -282,9 +290,16 @@ int run(context& ctx) {
         return exit_ok;
     }
     auto found = store->lookup(address);
-    if (found)
+    if (found) {
         print_entries({*found}, ctx.format);
-    else
+        // Which mail caused the last record: what an operator looks up in the sending app.
+        if (ctx.format == "table" && (!found->message_id.empty() || !found->queue_id.empty()))
+            fmt::print(
+                "last caused by: {}{}\n",
+                found->message_id.empty() ? "(no Message-ID)" : found->message_id,
+                found->queue_id.empty() ? "" : fmt::format(" (queue id {})", found->queue_id)
+            );
+    } else
         fmt::print("{} is not suppressed\n", address);
     // The soft-bounce count on its way to the limit, when the bounce state is at hand.
     if (!db && ctx.format == "table") {

@@ -446,6 +446,8 @@ std::string admin_server::metrics_text() const {
     for (const auto& [provider, c] : counters.by_provider.read())
         s.by_provider.push_back({provider, c[0], c[1], c[2]});
     s.suppressions_added = counters.suppressions_added.read();
+    if (sources_.suppressions)
+        s.suppressions_removed = sources_.suppressions->removed_by_reason();
     s.rcpt_refused = counters.rcpt_refused.read();
     s.backoffs_started = counters.backoffs_started.read();
     auto reload = counters.last_reload.read();

@@ -22,6 +22,7 @@
 #include "core/queue/runner.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/writer.hpp"
+#include "core/suppression/store.hpp"
 
 namespace outpost::daemon {
 
@@ -34,6 +35,8 @@ struct admin_sources {
     spool::layout where;
     boost::asio::thread_pool& workers;
     std::string version;
+    // The suppression list, for its removal counts (outpostctl removes entries too); may be null.
+    suppression::store* suppressions = nullptr;
 };
 
 class admin_server {

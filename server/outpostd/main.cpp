@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
         server.start();
         delivery.start();
         daemon::admin_server admin(
-            io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION}
+            io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION, stores.list.get()}
         );
         admin.start();
 

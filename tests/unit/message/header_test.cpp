@@ -98,3 +98,20 @@ TEST_CASE("view_message puts prefix fields above the original and takes the body
     CHECK(v.body == "hello\r\n");
     CHECK(view_message(original).fields.size() == 1);
 }
+
+TEST_CASE("message_id_of: the first Message-ID, unfolded, trimmed, printable, bounded") {
+    using outpost::message::message_id_of;
+    CHECK(
+        message_id_of("From: a@x\r\nMessage-ID: <abc@example.com>\r\n\r\nbody") ==
+        "<abc@example.com>"
+    );
+    CHECK(
+        message_id_of("message-id:\r\n   <folded@example.com>  \r\nTo: b\r\n\r\n") ==
+        "<folded@example.com>"
+    );
+    CHECK(message_id_of("Message-ID: <a@x>\nMessage-ID: <b@x>\n\n") == "<a@x>");  // bare LF
+    CHECK(message_id_of("From: a@x\r\n\r\nMessage-ID: <in-body@x>\r\n").empty());
+    CHECK(message_id_of("Message-ID: <\x1b[31mred\xff@x>\r\n\r\n") == "<[31mred@x>");
+    CHECK(message_id_of("Message-ID: <" + std::string(400, 'a') + "@x>\r\n\r\n").size() == 250);
+    CHECK(message_id_of("").empty());
+}

@@ -32,6 +32,7 @@ entry sample() {
     e.last_seen = 1795162500;
     e.count = 3;
     e.message_id = "<id@x>";
+    e.queue_id = "1A24C014FD1267D6";
     return e;
 }
 
@@ -105,7 +106,7 @@ TEST_CASE("csv_row writes the columns of csv_header") {
     CHECK(
         csv_row(sample()) ==
         "Mixed.Case@example.com,\"full, \"\"quota\"\"\",5.2.2,dsn,1970-01-01T00:00:00Z,"
-        "2026-11-20T08:15:00Z,3,<id@x>,hard"
+        "2026-11-20T08:15:00Z,3,<id@x>,hard,1A24C014FD1267D6"
     );
 }
 

@@ -138,6 +138,75 @@ TEST_CASE("a list from before case-insensitive matching is folded into one entry
     CHECK(s->lookup("BAD1@example.net")->count == 4);
 }
 
+TEST_CASE("a list from before the queue_id column moves our queue ids out of message_id") {
+    temp_dir dir;
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        REQUIRE(
+            sqlite3_exec(
+                db,
+                "CREATE TABLE suppression (address TEXT PRIMARY KEY NOT NULL, reason TEXT NOT "
+                "NULL, status TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, first_seen INTEGER "
+                "NOT NULL, last_seen INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 1, "
+                "message_id TEXT NOT NULL DEFAULT '', display TEXT NOT NULL DEFAULT '', kind TEXT "
+                "NOT NULL DEFAULT 'hard') WITHOUT ROWID;"
+                "INSERT INTO suppression VALUES ('a@example.net', 'userunknown', '5.1.1', "
+                "'dsn', 1, 1, 1, '1A24C014FD1267D6', 'a@example.net', 'hard');"
+                "INSERT INTO suppression VALUES ('b@example.net', 'userunknown', '5.1.1', "
+                "'manual', 1, 1, 1, '<1A24C014FD1267D6@x>', 'b@example.net', 'hard');"
+                "INSERT INTO suppression VALUES ('c@example.net', 'userunknown', '5.1.1', "
+                "'manual', 1, 1, 1, 'deadbeefdeadbeef', 'c@example.net', 'hard');",
+                nullptr, nullptr, nullptr
+            ) == SQLITE_OK
+        );
+        sqlite3_close(db);
+    }
+    std::string error;
+    auto s = sqlite_store::open(dir.db(), &error);
+    REQUIRE_MESSAGE(s, error);
+    auto a = *s->lookup("a@example.net");
+    CHECK(a.queue_id == "1A24C014FD1267D6");
+    CHECK(a.message_id.empty());
+    auto b = *s->lookup("b@example.net");
+    CHECK(b.queue_id.empty());
+    CHECK(b.message_id == "<1A24C014FD1267D6@x>");
+    CHECK(s->lookup("c@example.net")->message_id == "deadbeefdeadbeef");  // not one of ours
+    // The queue id is written and read like the other columns from now on.
+    auto d = make("d@example.net", "userunknown", 5);
+    d.queue_id = "0000000000000001";
+    d.message_id = "<m@x>";
+    REQUIRE(s->add(d));
+    s.reset();
+    s = sqlite_store::open(dir.db(), &error);
+    REQUIRE_MESSAGE(s, error);
+    CHECK(s->lookup("d@example.net")->queue_id == "0000000000000001");
+    CHECK(s->lookup("d@example.net")->message_id == "<m@x>");
+    CHECK(s->lookup("a@example.net")->queue_id == "1A24C014FD1267D6");
+}
+
+TEST_CASE("removals are counted by reason, durably") {
+    temp_dir dir;
+    {
+        auto s = sqlite_store::open(dir.db(), nullptr);
+        REQUIRE(s);
+        CHECK(s->removed_by_reason().empty());
+        s->add(make("a@example.com", "userunknown", 1));
+        s->add(make("b@example.com", "userunknown", 1));
+        s->add(make("c@example.com", "feedback", 1));
+        CHECK(s->remove("A@example.com"));
+        CHECK(s->remove("c@example.com"));
+        CHECK_FALSE(s->remove("c@example.com"));  // not there: not counted
+    }
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    CHECK(s->remove("b@example.com"));
+    auto counts = s->removed_by_reason();
+    CHECK(counts.size() == 2);
+    CHECK(counts["userunknown"] == 2);
+    CHECK(counts["feedback"] == 1);
+}
+
 TEST_CASE("adding again counts and keeps the first time seen") {
     temp_dir dir;
     auto s = sqlite_store::open(dir.db(), nullptr);
