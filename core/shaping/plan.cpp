@@ -23,6 +23,7 @@ struct warming_ip {
     std::string address;
     schedule plan;
     day start;
+    std::string schedule_name;
 };
 
 std::vector<warming_ip> warming_ips(const config::config& c) {
@@ -34,12 +35,43 @@ std::vector<warming_ip> warming_ips(const config::config& c) {
         auto start = parse_date(ip.warming_start);
         if (w == c.warming.end() || !start)
             continue;  // the loader refuses both
-        out.push_back(warming_ip{ip.address.to_string(), schedule::from(w->second), *start});
+        out.push_back(warming_ip{
+            ip.address.to_string(), schedule::from(w->second), *start, ip.warming});
     }
     return out;
 }
 
 }  // namespace
+
+std::vector<std::string> override_warnings(std::string_view name, const schedule& s) {
+    std::vector<std::string> out;
+    for (const auto& [provider, caps] : s.provider) {
+        if (caps.empty())
+            continue;
+        auto last = s.cap(provider, caps.size() - 1);
+        auto next = s.cap(provider, caps.size());
+        // A ramp doubles at most from one day to the next; more than that after the override
+        // ends is a cliff the operator probably did not mean.
+        if (next && (!last || *next <= 2 * *last))
+            continue;
+        auto general =
+            caps.size() < s.daily.size()
+                ? fmt::format(", while the general list goes on to day {}", s.daily.size())
+                : std::string();
+        out.push_back(fmt::format(
+            "warming.{}: the override for {} ends after day {} (cap {}); from day {} {} {}{}", name,
+            provider, caps.size(), last ? fmt::format("{}", *last) : "unlimited", caps.size() + 1,
+            provider,
+            next ? fmt::format(
+                       "may send {} (the ceiling), {:.0f}× as much", *next,
+                       last && *last ? static_cast<double>(*next) / static_cast<double>(*last) : 0.0
+                   )
+                 : std::string("is unlimited (no ceiling)"),
+            general
+        ));
+    }
+    return out;
+}
 
 std::optional<std::string> plan_error(const config::config& c, const simulation_options& o) {
     auto names = provider_names(c);
@@ -70,6 +102,14 @@ plan simulate(const config::config& c, const simulation_options& o) {
             if (std::find(p.overflow_pool.begin(), p.overflow_pool.end(), a) ==
                 p.overflow_pool.end())
                 p.overflow_pool.push_back(a);
+    }
+    std::vector<std::string> seen;
+    for (const auto& ip : ips) {
+        if (std::find(seen.begin(), seen.end(), ip.schedule_name) != seen.end())
+            continue;
+        seen.push_back(ip.schedule_name);
+        for (auto& w : override_warnings(ip.schedule_name, ip.plan))
+            p.warnings.push_back(std::move(w));
     }
     p.start = o.start.value_or(day{});
     if (!o.start && !ips.empty())

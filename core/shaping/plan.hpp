@@ -47,7 +47,15 @@ struct plan {
     // First day number from which nothing overflows any more (may lie beyond the listed days);
     // nullopt when that does not happen within ten years (a ceiling below the volume).
     std::optional<unsigned> full_volume_day;
+    // Where a schedule's per-provider override ends and that provider's cap jumps (to the
+    // ceiling, or unlimited) by more than the doubling a ramp usually allows, once per schedule
+    // and provider: "warming.standard: the override for google ends after day 3 (cap 1000);
+    // from day 4 google is unlimited (no ceiling)".
+    std::vector<std::string> warnings;
 };
+
+// The override-end warnings of one schedule (see plan::warnings).
+std::vector<std::string> override_warnings(std::string_view name, const schedule& s);
 
 // Splits volume over the providers of c ([[provider]] names, then default_provider) by share; a
 // share that does not parse or names an unknown provider is the caller's to refuse (see

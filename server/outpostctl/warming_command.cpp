@@ -79,7 +79,10 @@ void print_table(const shaping::plan& p) {
     std::vector<std::string> demand;
     for (const auto& d : p.days.front().providers)
         demand.push_back(fmt::format("{} {}", d.provider, d.demand));
-    fmt::print("demand per day: {}\n\n", fmt::join(demand, ", "));
+    fmt::print("demand per day: {}\n", fmt::join(demand, ", "));
+    for (const auto& w : p.warnings)
+        fmt::print("warning: {}\n", w);
+    fmt::print("\n");
     fmt::print(
         "{:<5} {:<10}  {:<12} {:>10} {:>10} {:>10}\n", "day", "date", "provider", "demand", "cap",
         "overflow"
@@ -104,7 +107,9 @@ void print_table(const shaping::plan& p) {
 }
 
 void print_json(const shaping::plan& p) {
-    std::vector<std::string> ips, pool, demand, days;
+    std::vector<std::string> ips, pool, demand, days, warnings;
+    for (const auto& w : p.warnings)
+        warnings.push_back(json_string(w));
     for (const auto& a : p.warming_ips)
         ips.push_back(json_string(a));
     for (const auto& a : p.overflow_pool)
@@ -135,10 +140,10 @@ void print_json(const shaping::plan& p) {
     fmt::print(
         "{{\"volume\":{},\"start\":\"{}\",\"warming_ips\":[{}],\"overflow_pool\":[{}],"
         "\"overflow_to\":\"{}\",\"demand\":{{{}}},\"days\":[{}],\"full_volume_day\":{},"
-        "\"full_volume_date\":{},\"days_until_full_volume\":{}}}\n",
+        "\"full_volume_date\":{},\"days_until_full_volume\":{},\"warnings\":[{}]}}\n",
         p.volume, shaping::date_text(p.start), fmt::join(ips, ","), fmt::join(pool, ","),
         p.overflow_pool.empty() ? "waiting" : "pool", fmt::join(demand, ","), fmt::join(days, ","),
-        full, full_date, until
+        full, full_date, until, fmt::join(warnings, ",")
     );
 }
 

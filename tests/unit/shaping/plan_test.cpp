@@ -94,3 +94,28 @@ TEST_CASE("a config without warming IPs cannot be simulated") {
     auto c = config_from("");
     CHECK(plan_error(c, {1000, 5, std::nullopt, {}})->find("warming") != std::string::npos);
 }
+
+TEST_CASE("an override that ends in a cliff is warned about, a gentle one is not") {
+    // two_ips: google's override [50, 100, 500, 2000] ends, and without a ceiling it is
+    // unlimited from day 5: a warning, once for the two IPs that share the schedule.
+    auto p = simulate(config_from(two_ips), {1000, 3, std::nullopt, {}});
+    REQUIRE(p.warnings.size() == 1);
+    CHECK(
+        p.warnings[0] ==
+        "warming.standard: the override for google ends after day 4 (cap 2000); from day 5 google "
+        "is unlimited (no ceiling)"
+    );
+
+    schedule s;
+    s.daily = {100, 200, 400, 800, 1600};
+    s.ceiling = 3000;
+    s.provider["google"] = {50, 100};                  // 100 -> 3000: ×30
+    s.provider["yahoo"] = {100, 200, 400, 800, 1600};  // 1600 -> 3000: under ×2
+    auto w = override_warnings("custom", s);
+    REQUIRE(w.size() == 1);
+    CHECK(
+        w[0] ==
+        "warming.custom: the override for google ends after day 2 (cap 100); from day 3 google may "
+        "send 3000 (the ceiling), 30× as much, while the general list goes on to day 5"
+    );
+}
