@@ -250,6 +250,7 @@ csv_import read_address_list(
         e.reason = "import";
         e.origin = options.origin.value_or(source::import);
         e.first_seen = e.last_seen = options.now;
+        e.undated = true;
         out.entries.push_back(std::move(e));
     }
     return out;
@@ -394,6 +395,7 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
         }
         if (!ok)
             continue;
+        e.undated = !first && !last;
         e.first_seen = first.value_or(last.value_or(options.now));
         e.last_seen = last.value_or(first.value_or(options.now));
         if (e.first_seen > e.last_seen) {

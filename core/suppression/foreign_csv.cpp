@@ -273,6 +273,7 @@ csv_import read_foreign_entries(
             e.reason = "bounce";
         e.severity = severity.value_or(e.status.starts_with("4.") ? kind::soft : kind::hard);
         e.first_seen = e.last_seen = seen.value_or(options.now);
+        e.undated = !seen;
         if (options.origin)
             e.origin = *options.origin;
         out.entries.push_back(std::move(e));

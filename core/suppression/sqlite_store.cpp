@@ -194,6 +194,11 @@ const std::string merged_sql =
     "queue_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.queue_id ELSE queue_id END, "
     "count = max(count, excluded.count)";
 
+// add_all() of an undated row: new addresses only.
+const std::string undated_sql =
+    std::string(insert_head).substr(0, std::string_view(insert_head).find(" ON CONFLICT")) +
+    " ON CONFLICT(address) DO NOTHING";
+
 void bind_entry(statement& st, const std::string& key, const entry& e, std::uint32_t count) {
     st.bind(1, key);
     st.bind(2, e.reason);
@@ -223,7 +228,7 @@ bool sqlite_store::write(const entry& e, bool import) {
         return st.step() == SQLITE_DONE || fail("insert");
     };
     if (import) {
-        statement st(db_, merged_sql.c_str());
+        statement st(db_, e.undated ? undated_sql.c_str() : merged_sql.c_str());
         return run(st);
     }
     statement st(db_, insert_, counted_sql.c_str());

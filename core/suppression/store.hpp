@@ -36,6 +36,9 @@ struct entry {
     std::string message_id;   // the Message-ID of the mail that caused the last record, if known
     std::string queue_id;     // and its queue id here
     suppression::kind severity = kind::hard;  // a hard record makes the entry hard for good
+    // An imported row that gave no time (its times are the import's): it adds a new address
+    // and leaves one already listed as it is, so that importing it again changes nothing.
+    bool undated = false;
 };
 
 // "User@Example.COM" -> "User@example.com": RFC 5321 §2.4 leaves the local part's case to the

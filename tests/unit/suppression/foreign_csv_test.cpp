@@ -127,3 +127,17 @@ TEST_CASE("parse_foreign_time reads the forms these exports use and nothing else
     CHECK_FALSE(parse_foreign_time("14/11/2023"));
     CHECK_FALSE(parse_foreign_time(""));
 }
+
+TEST_CASE("rows without a time are marked undated, rows with one are not") {
+    auto r = read("email,created\na@example.com,\nb@example.com,1700000000\n");
+    REQUIRE(r.entries.size() == 2);
+    CHECK(r.entries[0].undated);
+    CHECK_FALSE(r.entries[1].undated);
+    auto plain = read("a@example.com\n");
+    REQUIRE(plain.entries.size() == 1);
+    CHECK(plain.entries[0].undated);
+    auto ours = read("address,last_seen\na@example.com,\nb@example.com,2026-11-20T08:15:00Z\n");
+    REQUIRE(ours.entries.size() == 2);
+    CHECK(ours.entries[0].undated);
+    CHECK_FALSE(ours.entries[1].undated);
+}

@@ -358,3 +358,25 @@ TEST_CASE("an import merges: the same file twice changes nothing, counts are kep
     CHECK(s->lookup("b@example.com")->first_seen == 50);
     CHECK(s->lookup("b@example.com")->count == 1);
 }
+
+TEST_CASE("an undated import row adds a new address and leaves a listed one as it is") {
+    temp_dir dir;
+    auto s = sqlite_store::open(dir.db(), nullptr);
+    REQUIRE(s);
+    REQUIRE(s->add(make("listed@example.com", "userunknown", 100)));
+    auto listed = make("LISTED@example.com", "import", 5000);
+    listed.undated = true;
+    auto fresh = make("fresh@example.com", "import", 5000);
+    fresh.undated = true;
+    entry rows[] = {listed, fresh};
+    REQUIRE(s->add_all(rows));
+    auto e = *s->lookup("listed@example.com");
+    CHECK(e.reason == "userunknown");
+    CHECK(e.last_seen == 100);
+    CHECK(e.count == 1);
+    CHECK(s->lookup("fresh@example.com")->last_seen == 5000);
+    // The same rows a second later change nothing.
+    rows[1].first_seen = rows[1].last_seen = 5001;
+    REQUIRE(s->add_all(rows));
+    CHECK(s->lookup("fresh@example.com")->last_seen == 5000);
+}
