@@ -350,6 +350,9 @@ def start(args):
             ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1
             ctx.set_ciphers("ALL:@SECLEVEL=0")
         kwargs["tls_context"] = ctx
+    if args.stall_at:
+        # aiosmtpd drops a connection idle for 5 minutes: a stall must outlast the client's deadline.
+        kwargs["timeout"] = 3600
     controller = RecordingController(
         Handler(args), hostname=args.address, port=args.port, decode_data=False,
         enable_SMTPUTF8=True, **kwargs)
