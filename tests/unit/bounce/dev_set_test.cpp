@@ -3,6 +3,8 @@
 // reports found. Prints the confusion between reasons so misses are visible, and the agreement of
 // each MTA group (files named lhost-exim-*, rhost-google-*, ...) with and without the rules.tsv
 // rows specific to that MTA: a leave-one-MTA-out score for hand-written rules.
+#include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +141,13 @@ std::string group_report(
             const auto* c = find_recipient(loo[row.file], row.recipient);
             if (c && to_string(c->why) == row.reason)
                 ++t.loo_ok;
+            else if (std::getenv("OUTPOST_LOO_MISSES"))  // for whoever extends the rules
+                std::fprintf(
+                    stderr, "loo miss: %s %s: expected %s, got %s [%s] %s\n", row.file.c_str(),
+                    row.recipient.c_str(), row.reason.c_str(),
+                    c ? std::string(to_string(c->why)).c_str() : "(missing)",
+                    c ? c->status.c_str() : "", c ? c->diagnostic.substr(0, 160).c_str() : ""
+                );
         }
     }
     std::ostringstream out;
