@@ -364,7 +364,8 @@ asio::awaitable<verdict> try_target(
         at.result = b.remaining == 0 ? "" : "not sent: the connection ended before its turn";
         co_return verdict::progress;
     }
-    smtp::reply why = failure ? failure->response : smtp::reply{451, "4.4.2", "connection lost"};
+    smtp::reply why =
+        failure ? failure->response : smtp::reply{451, "4.4.2", "connection lost", true};
     at.result = fmt::format(
         "{}: {}", stage_name(failure ? failure->stage : smtp::client_stage::none), why.summary()
     );
@@ -464,8 +465,9 @@ asio::awaitable<std::vector<delivery_result>> deliver(
             continue;
         smtp::reply why =
             targets.empty()
-                ? smtp::reply{451, "4.4.4", "no address to deliver to"}
-                : smtp::reply{451, "4.4.1", "no MX host took the message; last: " + last_failure};
+                ? smtp::reply{451, "4.4.4", "no address to deliver to", true}
+                : smtp::reply{
+                      451, "4.4.1", "no MX host took the message; last: " + last_failure, true};
         for (const auto& rc : messages[i].recipients)
             results[i].recipients.push_back({rc.address, smtp::rcpt_outcome::transient, why});
         results[i].refusal = b.refusal;

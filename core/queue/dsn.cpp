@@ -18,6 +18,18 @@ bool wants_dsn(const smtp::envelope& env, const smtp::recipient& r, dsn_action a
 
 namespace {
 
+// A value written into a DSN header field: control bytes (CR, LF, NUL, ...) left out, whatever
+// reached the spool. Intake refuses them in ENVID and ORCPT; a line break here would be a header
+// of the sender's choosing, or a smuggled end of data at a lenient receiver.
+std::string field_text(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (char c : v)
+        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f)
+            out += c;
+    return out;
+}
+
 // The header section of a message: up to and including the empty line (or all of it).
 std::string_view header_section(std::string_view message) {
     auto end = message.find("\r\n\r\n");
@@ -106,7 +118,9 @@ std::optional<composed_dsn> compose_dsn(
              "being\r\n"
              "retried; you do not need to send it again.\r\n\r\n";
     for (const auto* r : due)
-        c += fmt::format("<{}>: {}\r\n", original.env.recipients[r->index].address, r->diagnostic);
+        c += fmt::format(
+            "<{}>: {}\r\n", original.env.recipients[r->index].address, field_text(r->diagnostic)
+        );
     c += "\r\n";
 
     c += fmt::format(
@@ -117,19 +131,19 @@ std::optional<composed_dsn> compose_dsn(
     c += fmt::format("Reporting-MTA: dns; {}\r\n", s.hostname);
     c += fmt::format("X-Outpost-Queue-ID: {}\r\n", original.id);
     if (!original.env.envid.empty())
-        c += fmt::format("Original-Envelope-Id: {}\r\n", original.env.envid);
+        c += fmt::format("Original-Envelope-Id: {}\r\n", field_text(original.env.envid));
     c += fmt::format("Arrival-Date: {}\r\n", util::rfc5322_date(original.arrived));
     for (const auto* r : due) {
         const auto& rcpt = original.env.recipients[r->index];
         c += "\r\n";
         c += fmt::format("Final-Recipient: rfc822; {}\r\n", rcpt.address);
         if (!rcpt.orcpt.empty())
-            c += fmt::format("Original-Recipient: {}\r\n", rcpt.orcpt);
+            c += fmt::format("Original-Recipient: {}\r\n", field_text(rcpt.orcpt));
         c += fmt::format("Action: {}\r\n", failed ? "failed" : "delayed");
         c += fmt::format("Status: {}\r\n", r->status);
         if (!r->remote_mta.empty())
-            c += fmt::format("Remote-MTA: dns; {}\r\n", r->remote_mta);
-        c += fmt::format("Diagnostic-Code: smtp; {}\r\n", r->diagnostic);
+            c += fmt::format("Remote-MTA: dns; {}\r\n", field_text(r->remote_mta));
+        c += fmt::format("Diagnostic-Code: smtp; {}\r\n", field_text(r->diagnostic));
         if (r->last_attempt)
             c += fmt::format("Last-Attempt-Date: {}\r\n", util::rfc5322_date(r->last_attempt));
     }

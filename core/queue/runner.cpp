@@ -622,6 +622,9 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                                   ? cfg.source_ips[*sending_from].address.to_string()
                                   : std::string();
                 auto slow_down = [&](const smtp::reply& reply) {
+                    // Only the receiver's own words can ask us to slow down.
+                    if (reply.local)
+                        return;
                     if (auto change = shaper_.on_reply(
                             *shaped, reply, steady, std::chrono::system_clock::now(), source
                         )) {

@@ -51,7 +51,7 @@ std::vector<client::action> make(A&&... a) {
 }
 
 reply local_reply(int code, std::string enhanced, std::string text) {
-    return reply{code, std::move(enhanced), std::move(text)};
+    return reply{code, std::move(enhanced), std::move(text), true};
 }
 
 rcpt_outcome outcome_of(const reply& r) {

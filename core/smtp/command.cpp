@@ -108,6 +108,16 @@ std::optional<std::string> decode_xtext(std::string_view s) {
     return out;
 }
 
+std::optional<std::string> decode_printable_xtext(std::string_view s) {
+    auto decoded = decode_xtext(s);
+    if (!decoded)
+        return std::nullopt;
+    for (char c : *decoded)
+        if (c < 0x20 || c > 0x7e)
+            return std::nullopt;
+    return decoded;
+}
+
 std::string encode_xtext(std::string_view s) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;

@@ -48,6 +48,10 @@ std::optional<path_and_params> split_path_and_params(
 
 // RFC 3461 §4: xtext ("+2B" escapes); nullopt when malformed.
 std::optional<std::string> decode_xtext(std::string_view s);
+// decode_xtext for the values DSNs repeat (ENVID, ORCPT's address, RFC 3461 §4.2 and §4.4):
+// nullopt unless every decoded character is printable US-ASCII (space to tilde). An escaped
+// CR, LF or NUL would otherwise end up raw in a DSN header, a smuggled line.
+std::optional<std::string> decode_printable_xtext(std::string_view s);
 std::string encode_xtext(std::string_view s);
 
 }  // namespace outpost::smtp

@@ -10,6 +10,9 @@ struct reply {
     int code = 0;          // 250, 451, 550, ...
     std::string enhanced;  // "2.1.0"; empty where RFC 2034 has none (greeting, EHLO)
     std::string text;      // lines separated by '\n', without CRLF
+    // Composed by Outpost about a session (TLS required but not offered, a lost connection), not
+    // said by the receiver: it tells nothing about how the receiver wants to be treated.
+    bool local = false;
 
     bool positive() const { return code >= 200 && code < 400; }
 

@@ -324,10 +324,12 @@ void session::mail(std::string_view args, std::vector<action>& out) {
             else
                 return error(out, 501, "5.5.4", "Syntax: RET=FULL or RET=HDRS");
         } else if (key == "ENVID") {
-            auto decoded = decode_xtext(value);
-            // RFC 3461 §4.4: at most 100 characters.
+            auto decoded = decode_printable_xtext(value);
+            // RFC 3461 §4.4: at most 100 characters, printable once decoded.
             if (!decoded || value.size() > 100 || decoded->empty())
-                return error(out, 501, "5.5.4", "Syntax: ENVID=<xtext, at most 100 characters>");
+                return error(
+                    out, 501, "5.5.4", "Syntax: ENVID=<xtext of printable US-ASCII, at most 100>"
+                );
             env.envid = *decoded;
         } else if (key == "AUTH") {
             // RFC 4954 §5: accepted; the identity we trust is the one this session authenticated.
@@ -421,11 +423,11 @@ void session::rcpt_reply(std::string_view args, std::vector<action>& out) {
             if ((rc.notify & notify_never) && rc.notify != notify_never)
                 return error(out, 501, "5.5.4", "NOTIFY=NEVER cannot be combined");
         } else if (key == "ORCPT") {
-            // RFC 3461 §4.2: addr-type ";" xtext.
+            // RFC 3461 §4.2: addr-type ";" xtext, an address of printable US-ASCII.
             auto semi = value.find(';');
             auto decoded = semi == std::string::npos
                                ? std::nullopt
-                               : decode_xtext(std::string_view(value).substr(semi + 1));
+                               : decode_printable_xtext(std::string_view(value).substr(semi + 1));
             if (!decoded || semi == 0 || value.size() > 500)
                 return error(out, 501, "5.5.4", "Syntax: ORCPT=<addr-type>;<xtext>");
             rc.orcpt = value.substr(0, semi) + ";" + *decoded;

@@ -226,3 +226,27 @@ TEST_CASE("unreported_bounces: bounced recipients without a dsn line, suppressed
     CHECK(dsn->content.find("Final-Recipient: rfc822; d@z.test") != std::string::npos);
     CHECK(dsn->content.find("b@y.test") == std::string::npos);
 }
+
+TEST_CASE("a DSN writes no control byte of ENVID, ORCPT or a reply into its fields") {
+    spool::record rec;
+    rec.id = "0123456789ABCDEF";
+    rec.arrived = 1764000000;
+    rec.env.reverse_path = "app@example.com";
+    // As a spool from before intake refused them could hold them.
+    rec.env.envid = "e\r.\rMAIL FROM:<evil@x.test>\r\n";
+    rec.env.recipients = {{"gone@example.net", 0, "rfc822;a\r\nX-Injected: 1@y"}};
+    std::vector<queue::dsn_recipient> failed{
+        {0, "5.1.1", "550 5.1.1 no\r\n.\r\nsuch user\x00", "mx.example.net\r\n", 1764000100}};
+    auto dsn = queue::compose_dsn(
+        {"relay.test"}, rec, "Subject: hi\r\n\r\nbody\r\n", failed, queue::dsn_action::failed,
+        1764000200
+    );
+    REQUIRE(dsn);
+    const auto& c = dsn->content;
+    CHECK(c.find("Original-Envelope-Id: e.MAIL FROM:<evil@x.test>\r\n") != std::string::npos);
+    CHECK(c.find("Original-Recipient: rfc822;aX-Injected: 1@y\r\n") != std::string::npos);
+    CHECK(c.find("\r\nX-Injected") == std::string::npos);
+    CHECK(c.find("\r.\r") == std::string::npos);
+    CHECK(c.find("Diagnostic-Code: smtp; 550 5.1.1 no.such user\r\n") != std::string::npos);
+    CHECK(c.find(std::string(1, '\0')) == std::string::npos);
+}

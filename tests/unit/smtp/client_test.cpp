@@ -301,6 +301,8 @@ TEST_CASE("required TLS fails the session when STARTTLS is missing or refused") 
     CHECK(missing.c.failure()->stage == client_stage::starttls);
     CHECK(missing.c.failure()->response.code == 421);
     CHECK(missing.c.failure()->response.enhanced == "4.7.0");
+    // Our own words, not the receiver's: no slow-down may be read into them.
+    CHECK(missing.c.failure()->response.local);
 
     harness refused(o);
     refused.server("220 mx.example ESMTP");
@@ -308,6 +310,7 @@ TEST_CASE("required TLS fails the session when STARTTLS is missing or refused") 
     CHECK(refused.server("454 4.7.0 no TLS today") == "QUIT\r\n");
     REQUIRE(refused.c.failure());
     CHECK(refused.c.failure()->response.code == 454);
+    CHECK_FALSE(refused.c.failure()->response.local);
 }
 
 TEST_CASE("a 421 greeting closes at once and a 554 greeting says QUIT") {

@@ -313,3 +313,24 @@ TEST_CASE("each refused RCPT is reported with its reason") {
     t.on_input("RCPT TO:<ok@y.example>\r\n");
     CHECK(reasons == std::vector<std::string>{"suppressed"});
 }
+
+TEST_CASE("ENVID and ORCPT that decode to CR, LF, NUL or 8-bit are refused: a DSN repeats them") {
+    talk t;
+    for (const char* envid : {"e+0D+0A.+0D+0AMAIL", "e+0D.+0D", "e+00", "e+7F", "e+C3+A9"}) {
+        auto r = t.say(std::string("MAIL FROM:<a@x.example> ENVID=") + envid + "\r\n");
+        REQUIRE(r.size() == 1);
+        CHECK_MESSAGE(r[0].code == 501, envid);
+        CHECK(r[0].enhanced == "5.5.4");
+    }
+    auto ok = t.say("MAIL FROM:<a@x.example> ENVID=id+2B1+20x\r\n");  // '+' and a space: fine
+    REQUIRE(ok.size() == 1);
+    CHECK(ok[0].code == 250);
+    for (const char* orcpt : {"rfc822;a+0D+0ARCPT@y", "rfc822;a+0A@y", "rfc822;a+00@y"}) {
+        auto r = t.say(std::string("RCPT TO:<b@y.example> ORCPT=") + orcpt + "\r\n");
+        REQUIRE(r.size() == 1);
+        CHECK_MESSAGE(r[0].code == 501, orcpt);
+    }
+    auto rcpt = t.say("RCPT TO:<b@y.example> ORCPT=rfc822;+22b+20c+22@y.example\r\n");
+    REQUIRE(rcpt.size() == 1);
+    CHECK(rcpt[0].code == 250);
+}
