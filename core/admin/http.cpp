@@ -2,46 +2,14 @@
 
 #include <cctype>
 
-#include <fmt/format.h>
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+// Boost.URL compiled into this file: Debian 12 ships its headers, not its library.
+#include <boost/url/src.hpp>
 
 namespace outpost::admin {
 
-namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-std::optional<std::string> decode(std::string_view s, bool plus_is_space) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= s.size())
-                return std::nullopt;
-            int hi = hex_value(s[i + 1]);
-            int lo = hex_value(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return std::nullopt;
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out += ' ';
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-}  // namespace
 
 std::optional<endpoint_address> parse_endpoint_address(std::string_view text) {
     endpoint_address a;
@@ -78,46 +46,23 @@ std::optional<endpoint_address> parse_endpoint_address(std::string_view text) {
 }
 
 std::optional<request_target> parse_target(std::string_view target) {
-    if (!target.starts_with('/'))
+    // RFC 9112 §3.2.1: origin-form, parsed and percent-decoded by Boost.URL.
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed)
         return std::nullopt;
     request_target out;
-    auto question = target.find('?');
-    auto path = decode(target.substr(0, question), false);
-    if (!path)
-        return std::nullopt;
-    out.path = std::move(*path);
-    if (question == std::string_view::npos)
-        return out;
-    auto query = target.substr(question + 1);
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        auto pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (pair.empty())
-            continue;
-        auto eq = pair.find('=');
-        auto key = decode(pair.substr(0, eq), true);
-        auto value = eq == std::string_view::npos ? std::optional<std::string>{""}
-                                                  : decode(pair.substr(eq + 1), true);
-        if (!key || !value)
-            return std::nullopt;
-        out.query[std::move(*key)] = std::move(*value);
-    }
+    out.path = parsed->path();  // '+' stays '+' in a path
+    // A form's query: '+' means a space there (HTML forms, and what url_encode never writes).
+    boost::urls::encoding_opts form;
+    form.space_as_plus = true;
+    for (auto param : parsed->params(form))
+        if (!param.key.empty() || param.has_value)
+            out.query[param.key] = param.has_value ? param.value : std::string();
     return out;
 }
 
 std::string url_encode(std::string_view v) {
-    std::string out;
-    for (char c : v) {
-        auto u = static_cast<unsigned char>(c);
-        bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-        if (unreserved)
-            out += c;
-        else
-            out += fmt::format("%{:02X}", static_cast<unsigned>(u));
-    }
-    return out;
+    return boost::urls::encode(v, boost::urls::unreserved_chars);
 }
 
 bool authorized(std::string_view authorization_header, std::string_view token) {

@@ -93,9 +93,16 @@ mapped_reason map_reason(std::string_view value) {
         return {"manual", kind::hard, {}, false};
     // Free text: what the receiver said (SendGrid's bounce and block reasons).
     auto status = enhanced_in(value);
-    if (!status.empty() || (value.size() >= 3 && (value[0] == '4' || value[0] == '5') &&
-                            std::isdigit(static_cast<unsigned char>(value[1]))))
-        return {"bounce", std::nullopt, status, false};
+    bool reply_code = value.size() >= 3 && (value[0] == '4' || value[0] == '5') &&
+                      std::isdigit(static_cast<unsigned char>(value[1])) &&
+                      std::isdigit(static_cast<unsigned char>(value[2]));
+    if (!status.empty() || reply_code) {
+        // A 4xx reply without an enhanced code is a temporary failure all the same.
+        std::optional<kind> severity;
+        if (status.empty() && value[0] == '4')
+            severity = kind::soft;
+        return {"bounce", severity, status, false};
+    }
     return {"import", std::nullopt, {}, false};
 }
 

@@ -287,11 +287,18 @@ bool sqlite_store::remove(std::string_view address) {
         }
         st.bind(1, key);
         std::string reason;
-        if (st.step() == SQLITE_ROW) {
+        auto rc = st.step();
+        if (rc == SQLITE_ROW) {
             removed = true;
             reason = st.text(0);
+            while ((rc = st.step()) == SQLITE_ROW) {
+            }
         }
-        while (st.step() == SQLITE_ROW) {
+        if (rc != SQLITE_DONE) {
+            auto why = std::string("delete: ") + sqlite3_errmsg(db_);
+            exec("ROLLBACK");
+            error_ = why;
+            return false;
         }
         if (removed) {
             statement count(

@@ -141,3 +141,11 @@ TEST_CASE("rows without a time are marked undated, rows with one are not") {
     CHECK(ours.entries[0].undated);
     CHECK_FALSE(ours.entries[1].undated);
 }
+
+TEST_CASE("a 4xx reply text without an enhanced code is a soft bounce") {
+    auto r = read("email,created,reason,status\nq@example.com,1700000000,\"452 mailbox full\",\n");
+    REQUIRE(r.entries.size() == 1);
+    CHECK(r.entries[0].reason == "bounce");
+    CHECK(r.entries[0].status.empty());
+    CHECK(r.entries[0].severity == kind::soft);
+}
