@@ -413,6 +413,8 @@ def queue_scale(work, sink_port, args):
     down = free_port()  # nothing listens here until the end
     relay = Outpost(work, "none", down, log_level="info")
     message = message_file(work, 4096)
+    time.sleep(1)
+    idle = rss_kib(relay.proc.pid)  # before any message: what the daemon costs empty
     meter = Meter(relay.roots())
     start = time.time()
     subprocess.run([SOURCE, "-c", "-s", str(args.sessions), "-m", str(n), "-F", message,
@@ -450,8 +452,10 @@ def queue_scale(work, sink_port, args):
     relay.stop(signal.SIGKILL)
     print(f"\nqueue scale: {n} messages for a destination that is down")
     print(f"  accepted at {accept:,.0f}/s (no signing)")
-    print(f"  RSS while queued {running / 1024:.1f} MiB ({running * 1024 / n:.0f} B/message), "
-          f"after a restart {after / 1024:.1f} MiB ({after * 1024 / n:.0f} B/message)")
+    print(f"  RSS empty {idle / 1024:.1f} MiB; with the queue {running / 1024:.1f} MiB while "
+          f"accepting, {after / 1024:.1f} MiB after a restart: "
+          f"{(running - idle) * 1024 / n:.0f} and {(after - idle) * 1024 / n:.0f} B/message beyond "
+          f"the empty daemon")
     print(f"  restart: listening after {ready:.2f} s, every queued message scheduled again after "
           f"{recovered:.2f} s (event=queue_recovered)")
     print("  first delivery after the destination came back: "

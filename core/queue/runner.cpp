@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include "core/delivery/delivery.hpp"
@@ -218,6 +219,11 @@ void runner::start() {
                 "queue_recovered",
                 {{"jobs", jobs.size()}, {"held", held.size()}, {"dsns_due", due.size()}}
             );
+#ifdef __GLIBC__
+            // Reading every spool file left its buffers free in the worker thread's malloc
+            // arena: return them, or a restarted daemon holds that memory for good.
+            ::malloc_trim(0);
+#endif
             for (auto& [id, bounces] : due) {
                 dsn_due_[id] = std::move(bounces);
                 dsn_first_due_[id] = t;
