@@ -79,10 +79,12 @@ summaries summarize(const config& c) {
     s.live["delivery"] = fmt::format(
         "retry [{}], max_lifetime {}, port {}, tls {}, max_messages_per_connection {}, "
         "max_connections {}, max_connections_per_destination {}, connect_timeout {}, "
-        "command_timeout {}",
+        "command_timeout {}, tls_handshake_timeout {}, data_start_timeout {}, "
+        "data_write_timeout {}, data_end_timeout {}",
         fmt::join(retry, " "), ms(d.max_lifetime), d.port, d.tls, d.max_messages_per_connection,
         d.max_connections, d.max_connections_per_destination, ms(d.connect_timeout),
-        ms(d.command_timeout)
+        ms(d.command_timeout), ms(d.tls_handshake_timeout), ms(d.data_start_timeout),
+        ms(d.data_write_timeout), ms(d.data_end_timeout)
     );
 
     std::vector<std::string> listeners;

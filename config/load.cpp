@@ -137,6 +137,16 @@ public:
             out = *v;
     }
 
+    // A wait on a peer: a second at least (a zero deadline would fail every read at once).
+    void deadline_into(std::string_view key, duration& out) {
+        auto v = duration_value(key);
+        if (!v)
+            return;
+        if (*v < std::chrono::seconds(1))
+            fail(node(key)->source(), fmt::format("{} must be at least 1s", full(key)));
+        out = *v;
+    }
+
     std::optional<std::uint64_t> size_value(std::string_view key) {
         auto* n = node(key);
         if (!n)
@@ -657,8 +667,12 @@ void read_delivery(section& root, config& c) {
     s.unsigned_value("max_messages_per_connection", d.max_messages_per_connection, 1, 100000);
     s.unsigned_value("max_connections", d.max_connections, 1, 100000);
     s.unsigned_value("max_connections_per_destination", d.max_connections_per_destination, 1, 1000);
-    s.duration_into("connect_timeout", d.connect_timeout);
-    s.duration_into("command_timeout", d.command_timeout);
+    s.deadline_into("connect_timeout", d.connect_timeout);
+    s.deadline_into("command_timeout", d.command_timeout);
+    s.deadline_into("tls_handshake_timeout", d.tls_handshake_timeout);
+    s.deadline_into("data_start_timeout", d.data_start_timeout);
+    s.deadline_into("data_write_timeout", d.data_write_timeout);
+    s.deadline_into("data_end_timeout", d.data_end_timeout);
     if (auto v = s.string("priority_header")) {
         for (char ch : *v)
             if (ch <= ' ' || ch == ':' || ch > '~')

@@ -150,6 +150,12 @@ struct delivery_section {
     unsigned max_connections_per_destination = 5;  // until [[throttle]] says otherwise
     duration connect_timeout = std::chrono::seconds(30);
     duration command_timeout = std::chrono::minutes(5);
+    // The other waits on a receiver, RFC 5321 §4.5.3.2's minimums by default (Postfix's
+    // smtp_starttls_timeout, smtp_data_init/xfer/done_timeout).
+    duration tls_handshake_timeout = std::chrono::minutes(1);
+    duration data_start_timeout = std::chrono::minutes(2);  // DATA's 354
+    duration data_write_timeout = std::chrono::minutes(3);  // each write of the message
+    duration data_end_timeout = std::chrono::minutes(10);   // the reply to the final dot
     // Submission header that sets a message's priority (high | normal | low); Outpost removes it
     // before signing. Empty: priority comes from the listener only.
     std::string priority_header = "X-Outpost-Priority";

@@ -909,6 +909,13 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             auto command =
                 std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.command_timeout);
             opts.limits.greeting = opts.limits.command = command;
+            auto in_ms = [](config::duration d) {
+                return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+            };
+            opts.limits.tls_handshake = in_ms(cfg.delivery.tls_handshake_timeout);
+            opts.limits.data_start = in_ms(cfg.delivery.data_start_timeout);
+            opts.limits.data_block = in_ms(cfg.delivery.data_write_timeout);
+            opts.limits.data_end = in_ms(cfg.delivery.data_end_timeout);
 
             // One connection per source IP the shaper chose, one after the other.
             for (const auto& group : admitted.groups) {

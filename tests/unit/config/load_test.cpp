@@ -294,3 +294,28 @@ TEST_CASE("the example config's commented-out examples load too") {
     CHECK(c.bounce.domain == "bounces.example.com");
     CHECK(c.admin.token == "long random string");
 }
+
+TEST_CASE("delivery deadlines: RFC 5321's minimums by default, each settable, never under 1s") {
+    auto d = config_from("").delivery;
+    CHECK(d.tls_handshake_timeout == std::chrono::minutes(1));
+    CHECK(d.data_start_timeout == std::chrono::minutes(2));
+    CHECK(d.data_write_timeout == std::chrono::minutes(3));
+    CHECK(d.data_end_timeout == std::chrono::minutes(10));
+    auto set = config_from(
+                   "[delivery]\ntls_handshake_timeout = \"5s\"\ndata_start_timeout = \"6s\"\n"
+                   "data_write_timeout = \"7s\"\ndata_end_timeout = \"8s\"\n"
+    )
+                   .delivery;
+    CHECK(set.tls_handshake_timeout == std::chrono::seconds(5));
+    CHECK(set.data_start_timeout == std::chrono::seconds(6));
+    CHECK(set.data_write_timeout == std::chrono::seconds(7));
+    CHECK(set.data_end_timeout == std::chrono::seconds(8));
+    CHECK(
+        config_error_of("[delivery]\ndata_end_timeout = \"0s\"\n") ==
+        "t.toml:2:20: delivery.data_end_timeout must be at least 1s"
+    );
+    CHECK(
+        config_error_of("[delivery]\ncommand_timeout = \"500ms\"\n")
+            .find("t.toml:2:19: delivery.command_timeout") == 0
+    );
+}
