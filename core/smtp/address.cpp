@@ -1,5 +1,8 @@
 #include "core/smtp/address.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "core/util/text.hpp"
 
 namespace outpost::smtp {
@@ -90,19 +93,45 @@ bool valid_quoted_string(std::string_view s, bool utf8) {
     return true;
 }
 
+// RFC 5321 §4.1.3, the inside of an address-literal: an IPv4 address, "IPv6:" and an IPv6
+// address, or Standardized-tag ":" 1*dcontent. "[bounces.example]" is none of these.
+bool valid_address_literal(std::string_view inside) {
+    std::string text(inside);
+    in_addr v4{};
+    if (::inet_pton(AF_INET, text.c_str(), &v4) == 1)
+        return true;
+    auto colon = inside.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return false;
+    auto tag = inside.substr(0, colon);
+    auto content = inside.substr(colon + 1);
+    if (util::iequals(tag, "IPv6")) {
+        in6_addr v6{};
+        return ::inet_pton(AF_INET6, std::string(content).c_str(), &v6) == 1;
+    }
+    // A tag is an Ldh-str: letters, digits and hyphens, ending in a letter or digit.
+    if (tag.back() == '-')
+        return false;
+    for (char c : tag)
+        if (!(is_alpha(c) || is_digit(c) || c == '-'))
+            return false;
+    if (content.empty())
+        return false;
+    for (char c : content) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 33 || u > 126 || c == '[' || c == ']' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
 bool valid_domain(std::string_view d, bool utf8) {
     if (d.empty() || d.size() > 255)
         return false;
     if (d.front() == '[') {
-        // address-literal: IPv4, "IPv6:..." or a general tag:content; content is dcontent.
         if (d.back() != ']' || d.size() < 3)
             return false;
-        for (char c : d.substr(1, d.size() - 2)) {
-            auto u = static_cast<unsigned char>(c);
-            if (u < 33 || u > 126 || c == '[' || c == ']' || c == '\\')
-                return false;
-        }
-        return true;
+        return valid_address_literal(d.substr(1, d.size() - 2));
     }
     for (auto label : util::split(d, '.')) {
         if (label.empty() || label.size() > 63)

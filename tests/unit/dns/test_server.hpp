@@ -27,9 +27,8 @@ public:
     using answer_fn = std::function<std::optional<response>(const detail::question&)>;
 
     test_server(boost::asio::io_context& ctx, answer_fn fn)
-        : udp_(ctx, {boost::asio::ip::make_address("127.0.0.1"), 0}),
-          tcp_(ctx, {boost::asio::ip::make_address("127.0.0.1"), udp_.local_endpoint().port()}),
-          fn_(std::move(fn)) {
+        : udp_(ctx), tcp_(ctx), fn_(std::move(fn)) {
+        bind_both();
         auto log = [](std::exception_ptr) {};  // the loops end when stop() closes the sockets
         boost::asio::co_spawn(ctx, serve_udp(), log);
         boost::asio::co_spawn(ctx, serve_tcp(), log);
@@ -55,6 +54,29 @@ public:
     bool truncate_udp = false;
 
 private:
+    // A free UDP port, then TCP on the same number: another process (a test running beside this
+    // one) may hold that TCP port, so a taken one means another UDP port, not a failed test.
+    void bind_both() {
+        auto loopback = boost::asio::ip::make_address("127.0.0.1");
+        for (int attempt = 0;; ++attempt) {
+            udp_.open(boost::asio::ip::udp::v4());
+            udp_.bind({loopback, 0});
+            port_ = udp_.local_endpoint().port();
+            boost::system::error_code ec;
+            tcp_.open(boost::asio::ip::tcp::v4());
+            tcp_.set_option(boost::asio::socket_base::reuse_address(true));
+            tcp_.bind({loopback, port_}, ec);
+            if (!ec)
+                tcp_.listen(boost::asio::socket_base::max_listen_connections, ec);
+            if (!ec)
+                return;
+            tcp_.close();
+            udp_.close();
+            if (attempt == 100)
+                throw boost::system::system_error(ec, "bind");
+        }
+    }
+
     std::optional<bytes> answer(std::span<const std::uint8_t> query, bool over_udp) {
         auto m = detail::parse_message(query);
         if (!m || m->questions.size() != 1)
@@ -124,7 +146,7 @@ private:
 
     boost::asio::ip::udp::socket udp_;
     boost::asio::ip::tcp::acceptor tcp_;
-    std::uint16_t port_ = udp_.local_endpoint().port();
+    std::uint16_t port_ = 0;
     answer_fn fn_;
     std::map<std::pair<std::string, std::uint16_t>, int> counts_;
     int tcp_count_ = 0;

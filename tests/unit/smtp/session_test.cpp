@@ -334,3 +334,22 @@ TEST_CASE("ENVID and ORCPT that decode to CR, LF, NUL or 8-bit are refused: a DS
     REQUIRE(rcpt.size() == 1);
     CHECK(rcpt[0].code == 250);
 }
+
+TEST_CASE("an address literal must be an IP address or a tagged literal (RFC 5321 §4.1.3)") {
+    talk t;
+    t.say("MAIL FROM:<a@x.example>\r\n");
+    for (const char* ok :
+         {"<v@[127.0.0.1]>", "<v@[IPv6:::1]>", "<v@[ipv6:2001:db8::1]>", "<v@[x-tag:opaque]>"}) {
+        auto r = t.say(std::string("RCPT TO:") + ok + "\r\n");
+        REQUIRE(r.size() == 1);
+        CHECK_MESSAGE(r[0].code == 250, ok);
+    }
+    for (const char* bad :
+         {"<v@[bounces.relay.test]>", "<v@[300.1.1.1]>", "<v@[IPv6:zz]>", "<v@[tag-:x]>",
+          "<v@[tag:]>", "<v@[:x]>"}) {
+        auto r = t.say(std::string("RCPT TO:") + bad + "\r\n");
+        REQUIRE(r.size() == 1);
+        CHECK_MESSAGE(r[0].code == 501, bad);
+        CHECK(r[0].enhanced == "5.1.3");
+    }
+}
