@@ -484,6 +484,7 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
             job j;
             std::string file;
             spool::record rec;
+            mutable std::optional<std::string> message_id;  // parsed when first needed
         };
 
         auto where = where_;
@@ -497,15 +498,18 @@ asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {
                 auto rec = spool::parse(*text);
                 if (!rec)
                     continue;
-                out.push_back({j, std::move(*text), std::move(*rec)});
+                out.push_back({j, std::move(*text), std::move(*rec), std::nullopt});
             }
             return out;
         });
-        // The Message-ID a suppression entry and a VERP record name the message by.
-        auto message_id_of = [](const loaded& it) {
-            return message::message_id_of(
-                std::string_view(it.file).substr(it.rec.message_offset, it.rec.size)
-            );
+        // The Message-ID a suppression entry and a VERP record name the message by: read from
+        // the header once per message, however many recipients (VERP units) need it.
+        auto message_id_of = [](const loaded& it) -> const std::string& {
+            if (!it.message_id)
+                it.message_id = message::message_id_of(
+                    std::string_view(it.file).substr(it.rec.message_offset, it.rec.size)
+                );
+            return *it.message_id;
         };
 
         // Delivery units: one SMTP transaction each. Normally all of a message's recipients at

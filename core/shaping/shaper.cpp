@@ -1,6 +1,8 @@
 // The shaper: throttles, providers and the warming pool asked together, per batch.
 #include "core/shaping/shaper.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/util/text.hpp"
@@ -200,7 +202,8 @@ void shaper::suspend(
 
 void shaper::resume(std::string_view key, wall_time wall) {
     auto forgotten = throttles_.reset(key);
-    forgotten.emplace_back(key);
+    if (std::find(forgotten.begin(), forgotten.end(), key) == forgotten.end())
+        forgotten.emplace_back(key);
     // Records that have already ended: a restart restores nothing.
     if (backoffs_)
         for (const auto& k : forgotten)

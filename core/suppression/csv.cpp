@@ -229,6 +229,13 @@ std::string csv_row(const entry& e) {
 
 namespace {
 
+// The parser's problems and the rows' were found apart: report them in line order.
+void sort_by_line(std::vector<csv_problem>& problems) {
+    std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) {
+        return a.line < b.line;
+    });
+}
+
 csv_import read_address_list(
     const csv_document& doc, const csv_import_options& options, csv_import out
 ) {
@@ -280,6 +287,7 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
         if (auto format = detect_foreign(header.fields)) {
             auto foreign = read_foreign_entries(doc, *format, options);
             foreign.format = std::string(to_string(*format));
+            sort_by_line(foreign.problems);
             return foreign;
         }
 
@@ -406,9 +414,7 @@ csv_import read_csv_entries(std::string_view text, const csv_import_options& opt
             e.origin = *options.origin;
         out.entries.push_back(std::move(e));
     }
-    std::stable_sort(out.problems.begin(), out.problems.end(), [](const auto& a, const auto& b) {
-        return a.line < b.line;
-    });
+    sort_by_line(out.problems);
     return out;
 }
 

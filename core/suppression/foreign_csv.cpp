@@ -285,9 +285,6 @@ csv_import read_foreign_entries(
             e.origin = *options.origin;
         out.entries.push_back(std::move(e));
     }
-    std::stable_sort(out.problems.begin(), out.problems.end(), [](const auto& a, const auto& b) {
-        return a.line < b.line;
-    });
     return out;
 }
 

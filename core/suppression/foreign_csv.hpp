@@ -31,6 +31,7 @@ std::optional<foreign_format> detect_foreign(const std::vector<std::string>& hea
 // free-text SMTP reply "bounce" with its enhanced code as the status; the kind soft for a soft
 // bounce or a 4.x.x status, else hard; the time given (unix seconds, ISO 8601 with Z or an
 // offset, "YYYY-MM-DD HH:MM:SS" as UTC, or a date) as first and last seen, else now; count 1.
+// Problems come in the order found (doc's, then the rows'); read_csv_entries() sorts them.
 csv_import read_foreign_entries(
     const csv_document& doc, foreign_format format, const csv_import_options& options
 );
