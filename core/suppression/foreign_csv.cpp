@@ -154,7 +154,9 @@ std::optional<foreign_format> detect_foreign(const std::vector<std::string>& hea
     return std::nullopt;
 }
 
-std::optional<std::int64_t> parse_foreign_time(std::string_view text) {
+namespace {
+
+std::optional<std::int64_t> parse_any_foreign_time(std::string_view text) {
     using namespace std::chrono;
     if (!text.empty() && text.size() <= 12 &&
         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -192,6 +194,18 @@ std::optional<std::int64_t> parse_foreign_time(std::string_view text) {
         return std::nullopt;
     auto offset = *oh * 3600 + *om * 60;
     return rest[0] == '+' ? t - offset : t + offset;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_foreign_time(std::string_view text) {
+    // Our list writes four-digit years from 1970 on; a time outside that is a misread column
+    // (twelve digits of unix seconds reach year 33658) and would not read back from our export.
+    constexpr std::int64_t latest = 253402300799;  // 9999-12-31T23:59:59Z
+    auto t = parse_any_foreign_time(text);
+    if (!t || *t < 0 || *t > latest)
+        return std::nullopt;
+    return t;
 }
 
 csv_import read_foreign_entries(
@@ -264,9 +278,9 @@ csv_import read_foreign_entries(
                         break;
                     seen = parse_foreign_time(value);
                     if (!seen) {
-                        problem(
-                            fmt::format("bad time \"{}\" (want unix seconds or ISO 8601)", value)
-                        );
+                        problem(fmt::format(
+                            "bad time \"{}\" (want unix seconds or ISO 8601, 1970 to 9999)", value
+                        ));
                         ok = false;
                     }
                     break;

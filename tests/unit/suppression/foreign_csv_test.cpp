@@ -126,6 +126,12 @@ TEST_CASE("parse_foreign_time reads the forms these exports use and nothing else
     CHECK_FALSE(parse_foreign_time("2023-11-14T22:13:20 CET"));
     CHECK_FALSE(parse_foreign_time("14/11/2023"));
     CHECK_FALSE(parse_foreign_time(""));
+    // Only times our own export can write back: 1970 to year 9999.
+    CHECK(parse_foreign_time("253402300799") == 253402300799);
+    CHECK_FALSE(parse_foreign_time("253402300800"));
+    CHECK_FALSE(parse_foreign_time("999999999999"));
+    CHECK_FALSE(parse_foreign_time("1970-01-01T00:00:00+01:00"));
+    CHECK_FALSE(parse_foreign_time("9999-12-31T23:59:59-00:01"));
 }
 
 TEST_CASE("rows without a time are marked undated, rows with one are not") {
