@@ -99,7 +99,10 @@ public:
     std::vector<const job*> queued() const { return scheduler_.queued(); }
 
 private:
+    friend class delivery_batch;  // a batch's stages act on the runner's state (delivery_batch.hpp)
+
     boost::asio::awaitable<void> loop();
+    // One destination's jobs through resolve, admit, read, transact, record and react.
     boost::asio::awaitable<void> deliver_batch(std::vector<job> jobs);
     void poke();
     std::int64_t now() const;
