@@ -224,6 +224,16 @@ csv_import read_foreign_entries(
     else
         for (const auto& h : first.fields)
             roles.push_back(role_of(h).value_or(role::ignored));
+    if (std::count(roles.begin(), roles.end(), role::address) != 1) {
+        out.problems.push_back(
+            {first.line, fmt::format(
+                             "{} export without exactly one address column (Email, EmailAddress, "
+                             "Recipient or Address)",
+                             to_string(format)
+                         )}
+        );
+        return out;
+    }
     // SendGrid's spam-report export has an ip column and no reason: every row is a complaint.
     bool spam_reports = format == foreign_format::sendgrid &&
                         std::count(roles.begin(), roles.end(), role::reason) == 0 &&

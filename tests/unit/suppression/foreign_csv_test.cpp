@@ -111,6 +111,18 @@ TEST_CASE("bad rows of a foreign export are problems with their lines; nothing i
     auto unknown = read("email,created,favourite_colour\na@example.com,1,blue\n");
     REQUIRE_FALSE(unknown.problems.empty());
     CHECK(unknown.problems[0].message.find("unknown column \"email\"") == 0);
+    // A Postmark-looking header without an address column (and two address columns): nothing.
+    auto no_address = read("SuppressionReason,CreatedAt\nHardBounce,2024-01-01\n");
+    CHECK(no_address.entries.empty());
+    REQUIRE(no_address.problems.size() == 1);
+    CHECK(no_address.problems[0].line == 1);
+    CHECK(
+        no_address.problems[0].message.find("without exactly one address column") !=
+        std::string::npos
+    );
+    auto two = read("Email,Recipient,SuppressionReason\na@example.com,b@example.com,HardBounce\n");
+    CHECK(two.entries.empty());
+    CHECK_FALSE(two.problems.empty());
 }
 
 TEST_CASE("parse_foreign_time reads the forms these exports use and nothing else") {
