@@ -80,12 +80,14 @@ summaries summarize(const config& c) {
         "retry [{}], max_lifetime {}, port {}, tls {}, max_messages_per_connection {}, "
         "max_connections {}, max_connections_per_destination {}, connect_timeout {}, "
         "command_timeout {}, tls_handshake_timeout {}, data_start_timeout {}, "
-        "data_write_timeout {}, data_end_timeout {}",
+        "data_write_timeout {}, data_end_timeout {}, mta_sts {}",
         fmt::join(retry, " "), ms(d.max_lifetime), d.port, d.tls, d.max_messages_per_connection,
         d.max_connections, d.max_connections_per_destination, ms(d.connect_timeout),
         ms(d.command_timeout), ms(d.tls_handshake_timeout), ms(d.data_start_timeout),
-        ms(d.data_write_timeout), ms(d.data_end_timeout)
+        ms(d.data_write_timeout), ms(d.data_end_timeout), d.mta_sts ? "on" : "off"
     );
+    // Read once at start, into the certificate-checking context.
+    s.restart["delivery.tls_ca_file"] = d.tls_ca_file.empty() ? "none" : d.tls_ca_file;
 
     std::vector<std::string> listeners;
     for (const auto& l : c.listeners)

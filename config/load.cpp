@@ -664,6 +664,12 @@ void read_delivery(section& root, config& c) {
     }
     if (auto v = s.choice("tls", {"none", "opportunistic", "required"}))
         d.tls = *v;
+    if (auto v = s.boolean("mta_sts"))
+        d.mta_sts = *v;
+    if (auto v = s.string("tls_ca_file")) {
+        check_file(*s.node("tls_ca_file"), *v, "delivery.tls_ca_file", false);
+        d.tls_ca_file = *v;
+    }
     s.unsigned_value("max_messages_per_connection", d.max_messages_per_connection, 1, 100000);
     s.unsigned_value("max_connections", d.max_connections, 1, 100000);
     s.unsigned_value("max_connections_per_destination", d.max_connections_per_destination, 1, 1000);

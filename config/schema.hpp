@@ -145,6 +145,11 @@ struct delivery_section {
     std::uint16_t port = 25;
     std::vector<endpoint> dns_servers;
     std::string tls = "opportunistic";  // none | opportunistic | required
+    // MTA-STS (RFC 8461): a recipient domain's published policy raises tls to a verified
+    // certificate on a listed MX (enforce), or is reported on (testing). [[route]]s are exempt.
+    bool mta_sts = true;
+    // PEM certificates trusted beside the system store, for MTA-STS fetches and MX certificates.
+    std::string tls_ca_file;
     unsigned max_messages_per_connection = 100;
     unsigned max_connections = 200;
     unsigned max_connections_per_destination = 5;  // until [[throttle]] says otherwise

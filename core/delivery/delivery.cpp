@@ -14,6 +14,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/util/log.hpp"
 
@@ -322,7 +323,7 @@ asio::awaitable<verdict> try_target(
     smtp::client_options co;
     co.ehlo_domain = opts.ehlo_name;
     co.starttls = allow_tls && opts.tls != tls_policy::none;
-    co.require_tls = opts.tls == tls_policy::required;
+    co.require_tls = opts.tls == tls_policy::required || opts.tls == tls_policy::verify;
     connection c{smtp::client(co), smtp::reply_reader{}, {}, opts, nullptr, {}, false, {}};
 
     auto st = co_await run(stream, c, {});
@@ -341,9 +342,24 @@ asio::awaitable<verdict> try_target(
             tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
             const_cast<char*>(t.host.c_str())
         );
+        bool verifying = opts.tls == tls_policy::verify;
+        if (verifying) {
+            // RFC 8461 §4.2: valid for the MX host name; a wildcard only as the whole leftmost
+            // label (RFC 6125).
+            SSL_set_hostflags(tls.native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            SSL_set1_host(tls.native_handle(), t.host.c_str());
+            SSL_set_verify(tls.native_handle(), SSL_VERIFY_PEER, nullptr);
+        }
         beast::get_lowest_layer(tls).expires_after(opts.limits.tls_handshake);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token);
-        if (ec) {
+        auto verified = verifying ? SSL_get_verify_result(tls.native_handle()) : X509_V_OK;
+        if (ec && verified != X509_V_OK) {
+            handshake_failed = true;
+            c.client.on_connection_lost(fmt::format(
+                "TLS handshake: certificate of {} not valid: {}", t.host,
+                X509_verify_cert_error_string(verified)
+            ));
+        } else if (ec) {
             handshake_failed = true;
             c.client.on_connection_lost("TLS handshake: " + describe(ec));
         } else {
@@ -402,6 +418,8 @@ const char* to_string(tls_policy p) {
             return "opportunistic";
         case tls_policy::required:
             return "required";
+        case tls_policy::verify:
+            return "verify";
     }
     return "opportunistic";
 }

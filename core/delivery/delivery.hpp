@@ -24,7 +24,10 @@ namespace outpost::delivery {
 enum class tls_policy {
     none,           // never STARTTLS
     opportunistic,  // STARTTLS when offered; in the clear when not, or when the handshake fails
-    required        // STARTTLS or no delivery (the recipients stay transient)
+    required,       // STARTTLS or no delivery (the recipients stay transient)
+    // STARTTLS with a certificate that chains to a trusted CA and is valid for the MX host name
+    // (MTA-STS enforce, RFC 8461 §4.2), or no delivery. tls_context must verify peers.
+    verify
 };
 
 const char* to_string(tls_policy p);
@@ -58,7 +61,8 @@ struct options {
     // Messages sent over one connection before it is closed and another opened.
     std::size_t max_messages_per_connection = 100;
     // Used for STARTTLS; null: a client context that does not verify certificates (RFC 7435
-    // opportunistic security; "required" means encrypted, not authenticated).
+    // opportunistic security; "required" means encrypted, not authenticated). With verify, a
+    // context that verifies peers (tlspolicy::verifying_context): the host name is checked here.
     std::shared_ptr<boost::asio::ssl::context> tls_context;
     // Called when a message's transaction is decided, before the next one starts on the
     // connection: the caller makes the results durable here, so that a crash later in the batch

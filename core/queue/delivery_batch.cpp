@@ -9,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/delivery/targets.hpp"
 #include "core/dns/destination.hpp"
@@ -129,11 +130,45 @@ asio::awaitable<void> delivery_batch::resolve() {
     }
     auto resolved =
         co_await dns::resolve_destination(r_.resolver_, destination_, dns::make_random_index());
-    if (resolved.result == dns::outcome::ok)
-        targets_ = delivery::to_targets(resolved, cfg_.delivery.port);
-    else
+    if (resolved.result != dns::outcome::ok) {
         route_failure_ = route_failure{
             resolved.enhanced, resolved.text, resolved.result == dns::outcome::permanent};
+        co_return;
+    }
+    targets_ = delivery::to_targets(resolved, cfg_.delivery.port);
+    if (cfg_.delivery.mta_sts && r_.sts_)
+        co_await apply_mta_sts();
+}
+
+asio::awaitable<void> delivery_batch::apply_mta_sts() {
+    mta_sts_ = co_await r_.sts_->policy_for(util::to_lower(destination_));
+    if (!mta_sts_)
+        co_return;
+    std::vector<delivery::target> listed;
+    std::vector<std::string> unlisted;
+    for (const auto& t : targets_)
+        if (tlspolicy::mx_allowed(mta_sts_->policy, t.host))
+            listed.push_back(t);
+        else if (std::find(unlisted.begin(), unlisted.end(), t.host) == unlisted.end())
+            unlisted.push_back(t.host);
+    if (unlisted.empty())
+        co_return;
+    auto why = fmt::format(
+        "MTA-STS {} for {}: MX {} does not match the policy's mx ({})",
+        tlspolicy::to_string(mta_sts_->policy.mode), destination_, fmt::join(unlisted, ", "),
+        fmt::join(mta_sts_->policy.mx, ", ")
+    );
+    log::warn(
+        "mta_sts_policy_failure", {{"destination", destination_},
+                                   {"mode", tlspolicy::to_string(mta_sts_->policy.mode)},
+                                   {"policy_id", mta_sts_->id},
+                                   {"failure", why}}
+    );
+    if (mta_sts_->policy.mode != tlspolicy::sts_mode::enforce)
+        co_return;  // testing: delivered as without a policy, to every MX
+    targets_ = std::move(listed);
+    if (targets_.empty())
+        route_failure_ = route_failure{"4.7.5", why, false};
 }
 
 // Shaping: the provider and throttle key of the destination, by its MX host names. A
@@ -273,6 +308,10 @@ delivery::options delivery_batch::delivery_options() const {
     };
     delivery::options opts;
     opts.tls = tls_for(cfg_, destination_);
+    if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce) {
+        opts.tls = delivery::tls_policy::verify;
+        opts.tls_context = r_.verifying_tls_;
+    }
     opts.max_messages_per_connection = shaped_->configured.max_messages_per_connection
                                            ? shaped_->configured.max_messages_per_connection
                                            : d.max_messages_per_connection;
@@ -582,6 +621,7 @@ void delivery_batch::report(
                          {"mx", r ? r->host : std::string()},
                          {"address", r ? r->address : std::string()},
                          {"tls", r ? r->tls : std::string()},
+                         {"tls_policy", tls_policy_name()},
                          {"reply", o.reply},
                          {"attempt", attempt},
                          {"delay", delay_s}}
@@ -704,6 +744,14 @@ void delivery_batch::put_back(const unit& u, const shaping::wait& w) {
 void delivery_batch::give_back(const shaping::admission::group& g) {
     if (g.unit && !r_.shaper_.give_back(*g.unit))
         log::warn("warming_give_back_failed", {{"ip", g.unit->ip}, {"provider", g.unit->provider}});
+}
+
+std::string delivery_batch::tls_policy_name() const {
+    if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce)
+        return "mta-sts";
+    if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::testing)
+        return "mta-sts-testing";
+    return delivery::to_string(tls_for(cfg_, destination_));
 }
 
 const std::string& delivery_batch::message_id_of(const loaded& it) {

@@ -27,6 +27,7 @@
 #include "core/queue/scheduler.hpp"
 #include "core/shaping/shaper.hpp"
 #include "core/spool/record.hpp"
+#include "core/tlspolicy/sts_source.hpp"
 
 namespace outpost::queue {
 
@@ -60,6 +61,9 @@ private:
 
     // The stages.
     boost::asio::awaitable<void> resolve();
+    // The recipient domain's MTA-STS policy: under enforce only MX hosts it lists remain, each
+    // to be reached with a verified certificate; under testing what would fail is logged.
+    boost::asio::awaitable<void> apply_mta_sts();
     void admit_destination();
     boost::asio::awaitable<void> read_messages();
     void form_units();
@@ -101,6 +105,8 @@ private:
     // header once per message, however many recipients (VERP units) need it.
     static const std::string& message_id_of(const loaded& it);
     delivery::options delivery_options() const;
+    // For the log: mta-sts, mta-sts-testing, or the configured none/opportunistic/required.
+    std::string tls_policy_name() const;
 
     runner& r_;
     std::vector<job> jobs_;
@@ -119,6 +125,8 @@ private:
     std::string held_back_;  // why the overdue jobs were not sent
 
     std::vector<delivery::target> targets_;
+    std::optional<tlspolicy::active_policy>
+        mta_sts_;  // the domain's MTA-STS policy, when it has one
     std::optional<route_failure> route_failure_;
     std::optional<shaping::destination> shaped_;
     // The connection slot this batch holds against its throttle key's max_connections, from

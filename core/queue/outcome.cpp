@@ -39,7 +39,9 @@ recipient_outcome decide_outcome(
         o.status = "5.1.1";
         o.reply = fmt::format("not sent: {}", facts.suppressed);
     } else if (facts.route) {
-        o.reply = fmt::format("{} {}", facts.route->permanent ? 550 : 451, facts.route->text);
+        o.reply = fmt::format(
+            "{} {} {}", facts.route->permanent ? 550 : 451, facts.route->status, facts.route->text
+        );
         o.status = facts.route->status;
         o.what =
             facts.route->permanent ? outcome_line::kind::bounced : outcome_line::kind::deferred;

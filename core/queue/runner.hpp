@@ -31,6 +31,7 @@
 #include "core/spool/record.hpp"
 #include "core/spool/writer.hpp"
 #include "core/suppression/bounce_state.hpp"
+#include "core/tlspolicy/sts_source.hpp"
 
 namespace outpost::queue {
 
@@ -95,6 +96,15 @@ public:
     // permanent replies. Optional; must outlive the runner.
     void set_feedback(class feedback* f) { feedback_ = f; }
 
+    // MTA-STS: the policy source for recipient domains reached by MX, and the context that checks
+    // MX certificates under an enforced policy. Optional; must outlive the runner.
+    void set_mta_sts(
+        tlspolicy::sts_source* source, std::shared_ptr<boost::asio::ssl::context> verifying
+    ) {
+        sts_ = source;
+        verifying_tls_ = std::move(verifying);
+    }
+
     // Every queued (not in flight) job, for the admin endpoint; valid until the next event.
     std::vector<const job*> queued() const { return scheduler_.queued(); }
 
@@ -136,6 +146,8 @@ private:
     std::mt19937_64 random_{std::random_device{}()};
     std::size_t in_flight_ = 0;
     class feedback* feedback_ = nullptr;
+    tlspolicy::sts_source* sts_ = nullptr;
+    std::shared_ptr<boost::asio::ssl::context> verifying_tls_;
     std::set<std::string> held_;
     std::set<std::string> early_;  // spooled while recovery was scanning the spool
     std::set<std::pair<std::string, std::uint32_t>> claimed_;    // (queue id, recipient) in flight

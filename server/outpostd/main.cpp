@@ -32,6 +32,8 @@
 #include "core/spool/layout.hpp"
 #include "core/spool/space.hpp"
 #include "core/spool/writer.hpp"
+#include "core/tlspolicy/cache.hpp"
+#include "core/tlspolicy/fetch.hpp"
 #include "core/util/log.hpp"
 #include "core/util/metrics.hpp"
 #include "server/outpostd/admin.hpp"
@@ -270,10 +272,35 @@ int main(int argc, char** argv) {
         );
         if (!counters)
             throw std::runtime_error("warming counters: " + counters_error);
+        // MTA-STS: policies cached beside the spool (kept across restarts); under enforce, MX
+        // certificates are checked with the system's CAs and [delivery] tls_ca_file.
+        auto verifying_tls = tlspolicy::verifying_context(cfg.delivery.tls_ca_file);
+        std::string sts_error;
+        auto sts_cache = tlspolicy::policy_cache::open(
+            (std::filesystem::path(cfg.server.spool_dir) / tlspolicy::policy_cache::default_file)
+                .string(),
+            &sts_error
+        );
+        if (!sts_cache)
+            throw std::runtime_error("MTA-STS policy cache: " + sts_error);
+        tlspolicy::sts_source sts(
+            *resolver,
+            [&](std::string domain) {
+                return tlspolicy::fetch_sts_policy(*resolver, verifying_tls, std::move(domain));
+            },
+            sts_cache.get(),
+            [] {
+                return std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()
+                )
+                    .count();
+            }
+        );
         queue::runner delivery(
             io, current, where, writer, workers, *resolver, counters.get(), counters.get()
         );
         delivery.set_feedback(&feedback);
+        delivery.set_mta_sts(&sts, verifying_tls);
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,

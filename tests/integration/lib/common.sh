@@ -84,13 +84,28 @@ start_sink() {
     fail "sink $name did not start"
 }
 
-# start_dns ARGS...: dnsmasq on a loopback port answering only what ARGS say; sets DNS_PORT.
+# start_dns ARGS...: dnsmasq on a loopback port answering only what ARGS say; sets DNS_PORT and
+# DNS_PID.
 start_dns() {
     DNS_PORT=$(free_port)
+    run_dnsmasq "$@"
+}
+
+# restart_dns ARGS...: stops the dnsmasq of start_dns and starts one with ARGS on the same
+# DNS_PORT (records changed under a running outpostd, whose dns_servers stay valid).
+restart_dns() {
+    kill -TERM "$DNS_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$DNS_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$DNS_PID" 2>/dev/null && fail "dnsmasq did not stop"
+    run_dnsmasq "$@"
+}
+
+run_dnsmasq() {  # dnsmasq with ARGS on DNS_PORT; waits until it answers
     dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
         --no-resolv --no-hosts --no-dhcp-interface= --pid-file= --log-facility=- "$@" \
-        >"$WORK/dnsmasq.log" 2>&1 &
-    PIDS+=($!)
+        >>"$WORK/dnsmasq.log" 2>&1 &
+    DNS_PID=$!
+    PIDS+=("$DNS_PID")
     for _ in $(seq 100); do
         dig_ok=$($PY -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
 import sys
@@ -98,6 +113,7 @@ try:
     s.sendto(bytes.fromhex('12340100000100000000000007696e76616c696400000f0001'), ('127.0.0.1', $DNS_PORT)); s.recv(512); print(1)
 except Exception: print(0)")
         [ "$dig_ok" = 1 ] && return 0
+        kill -0 "$DNS_PID" 2>/dev/null || break
         sleep 0.05
     done
     fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.log")"

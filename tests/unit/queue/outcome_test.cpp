@@ -74,13 +74,13 @@ TEST_CASE("no reply: suppression, a failed resolution, shaping or nothing at all
     facts.route = &nxdomain;
     o = queue::decide_outcome(0, nullptr, facts);
     CHECK(o.line.what == kind::bounced);
-    CHECK(o.line.reply == "550 no such domain");
+    CHECK(o.line.reply == "550 5.1.2 no such domain");
     CHECK(o.line.status == "5.1.2");
     queue::route_failure servfail{"4.4.3", "DNS timeout", false};
     facts.route = &servfail;
     o = queue::decide_outcome(0, nullptr, facts);
     CHECK(o.line.what == kind::deferred);
-    CHECK(o.line.reply == "451 DNS timeout");
+    CHECK(o.line.reply == "451 4.4.3 DNS timeout");
 
     facts = fresh();
     facts.held_back = "warming cap reached";

@@ -1,0 +1,135 @@
+// outpostctl tls policy: the MTA-STS policies delivery has cached (spool_dir/mta-sts.sqlite),
+// read from the file, so it works with the daemon down.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/tlspolicy/cache.hpp"
+#include "core/tlspolicy/mta_sts.hpp"
+#include "server/outpostctl/command.hpp"
+
+namespace outpost::ctl {
+
+namespace {
+
+constexpr const char* usage =
+    "usage: outpostctl tls policy [DOMAIN] [--format table|json]\n"
+    "\n"
+    "The MTA-STS policy (RFC 8461) delivery holds for DOMAIN, or for every domain: its mode\n"
+    "(enforce: only the listed MX hosts, with STARTTLS and a valid certificate; testing: "
+    "reported,\n"
+    "not enforced), the MX patterns, the TXT record id it was fetched under, and until when it\n"
+    "stays in force without a new fetch. Exits 1 when DOMAIN has no cached policy.\n";
+
+std::string utc(std::int64_t t) {
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+void print_table(const tlspolicy::cached_policy& c, std::int64_t now) {
+    auto parsed = tlspolicy::parse_sts_policy(c.text);
+    fmt::print("domain: {}\n", c.domain);
+    if (auto* p = std::get_if<tlspolicy::sts_policy>(&parsed)) {
+        fmt::print("mode: {}\n", tlspolicy::to_string(p->mode));
+        for (const auto& mx : p->mx)
+            fmt::print("mx: {}\n", mx);
+        fmt::print("max_age: {}\n", p->max_age);
+    } else {
+        fmt::print("policy: unreadable ({})\n", std::get<tlspolicy::parse_error>(parsed).message);
+    }
+    fmt::print("id: {}\n", c.id);
+    fmt::print("fetched: {}\n", utc(c.fetched));
+    fmt::print(
+        "expires: {}{}\n", utc(c.expires),
+        c.expires <= now ? " (expired: fetched again on use)" : ""
+    );
+}
+
+boost::json::object as_json(const tlspolicy::cached_policy& c, std::int64_t now) {
+    boost::json::object o;
+    o["domain"] = c.domain;
+    o["id"] = c.id;
+    o["fetched"] = utc(c.fetched);
+    o["expires"] = utc(c.expires);
+    o["expired"] = c.expires <= now;
+    auto parsed = tlspolicy::parse_sts_policy(c.text);
+    if (auto* p = std::get_if<tlspolicy::sts_policy>(&parsed)) {
+        o["mode"] = tlspolicy::to_string(p->mode);
+        boost::json::array mx;
+        for (const auto& m : p->mx)
+            mx.emplace_back(m);
+        o["mx"] = std::move(mx);
+        o["max_age"] = p->max_age;
+    }
+    return o;
+}
+
+int run_tls(context& ctx) {
+    if (ctx.args.empty() || ctx.args[0] != "policy" || ctx.args.size() > 2) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    if (ctx.format != "table" && ctx.format != "json") {
+        fmt::print(stderr, "outpostctl tls: --format must be table or json\n");
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto path = std::filesystem::path(cfg.server.spool_dir) / tlspolicy::policy_cache::default_file;
+    std::vector<tlspolicy::cached_policy> policies;
+    if (std::filesystem::exists(path)) {
+        std::string error;
+        auto cache = tlspolicy::policy_cache::open(path.string(), &error);
+        if (!cache) {
+            fmt::print(stderr, "outpostctl tls: {}\n", error);
+            return exit_failure;
+        }
+        if (ctx.args.size() == 2) {
+            std::string domain = ctx.args[1];
+            for (auto& ch : domain)
+                if (ch >= 'A' && ch <= 'Z')
+                    ch = static_cast<char>(ch - 'A' + 'a');
+            if (auto c = cache->get(domain))
+                policies.push_back(std::move(*c));
+        } else {
+            policies = cache->all();
+        }
+    }
+    auto now = unix_now();
+    if (ctx.format == "json") {
+        boost::json::array out;
+        for (const auto& c : policies)
+            out.push_back(as_json(c, now));
+        fmt::print("{}\n", boost::json::serialize(out));
+    } else {
+        for (std::size_t i = 0; i < policies.size(); ++i) {
+            if (i)
+                fmt::print("\n");
+            print_table(policies[i], now);
+        }
+    }
+    if (ctx.args.size() == 2 && policies.empty()) {
+        fmt::print(stderr, "outpostctl tls: no MTA-STS policy cached for {}\n", ctx.args[1]);
+        return exit_failure;
+    }
+    return exit_ok;
+}
+
+const registration tls_registration{
+    "tls", "the MTA-STS policies delivery holds (tls policy [DOMAIN])", usage, run_tls};
+
+}  // namespace
+
+}  // namespace outpost::ctl
