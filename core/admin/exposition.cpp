@@ -230,6 +230,19 @@ std::string render_metrics(const metrics_snapshot& s) {
         "Slow-downs that suspended a throttle key, by key class (domain or provider).", "class",
         s.backoffs_started
     );
+    by_label(
+        "outpost_delivered_by_tls_policy_total",
+        "Recipients delivered, by the TLS policy in force (mta-sts, mta-sts-testing, "
+        "opportunistic, required, none).",
+        "policy", s.delivered_by_tls_policy
+    );
+    by_label(
+        "outpost_mta_sts_failures_total",
+        "MTA-STS checks that failed, by RFC 8460 result type (sts-policy-fetch-error, "
+        "sts-policy-invalid, certificate-host-mismatch, certificate-expired, "
+        "certificate-not-trusted, validation-failure, starttls-not-supported, mx-mismatch).",
+        "type", s.mta_sts_failures
+    );
     e.describe(
         "outpost_warming_sent_today", "gauge",
         "Messages sent today by a warming source IP to a provider (its local day)."

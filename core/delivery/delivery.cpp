@@ -73,6 +73,24 @@ ms read_timeout(smtp::client_stage s, const timeouts& t) {
     }
 }
 
+// RFC 8460 §4.3's result type for an X.509 verification error.
+const char* certificate_failure_type(long x509_error) {
+    switch (x509_error) {
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+            return "certificate-host-mismatch";
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return "certificate-expired";
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            return "certificate-not-trusted";
+        default:
+            return "validation-failure";
+    }
+}
+
 std::string describe(const boost::system::error_code& ec) {
     if (ec == beast::error::timeout)
         return "timeout";
@@ -262,7 +280,9 @@ asio::awaitable<std::size_t> transact(
         if (!c.decided)
             break;
         auto& out = b.results[i];
-        out.attempts.push_back(attempt{at.host, at.address, c.tls, summary(c.results)});
+        out.attempts.push_back(at);
+        out.attempts.back().tls = c.tls;
+        out.attempts.back().result = summary(c.results);
         out.recipients = std::move(c.results);
         out.host = t.host;
         out.address = at.address;
@@ -343,16 +363,28 @@ asio::awaitable<verdict> try_target(
             const_cast<char*>(t.host.c_str())
         );
         bool verifying = opts.tls == tls_policy::verify;
-        if (verifying) {
+        bool checking = verifying || opts.check_certificate;
+        if (checking) {
             // RFC 8461 §4.2: valid for the MX host name; a wildcard only as the whole leftmost
-            // label (RFC 6125).
+            // label (RFC 6125). Only verify stops at a failure; a check notes it.
             SSL_set_hostflags(tls.native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            SSL_set1_host(tls.native_handle(), t.host.c_str());
-            SSL_set_verify(tls.native_handle(), SSL_VERIFY_PEER, nullptr);
+            bool named = SSL_set1_host(tls.native_handle(), t.host.c_str()) == 1;
+            // A name that cannot be set fails every certificate, rather than none.
+            SSL_verify_cb refuse_all = [](int, X509_STORE_CTX*) { return 0; };
+            SSL_set_verify(
+                tls.native_handle(), verifying ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                named ? nullptr : refuse_all
+            );
         }
         beast::get_lowest_layer(tls).expires_after(opts.limits.tls_handshake);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token);
-        auto verified = verifying ? SSL_get_verify_result(tls.native_handle()) : X509_V_OK;
+        auto verified = checking ? SSL_get_verify_result(tls.native_handle()) : X509_V_OK;
+        if (verified != X509_V_OK) {
+            at.tls_failure_type = certificate_failure_type(verified);
+            at.tls_failure = fmt::format(
+                "certificate of {} not valid: {}", t.host, X509_verify_cert_error_string(verified)
+            );
+        }
         if (ec && verified != X509_V_OK) {
             handshake_failed = true;
             c.client.on_connection_lost(fmt::format(
@@ -376,6 +408,11 @@ asio::awaitable<verdict> try_target(
     }
 
     const auto& failure = c.client.failure();
+    if (failure && failure->stage == smtp::client_stage::starttls && !handshake_failed &&
+        c.tls.empty()) {
+        at.tls_failure_type = "starttls-not-supported";
+        at.tls_failure = fmt::format("{} does not offer STARTTLS", t.host);
+    }
     if (decided > 0) {
         at.result = b.remaining == 0 ? "" : "not sent: the connection ended before its turn";
         co_return verdict::progress;
@@ -450,6 +487,8 @@ asio::awaitable<std::vector<delivery_result>> deliver(
                 t.endpoint.address().is_v6()
                     ? fmt::format("[{}]:{}", t.endpoint.address().to_string(), t.endpoint.port())
                     : fmt::format("{}:{}", t.endpoint.address().to_string(), t.endpoint.port()),
+                {},
+                {},
                 {},
                 {}};
             v = co_await try_target(ex, t, opts, b, allow_tls, at);

@@ -64,6 +64,9 @@ struct options {
     // opportunistic security; "required" means encrypted, not authenticated). With verify, a
     // context that verifies peers (tlspolicy::verifying_context): the host name is checked here.
     std::shared_ptr<boost::asio::ssl::context> tls_context;
+    // Check the certificate as verify does, without acting on the result: attempt::tls_failure
+    // says what was wrong (MTA-STS testing). Needs a tls_context with trusted CAs.
+    bool check_certificate = false;
     // Called when a message's transaction is decided, before the next one starts on the
     // connection: the caller makes the results durable here, so that a crash later in the batch
     // never sends an accepted message again. index is the message's position in the batch.
@@ -89,6 +92,11 @@ struct attempt {
     std::string address;  // "192.0.2.1:25"
     std::string tls;      // "TLSv1.3 TLS_AES_256_GCM_SHA384", empty in the clear
     std::string result;   // "delivered", "connect: Connection refused", "greeting: 421 ..."
+    // A TLS check that failed on this connection, as RFC 8460 names it (certificate-host-mismatch,
+    // certificate-expired, certificate-not-trusted, validation-failure, starttls-not-supported),
+    // and in words; empty when none failed or none was made.
+    std::string tls_failure_type;
+    std::string tls_failure;
 };
 
 struct delivery_result {

@@ -164,6 +164,7 @@ asio::awaitable<void> delivery_batch::apply_mta_sts() {
                                    {"policy_id", mta_sts_->id},
                                    {"failure", why}}
     );
+    util::metrics().mta_sts_failures.add("mx-mismatch");
     if (mta_sts_->policy.mode != tlspolicy::sts_mode::enforce)
         co_return;  // testing: delivered as without a policy, to every MX
     targets_ = std::move(listed);
@@ -311,6 +312,9 @@ delivery::options delivery_batch::delivery_options() const {
     if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce) {
         opts.tls = delivery::tls_policy::verify;
         opts.tls_context = r_.verifying_tls_;
+    } else if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::testing && r_.verifying_tls_) {
+        opts.check_certificate = true;  // reported, not enforced
+        opts.tls_context = r_.verifying_tls_;
     }
     opts.max_messages_per_connection = shaped_->configured.max_messages_per_connection
                                            ? shaped_->configured.max_messages_per_connection
@@ -436,6 +440,8 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
 
     if (r && shaped_)
         react(*r, lines);
+    if (r && mta_sts_)
+        note_tls_checks(*r);
 
     // Bounced recipients get a DSN to the sender (when they want one), one per message: it is
     // composed once no recipient of the message is in flight (send_due_dsn), after the bounces
@@ -530,6 +536,32 @@ void delivery_batch::react(
     }
     if (delta.deferred || delta.bounced)
         r_.shaper_.record(source, shaped_->provider, std::chrono::system_clock::now(), delta);
+}
+
+// What the TLS checks of an MTA-STS policy found on this transaction's connections: counted, and
+// under testing (where nothing stops the delivery) logged as the policy's failure.
+void delivery_batch::note_tls_checks(const delivery::delivery_result& r) {
+    auto note = [&](const std::string& type, const std::string& failure) {
+        util::metrics().mta_sts_failures.add(type);
+        if (mta_sts_->policy.mode != tlspolicy::sts_mode::testing)
+            return;  // enforce: the deferral's reply says it
+        log::warn(
+            "mta_sts_policy_failure", {{"destination", destination_},
+                                       {"mode", "testing"},
+                                       {"policy_id", mta_sts_->id},
+                                       {"type", type},
+                                       {"failure", failure}}
+        );
+    };
+    bool starttls_noted = false;
+    for (const auto& a : r.attempts)
+        if (!a.tls_failure_type.empty()) {
+            note(a.tls_failure_type, a.tls_failure);
+            starttls_noted = starttls_noted || a.tls_failure_type == "starttls-not-supported";
+        }
+    // Delivered in the clear: the MX did not offer STARTTLS (testing goes on without it).
+    if (!r.host.empty() && r.tls.empty() && !starttls_noted)
+        note("starttls-not-supported", fmt::format("{} does not offer STARTTLS", r.host));
 }
 
 // Durable first: the results go into the spool file before anything acts on them. True when
@@ -637,6 +669,8 @@ void delivery_batch::report(
                              : bounced ? provider_outcome::bounced
                                        : provider_outcome::deferred
         );
+        if (delivered && u.suppressed.empty())
+            metrics.delivered_by_tls_policy.add(tls_policy_name());
         if (delivered && u.suppressed.empty())
             metrics.delivery_delay_seconds.observe(
                 std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())

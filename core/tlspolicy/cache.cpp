@@ -53,7 +53,13 @@ bool policy_cache::put(const cached_policy& p) {
     st.bind(3, p.text);
     st.bind(4, p.fetched);
     st.bind(5, p.expires);
-    return st.step() == SQLITE_DONE;
+    if (st.step() != SQLITE_DONE)
+        return false;
+    // Policies a day past their expiry are of no use (an expired one is fetched again anyway).
+    stmt prune(db_, "DELETE FROM mta_sts WHERE expires < ?");
+    prune.bind(1, p.fetched - 86400);
+    prune.step();
+    return true;
 }
 
 std::vector<cached_policy> policy_cache::all() {

@@ -15,6 +15,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/util/text.hpp"
+
 namespace outpost::tlspolicy {
 
 namespace asio = boost::asio;
@@ -60,7 +62,10 @@ asio::awaitable<result> fetch_from(
     if (SSL_set1_host(ssl, host.c_str()) != 1)
         co_return fetch_error{"cannot check the certificate's name"};
     if (auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token); ec)
-        co_return fetch_error{fmt::format("TLS with {}: {}", host, describe(ec, ssl))};
+        co_return fetch_error{
+            fmt::format("TLS with {}: {}", host, describe(ec, ssl)),
+            SSL_get_verify_result(ssl) != X509_V_OK ? "sts-webpki-invalid"
+                                                    : "sts-policy-fetch-error"};
 
     http::request<http::empty_body> req{http::verb::get, "/.well-known/mta-sts.txt", 11};
     req.set(http::field::host, host);
@@ -85,9 +90,11 @@ asio::awaitable<result> fetch_from(
             "HTTP {}{}", status,
             status >= 300 && status < 400 ? " (redirects are not followed)" : ""
         )};
-    auto type = res[http::field::content_type];
-    if (!type.starts_with("text/plain"))
-        co_return fetch_error{"Content-Type is not text/plain"};
+    // §3.3: the media type is text/plain (parameters such as charset allowed; any case).
+    auto type = std::string_view(res[http::field::content_type]);
+    if (!util::iequals(util::trim(type.substr(0, type.find(';'))), "text/plain"))
+        co_return fetch_error{
+            fmt::format("Content-Type is not text/plain: \"{}\"", util::printable_ascii(type))};
     co_return res.body();
 }
 
@@ -123,8 +130,19 @@ asio::awaitable<result> fetch_sts_policy(
     if (addresses.records.empty())
         co_return fetch_error{fmt::format("{} has no address", host)};
     fetch_error last;
+    // One deadline for the whole fetch, over at most three addresses: a policy host that stalls
+    // holds a delivery batch no longer than that.
+    auto deadline = std::chrono::steady_clock::now() + limits.timeout;
+    std::size_t tried = 0;
     for (const auto& a : addresses.records) {
-        auto r = co_await fetch_from(*tls, host, {a, limits.port}, limits);
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()
+        );
+        if (tried++ == 3 || left <= std::chrono::milliseconds(0))
+            break;
+        auto each = limits;
+        each.timeout = left;
+        auto r = co_await fetch_from(*tls, host, {a, limits.port}, each);
         if (std::holds_alternative<std::string>(r))
             co_return r;
         last = std::get<fetch_error>(r);

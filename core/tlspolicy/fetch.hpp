@@ -21,14 +21,17 @@ namespace outpost::tlspolicy {
 std::shared_ptr<boost::asio::ssl::context> verifying_context(const std::string& extra_ca_file);
 
 struct fetch_limits {
-    std::chrono::milliseconds timeout{
-        std::chrono::seconds(30)};     // connect to last byte, each address
+    // From the first connect to the last byte, all addresses together (at most three are tried).
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
     std::size_t max_size = 64 * 1024;  // §3.3 suggests 64 KB
     std::uint16_t port = 443;
 };
 
 struct fetch_error {
     std::string message;
+    // RFC 8460's result type: sts-webpki-invalid when the server's certificate failed,
+    // sts-policy-fetch-error otherwise.
+    std::string type = "sts-policy-fetch-error";
 };
 
 // The policy file's text, or why it could not be had. Never throws for network failures.

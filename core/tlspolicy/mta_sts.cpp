@@ -12,6 +12,8 @@ namespace outpost::tlspolicy {
 namespace {
 
 constexpr std::int64_t longest_max_age = 31557600;  // §3.2: about one year
+// No real policy lists more MX patterns; a bound keeps what one domain can make us hold small.
+constexpr std::size_t max_mx_patterns = 100;
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -151,6 +153,8 @@ std::variant<sts_policy, parse_error> parse_sts_policy(std::string_view text) {
                     "line {}: mx \"{}\" is not a host name or *.domain", line_no,
                     util::printable_ascii(value)
                 )};
+            if (p.mx.size() == max_mx_patterns)
+                return parse_error{fmt::format("more than {} mx lines", max_mx_patterns)};
             p.mx.push_back(std::move(pattern));
         }
         // Other keys: ignored, for extensions (§3.2).

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/util/log.hpp"
+#include "core/util/metrics.hpp"
 
 namespace outpost::tlspolicy {
 
@@ -18,18 +19,19 @@ sts_source::sts_source(
     : resolver_(resolver), fetch_(std::move(fetch)), cache_(cache), now_(std::move(now)) {}
 
 void sts_source::forget_stale() {
-    // Domains without a policy whose TXT answer has run out: asked again next time anyway.
+    // Domains without a policy in force whose TXT answer has run out: asked again next time.
     auto t = now_();
     std::erase_if(known_, [&](const auto& entry) {
         const auto& [domain, k] = entry;
-        return !k.cached && k.txt_checked_until <= t && !refreshing_.count(domain);
+        return (!k.policy || k.expires <= t) && k.txt_checked_until <= t &&
+               !refreshing_.count(domain);
     });
 }
 
 std::optional<active_policy> sts_source::in_force(const known& k) const {
-    if (!k.cached || !k.parsed || k.cached->expires <= now_() || k.parsed->mode == sts_mode::none)
+    if (!k.policy || k.expires <= now_() || k.policy->mode == sts_mode::none)
         return std::nullopt;
-    return active_policy{*k.parsed, k.cached->id, k.cached->expires};
+    return active_policy{*k.policy, k.id, k.expires};
 }
 
 asio::awaitable<std::optional<active_policy>> sts_source::policy_for(std::string domain) {
@@ -40,22 +42,26 @@ asio::awaitable<std::optional<active_policy>> sts_source::policy_for(std::string
         if (auto c = cache_->get(domain)) {
             auto p = parse_sts_policy(c->text);
             if (auto* ok = std::get_if<sts_policy>(&p)) {
-                it->second.cached = std::move(*c);
-                it->second.parsed = *ok;
+                it->second.policy = *ok;
+                it->second.id = c->id;
+                it->second.fetched = c->fetched;
+                it->second.expires = c->expires;
             }
         }
-    while (it->second.txt_checked_until <= now_()) {
+    bool waited = false;
+    for (;;) {
         if (auto r = refreshing_.find(domain); r != refreshing_.end()) {
-            // Another batch is asking already: its answer is this one's.
+            // Another batch is asking already: its answer is this one's too.
             auto timer = r->second;
             co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
             it = known_.find(domain);
             if (it == known_.end())
                 co_return std::nullopt;
-            if (it->second.txt_checked_until <= now_())
-                break;  // the other look-up learnt nothing lasting: use what there is
+            waited = true;
             continue;
         }
+        if (waited || it->second.txt_checked_until > now_())
+            break;
         auto timer = std::make_shared<asio::steady_timer>(
             co_await asio::this_coro::executor, asio::steady_timer::time_point::max()
         );
@@ -87,34 +93,50 @@ asio::awaitable<void> sts_source::refresh(const std::string& domain, known& k) {
     if (auto* bad = std::get_if<parse_error>(&id))
         log::warn("mta_sts_record_invalid", {{"domain", domain}, {"error", bad->message}});
     auto* current = std::get_if<std::string>(&id);
-    bool valid = k.cached && k.cached->expires > t;
     // No TXT record (or a broken one): the cached policy stays in force until it expires.
-    if (!current || (valid && k.cached->id == *current))
+    if (!current)
+        co_return;
+    bool valid = k.policy && k.expires > t;
+    // The same id: fetched again only once half its max_age (a day at most) has passed, so a
+    // policy in use is renewed before it lapses (§5.1 lets an attacker who blocks the fetch at
+    // expiry do nothing worse than keep the old one).
+    auto renew_at = k.fetched + std::min<std::int64_t>((k.expires - k.fetched) / 2, 86400);
+    if (valid && k.id == *current && t < renew_at)
+        co_return;
+    // A fetch that failed is not tried again for this id for five minutes (§3.3: a policy
+    // host that fails or stalls must not cost every delivery a fetch).
+    if (k.failed_id == *current && t < k.retry_fetch_at)
         co_return;
     auto body = co_await fetch_(domain);
     t = now_();
-    if (auto* failed = std::get_if<fetch_error>(&body)) {
+    auto failed = [&](std::string_view type, std::string_view event, const std::string& error) {
+        util::metrics().mta_sts_failures.add(type);
+        k.failed_id = *current;
+        k.retry_fetch_at = t + 300;
         log::warn(
-            "mta_sts_fetch_failed", {{"domain", domain},
-                                     {"id", *current},
-                                     {"error", failed->message},
-                                     {"cached_policy", valid ? "kept" : "none"}}
+            event, {{"domain", domain},
+                    {"id", *current},
+                    {"error", error},
+                    {"cached_policy", valid ? "kept" : "none"}}
         );
+    };
+    if (auto* error = std::get_if<fetch_error>(&body)) {
+        failed(error->type, "mta_sts_fetch_failed", error->message);
         co_return;
     }
     auto text = std::get<std::string>(std::move(body));
     auto parsed = parse_sts_policy(text);
     if (auto* bad = std::get_if<parse_error>(&parsed)) {
-        log::warn(
-            "mta_sts_policy_invalid",
-            {{"domain", domain}, {"id", *current}, {"error", bad->message}}
-        );
+        failed("sts-policy-invalid", "mta_sts_policy_invalid", bad->message);
         co_return;
     }
     const auto& policy = std::get<sts_policy>(parsed);
-    k.parsed = policy;
-    k.cached = cached_policy{domain, *current, std::move(text), t, t + policy.max_age};
-    if (cache_ && !cache_->put(*k.cached))
+    k.policy = policy;
+    k.id = *current;
+    k.fetched = t;
+    k.expires = t + policy.max_age;
+    k.failed_id.clear();
+    if (cache_ && !cache_->put({domain, k.id, std::move(text), k.fetched, k.expires}))
         log::warn("mta_sts_cache_write_failed", {{"domain", domain}});
     log::info(
         "mta_sts_policy", {{"domain", domain},

@@ -47,9 +47,13 @@ public:
 
 private:
     struct known {
-        std::optional<cached_policy> cached;
-        std::optional<sts_policy> parsed;
+        std::optional<sts_policy> policy;  // the last fetched (in memory without its text)
+        std::string id;
+        std::int64_t fetched = 0;
+        std::int64_t expires = 0;
         std::int64_t txt_checked_until = 0;  // the TXT answer's TTL: no new look-up before then
+        std::string failed_id;               // a fetch for this id failed...
+        std::int64_t retry_fetch_at = 0;     // ... and is not tried again before then
     };
 
     boost::asio::awaitable<void> refresh(const std::string& domain, known& k);

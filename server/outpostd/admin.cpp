@@ -450,6 +450,8 @@ std::string admin_server::metrics_text() const {
         s.suppressions_removed = sources_.suppressions->removed_by_reason();
     s.rcpt_refused = counters.rcpt_refused.read();
     s.backoffs_started = counters.backoffs_started.read();
+    s.delivered_by_tls_policy = counters.delivered_by_tls_policy.read();
+    s.mta_sts_failures = counters.mta_sts_failures.read();
     auto reload = counters.last_reload.read();
     s.last_reload_at = reload.at;
     s.last_reload_ok = reload.ok;

@@ -4,8 +4,9 @@
 Usage: https_policy_server.py --address 127.0.0.x --port PORT --cert PEM --key PEM --dir DIR
                               --log FILE
 GET /.well-known/mta-sts.txt answers 200 with Content-Type text/plain and the file DIR/HOST as
-its body, HOST being the request's Host header without a port (mta-sts.example.test); a host
-with no such file, any other path or any other method gets 404. Files are read on each request,
+its body, HOST being the request's Host header without a port (mta-sts.example.test); when
+DIR/HOST.redirect exists instead, 301 to the URL it holds (RFC 8461 §3.3: not to be followed); a
+host with neither, any other path or any other method gets 404. Files are read on each request,
 so a test may change a policy while the server runs. Every request appends one line
 "HOST PATH STATUS" to the log file. Prints "ready PORT" once it listens; serves until SIGTERM.
 """
@@ -51,6 +52,20 @@ class Handler(BaseHTTPRequestHandler):
             host = host.split(":", 1)[0]
         host = host.rstrip(".")
         path = os.path.join(self.server.args.dir, host)
+        redirect = path + ".redirect"
+        if self.path == POLICY_PATH and HOST_NAME.match(host) and os.path.isfile(redirect):
+            with open(redirect) as f:
+                location = f.read().strip()
+            body = b"moved\n"
+            self.send_response(301)
+            self.send_header("Location", location)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+            self.record(host, 301)
+            return
         if self.path != POLICY_PATH or not HOST_NAME.match(host) or not os.path.isfile(path):
             self.answer(404, b"not found\n", host)
             return

@@ -1,6 +1,7 @@
 // A resolver answering from zone-like tables, for the doctor's checks; counts every query.
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <map>
 #include <optional>
@@ -26,6 +27,7 @@ public:
     std::map<std::string, std::vector<std::string>> ptr_records;  // by IP text
     std::map<std::string, dns::status> failing;                   // name → servfail/timeout
     std::vector<std::string> asked;                               // "TXT name", in order
+    std::chrono::seconds ttl{0};  // of every answer with records
 
     boost::asio::awaitable<dns::answer<dns::mx_record>> mx(std::string name) override {
         asked.push_back("MX " + name);
@@ -77,6 +79,7 @@ private:
             return out;
         }
         out.result = dns::status::ok;
+        out.ttl = ttl;
         for (const auto& r : it->second)
             out.records.push_back(f(r));
         return out;

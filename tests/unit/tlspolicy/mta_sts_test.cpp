@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <doctest/doctest.h>
 
 #include "core/tlspolicy/cache.hpp"
@@ -247,4 +249,77 @@ TEST_CASE("no policy: no TXT record, a broken policy file, or mode none") {
     f.served["off.example"] = "version: STSv1\nmode: none\nmax_age: 86400\n";
     CHECK_FALSE(f.ask(s, "off.example"));
     CHECK(f.cache->get("off.example"));  // remembered: mode none is a policy too
+}
+
+TEST_CASE(
+    "a failed fetch is not repeated for five minutes; a policy in use is renewed at half its age"
+) {
+    fixture f;
+    f.dns.txt_records["_mta-sts.example.com"] = {"v=STSv1; id=1;"};
+    auto s = f.source();
+    CHECK_FALSE(f.ask(s, "example.com"));
+    CHECK_FALSE(f.ask(s, "example.com"));
+    CHECK(f.fetched.size() == 1);  // the failure is remembered for this id
+    f.served["example.com"] = enforce_a;
+    f.now += 301;
+    REQUIRE(f.ask(s, "example.com"));
+    CHECK(f.fetched.size() == 2);
+
+    // Same id, before half of max_age: the policy as it is; after: fetched again.
+    f.now += 43000;
+    CHECK(f.ask(s, "example.com"));
+    CHECK(f.fetched.size() == 2);
+    f.now += 300;
+    f.served["example.com"] = enforce_b;
+    auto p = f.ask(s, "example.com");
+    REQUIRE(p);
+    CHECK(f.fetched.size() == 3);
+    CHECK(p->policy.mx == std::vector<std::string>{"mx.b.example"});
+    CHECK(p->expires == f.now + 86400);
+    // A renewal that fails keeps the policy in force.
+    f.now += 43300;
+    f.served.clear();
+    p = f.ask(s, "example.com");
+    REQUIRE(p);
+    CHECK(f.fetched.size() == 4);
+    CHECK(p->policy.mx == std::vector<std::string>{"mx.b.example"});
+}
+
+TEST_CASE("batches asking for one domain at once share one fetch") {
+    fixture f;
+    f.dns.txt_records["_mta-sts.example.com"] = {"v=STSv1; id=1;"};
+    f.dns.ttl = std::chrono::seconds(300);  // the TXT answer is good for a while
+    boost::asio::io_context io;
+    int fetches = 0;
+    sts_source s(
+        f.dns,
+        [&](std::string) -> boost::asio::awaitable<std::variant<std::string, fetch_error>> {
+            ++fetches;
+            boost::asio::steady_timer slow(io, std::chrono::milliseconds(20));
+            co_await slow.async_wait(boost::asio::use_awaitable);
+            co_return std::string(enforce_a);
+        },
+        f.cache.get(), [&] { return f.now; }
+    );
+    int with_policy = 0;
+    for (int i = 0; i < 3; ++i)
+        boost::asio::co_spawn(
+            io, s.policy_for("example.com"),
+            [&](std::exception_ptr e, std::optional<active_policy> p) {
+                REQUIRE_FALSE(e);
+                with_policy += p.has_value();
+            }
+        );
+    io.run();
+    CHECK(fetches == 1);
+    CHECK(with_policy == 3);  // none went ahead without the policy being fetched
+}
+
+TEST_CASE("a policy with more than 100 mx lines is refused") {
+    std::string text = "version: STSv1\nmode: enforce\nmax_age: 86400\n";
+    for (int i = 0; i < 100; ++i)
+        text += "mx: mx" + std::to_string(i) + ".example.com\n";
+    CHECK(policy_of(text).mx.size() == 100);
+    text += "mx: one-more.example.com\n";
+    CHECK(error_of(text).find("more than 100 mx") != std::string::npos);
 }
