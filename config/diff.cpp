@@ -87,6 +87,8 @@ summaries summarize(const config& c) {
         ms(d.data_write_timeout), ms(d.data_end_timeout), d.mta_sts ? "on" : "off"
     );
     // Read once at start, into the certificate-checking context.
+    s.live["tls_report"] =
+        fmt::format("organization {}, contact {}", c.tls_report.organization, c.tls_report.contact);
     s.restart["delivery.tls_ca_file"] = d.tls_ca_file.empty() ? "none" : d.tls_ca_file;
 
     std::vector<std::string> listeners;

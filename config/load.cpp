@@ -1122,6 +1122,18 @@ void read_shaping_section(section& root, config& c, const std::string& file) {
     s.finish();
 }
 
+void read_tls_report(section& root, config& c) {
+    auto* n = root.node("tls_report");
+    if (!n)
+        return;
+    section s(as_table(*n, "tls_report"), "tls_report");
+    if (auto v = s.string("organization"))
+        c.tls_report.organization = *v;
+    if (auto v = s.string("contact"))
+        c.tls_report.contact = *v;
+    s.finish();
+}
+
 config read_all(const toml::table& doc, const std::string& file) {
     config c;
     c.path = file;
@@ -1140,6 +1152,7 @@ config read_all(const toml::table& doc, const std::string& file) {
     read_shaping(root, c, file);
     read_shaping_section(root, c, file);
     read_bounce_admin(root, c);
+    read_tls_report(root, c);
     root.finish();
 
     for (const auto& l : c.listeners) {

@@ -243,6 +243,12 @@ struct shaping_section {
     position where;
 };
 
+// TLS-RPT (RFC 8460): who the reports of our sessions with MTA-STS domains say they are from.
+struct tls_report_section {
+    std::string organization;  // organization-name; empty: server.hostname
+    std::string contact;       // contact-info; empty: postmaster@server.hostname
+};
+
 struct config {
     std::string path;
     server_section server;
@@ -265,6 +271,7 @@ struct config {
     shaping_section shaping;
     bounce_section bounce;
     admin_section admin;
+    tls_report_section tls_report;
 };
 
 }  // namespace outpost::config

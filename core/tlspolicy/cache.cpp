@@ -22,6 +22,14 @@ std::unique_ptr<policy_cache> policy_cache::open(const std::string& path, std::s
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         "CREATE TABLE IF NOT EXISTS mta_sts (domain TEXT PRIMARY KEY, id TEXT NOT NULL,"
         " policy TEXT NOT NULL, fetched INTEGER NOT NULL, expires INTEGER NOT NULL)"
+        " WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS tls_sessions (day TEXT NOT NULL, domain TEXT NOT NULL,"
+        " policy_id TEXT NOT NULL, result TEXT NOT NULL, mx TEXT NOT NULL,"
+        " receiving_ip TEXT NOT NULL, sending_ip TEXT NOT NULL, count INTEGER NOT NULL,"
+        " PRIMARY KEY (day, domain, policy_id, result, mx, receiving_ip, sending_ip))"
+        " WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS tls_session_policies (day TEXT NOT NULL, domain TEXT NOT NULL,"
+        " policy_id TEXT NOT NULL, policy TEXT NOT NULL, PRIMARY KEY (day, domain, policy_id))"
         " WITHOUT ROWID;",
         error
     );
@@ -59,7 +67,79 @@ bool policy_cache::put(const cached_policy& p) {
     stmt prune(db_, "DELETE FROM mta_sts WHERE expires < ?");
     prune.bind(1, p.fetched - 86400);
     prune.step();
+    // Session counts are kept for a month and a bit: reports are about yesterday.
+    for (const char* sql :
+         {"DELETE FROM tls_sessions WHERE day < date(?, 'unixepoch', '-35 days')",
+          "DELETE FROM tls_session_policies WHERE day < date(?, 'unixepoch', '-35 days')"}) {
+        stmt old(db_, sql);
+        old.bind(1, p.fetched);
+        old.step();
+    }
     return true;
+}
+
+bool policy_cache::count_session(const tls_session& s) {
+    stmt st(
+        db_,
+        "INSERT INTO tls_sessions (day, domain, policy_id, result, mx, receiving_ip, sending_ip,"
+        " count) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + "
+        "excluded.count"
+    );
+    st.bind(1, s.day);
+    st.bind(2, s.domain);
+    st.bind(3, s.policy_id);
+    st.bind(4, s.result);
+    st.bind(5, s.mx);
+    st.bind(6, s.receiving_ip);
+    st.bind(7, s.sending_ip);
+    st.bind(8, s.count);
+    if (st.step() != SQLITE_DONE)
+        return false;
+    stmt keep(
+        db_,
+        "INSERT OR IGNORE INTO tls_session_policies (day, domain, policy_id, policy)"
+        " SELECT ?, domain, id, policy FROM mta_sts WHERE domain = ? AND id = ?"
+    );
+    keep.bind(1, s.day);
+    keep.bind(2, s.domain);
+    keep.bind(3, s.policy_id);
+    return keep.step() == SQLITE_DONE;
+}
+
+std::vector<tls_session> policy_cache::sessions(const std::string& day, const std::string& domain) {
+    std::vector<tls_session> out;
+    stmt st(
+        db_,
+        "SELECT day, domain, policy_id, result, mx, receiving_ip, sending_ip, count FROM "
+        "tls_sessions WHERE day = ? AND (? = '' OR domain = ?) ORDER BY domain, policy_id, result,"
+        " mx, receiving_ip, sending_ip"
+    );
+    st.bind(1, day);
+    st.bind(2, domain);
+    st.bind(3, domain);
+    while (st.step() == SQLITE_ROW)
+        out.push_back(
+            {st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5), st.text(6),
+             static_cast<std::uint64_t>(st.integer(7))}
+        );
+    return out;
+}
+
+std::vector<day_policy> policy_cache::day_policies(
+    const std::string& day, const std::string& domain
+) {
+    std::vector<day_policy> out;
+    stmt st(
+        db_,
+        "SELECT domain, policy_id, policy FROM tls_session_policies WHERE day = ? AND (? = '' OR "
+        "domain = ?) ORDER BY domain, policy_id"
+    );
+    st.bind(1, day);
+    st.bind(2, domain);
+    st.bind(3, domain);
+    while (st.step() == SQLITE_ROW)
+        out.push_back({st.text(0), st.text(1), st.text(2)});
+    return out;
 }
 
 std::vector<cached_policy> policy_cache::all() {

@@ -21,6 +21,26 @@ struct cached_policy {
     std::int64_t expires = 0;  // fetched + max_age
 };
 
+// One TLS session delivery had with an MX of a domain whose MTA-STS policy was in force, as
+// TLS-RPT (RFC 8460) counts them: per UTC day, policy, result and the hosts involved.
+struct tls_session {
+    std::string day;     // YYYY-MM-DD, UTC
+    std::string domain;  // the policy domain
+    std::string policy_id;
+    std::string result;        // empty: successful; else an RFC 8460 result type (or mx-mismatch)
+    std::string mx;            // receiving-mx-hostname
+    std::string receiving_ip;  // empty when no connection was made
+    std::string sending_ip;    // empty: the system chose
+    std::uint64_t count = 1;
+};
+
+// A policy as it was on a day sessions were counted under it.
+struct day_policy {
+    std::string domain;
+    std::string id;
+    std::string text;
+};
+
 class policy_cache {
 public:
     static constexpr const char* default_file = "mta-sts.sqlite";
@@ -34,6 +54,12 @@ public:
     std::optional<cached_policy> get(const std::string& domain);
     bool put(const cached_policy& p);
     std::vector<cached_policy> all();
+
+    // Adds s.count to its row (and keeps the policy's text for the day's report).
+    bool count_session(const tls_session& s);
+    // The day's sessions and policies, of one domain or (empty) all.
+    std::vector<tls_session> sessions(const std::string& day, const std::string& domain);
+    std::vector<day_policy> day_policies(const std::string& day, const std::string& domain);
 
 private:
     explicit policy_cache(sqlite3* db) : db_(db) {}

@@ -1,10 +1,12 @@
 #include "core/tlspolicy/sts_source.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 
 #include "core/util/log.hpp"
 #include "core/util/metrics.hpp"
@@ -17,6 +19,21 @@ sts_source::sts_source(
     dns::resolver& resolver, fetcher fetch, policy_cache* cache, std::function<std::int64_t()> now
 )
     : resolver_(resolver), fetch_(std::move(fetch)), cache_(cache), now_(std::move(now)) {}
+
+void sts_source::count_session(tls_session s) {
+    if (!cache_)
+        return;
+    if (s.day.empty()) {
+        using namespace std::chrono;
+        year_month_day ymd{floor<days>(sys_seconds{seconds{now_()}})};
+        s.day = fmt::format(
+            "{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+            static_cast<unsigned>(ymd.day())
+        );
+    }
+    if (!cache_->count_session(s))
+        log::warn("tls_session_not_counted", {{"domain", s.domain}});
+}
 
 void sts_source::forget_stale() {
     // Domains without a policy in force whose TXT answer has run out: asked again next time.

@@ -45,6 +45,10 @@ public:
     // The policy for domain (lower case), or nullopt when it has none (or mode none).
     boost::asio::awaitable<std::optional<active_policy>> policy_for(std::string domain);
 
+    // A TLS session under a domain's policy, counted for TLS-RPT on today's UTC date (when there
+    // is a cache to count in).
+    void count_session(tls_session s);
+
 private:
     struct known {
         std::optional<sts_policy> policy;  // the last fetched (in memory without its text)

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -13,6 +14,7 @@
 
 #include "core/tlspolicy/cache.hpp"
 #include "core/tlspolicy/mta_sts.hpp"
+#include "core/tlspolicy/tls_report.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -21,12 +23,19 @@ namespace {
 
 constexpr const char* usage =
     "usage: outpostctl tls policy [DOMAIN] [--format table|json]\n"
+    "       outpostctl tls report [--day YYYY-MM-DD] [--domain DOMAIN]\n"
     "\n"
     "The MTA-STS policy (RFC 8461) delivery holds for DOMAIN, or for every domain: its mode\n"
     "(enforce: only the listed MX hosts, with STARTTLS and a valid certificate; testing: "
     "reported,\n"
     "not enforced), the MX patterns, the TXT record id it was fetched under, and until when it\n"
-    "stays in force without a new fetch. Exits 1 when DOMAIN has no cached policy.\n";
+    "stays in force without a new fetch. Exits 1 when DOMAIN has no cached policy.\n"
+    "\n"
+    "report: the TLS-RPT report (RFC 8460 JSON, one line per policy domain) of the sessions\n"
+    "delivery had on the day (UTC; default yesterday) with the MX hosts of domains whose\n"
+    "MTA-STS policy was in force: successes, and failures by result type, MX and IP. Counted per\n"
+    "transaction. [tls_report] organization and contact fill organization-name and\n"
+    "contact-info. Exits 1 when there is nothing to report.\n";
 
 std::string utc(std::int64_t t) {
     return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
@@ -77,7 +86,67 @@ boost::json::object as_json(const tlspolicy::cached_policy& c, std::int64_t now)
     return o;
 }
 
+std::string utc_day(std::int64_t t) {
+    return fmt::format("{:%Y-%m-%d}", fmt::gmtime(static_cast<std::time_t>(t)));
+}
+
+bool is_day(const std::string& d) {
+    if (d.size() != 10 || d[4] != '-' || d[7] != '-')
+        return false;
+    for (std::size_t i = 0; i < d.size(); ++i)
+        if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
+            return false;
+    return true;
+}
+
+int run_report(context& ctx) {
+    auto day = ctx.take_option("--day").value_or(utc_day(unix_now() - 86400));
+    auto domain = ctx.take_option("--domain").value_or("");
+    for (auto& ch : domain)
+        if (ch >= 'A' && ch <= 'Z')
+            ch = static_cast<char>(ch - 'A' + 'a');
+    if (ctx.args.size() != 1 || !is_day(day)) {
+        fmt::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    const auto& cfg = ctx.config();
+    auto path = std::filesystem::path(cfg.server.spool_dir) / tlspolicy::policy_cache::default_file;
+    std::vector<tlspolicy::tls_session> sessions;
+    std::vector<tlspolicy::day_policy> policies;
+    if (std::filesystem::exists(path)) {
+        std::string error;
+        auto cache = tlspolicy::policy_cache::open(path.string(), &error);
+        if (!cache) {
+            fmt::print(stderr, "outpostctl tls: {}\n", error);
+            return exit_failure;
+        }
+        sessions = cache->sessions(day, domain);
+        policies = cache->day_policies(day, domain);
+    }
+    std::set<std::string> domains;
+    for (const auto& s : sessions)
+        domains.insert(s.domain);
+    auto hostname = cfg.server.hostname;
+    for (const auto& d : domains) {
+        tlspolicy::report_meta meta{
+            cfg.tls_report.organization.empty() ? hostname : cfg.tls_report.organization,
+            cfg.tls_report.contact.empty() ? "postmaster@" + hostname : cfg.tls_report.contact,
+            fmt::format("{}T00:00:00Z_{}@{}", day, d, hostname)};
+        fmt::print("{}\n", tlspolicy::compose_tls_report(meta, day, d, policies, sessions));
+    }
+    if (domains.empty()) {
+        fmt::print(
+            stderr, "outpostctl tls: no TLS sessions under an MTA-STS policy counted on {}{}\n",
+            day, domain.empty() ? "" : " for " + domain
+        );
+        return exit_failure;
+    }
+    return exit_ok;
+}
+
 int run_tls(context& ctx) {
+    if (!ctx.args.empty() && ctx.args[0] == "report")
+        return run_report(ctx);
     if (ctx.args.empty() || ctx.args[0] != "policy" || ctx.args.size() > 2) {
         fmt::print(stderr, "{}", usage);
         return exit_usage;
@@ -128,7 +197,8 @@ int run_tls(context& ctx) {
 }
 
 const registration tls_registration{
-    "tls", "the MTA-STS policies delivery holds (tls policy [DOMAIN])", usage, run_tls};
+    "tls", "MTA-STS policies delivery holds, and TLS-RPT reports (tls policy|report)", usage,
+    run_tls};
 
 }  // namespace
 

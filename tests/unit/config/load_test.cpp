@@ -319,3 +319,21 @@ TEST_CASE("delivery deadlines: RFC 5321's minimums by default, each settable, ne
             .find("t.toml:2:19: delivery.command_timeout") == 0
     );
 }
+
+TEST_CASE("MTA-STS on by default; tls_ca_file must be readable; tls_report names the reporter") {
+    auto d = config_from("").delivery;
+    CHECK(d.mta_sts);
+    CHECK(d.tls_ca_file.empty());
+    CHECK_FALSE(config_from("[delivery]\nmta_sts = false\n").delivery.mta_sts);
+    CHECK(
+        config_error_of("[delivery]\ntls_ca_file = \"/nonexistent/ca.pem\"\n")
+            .find("t.toml:2:15: delivery.tls_ca_file \"/nonexistent/ca.pem\" does not exist") == 0
+    );
+    CHECK(config_error_of("[delivery]\nmta_sts = \"yes\"\n").find("t.toml:2:") == 0);
+    auto r =
+        config_from("[tls_report]\norganization = \"Example\"\ncontact = \"tls@example.com\"\n")
+            .tls_report;
+    CHECK(r.organization == "Example");
+    CHECK(r.contact == "tls@example.com");
+    CHECK(config_error_of("[tls_report]\nemail = \"x\"\n").find("t.toml:2:") == 0);
+}

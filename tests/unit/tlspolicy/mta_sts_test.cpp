@@ -8,6 +8,7 @@
 
 #include "core/tlspolicy/cache.hpp"
 #include "core/tlspolicy/sts_source.hpp"
+#include "core/tlspolicy/tls_report.hpp"
 #include "tests/support/run_coroutine.hpp"
 #include "tests/unit/doctor/fake_dns.hpp"
 
@@ -322,4 +323,52 @@ TEST_CASE("a policy with more than 100 mx lines is refused") {
     CHECK(policy_of(text).mx.size() == 100);
     text += "mx: one-more.example.com\n";
     CHECK(error_of(text).find("more than 100 mx") != std::string::npos);
+}
+
+TEST_CASE("TLS-RPT: sessions counted per day, policy and result make RFC 8460's report") {
+    fixture f;
+    f.dns.txt_records["_mta-sts.example.com"] = {"v=STSv1; id=1;"};
+    f.served["example.com"] =
+        "version: STSv1\r\nmode: enforce\r\nmx: mx.example.com\r\nmx: *.example.net\r\n"
+        "max_age: 86400\r\n";
+    auto s = f.source();
+    REQUIRE(f.ask(s, "example.com"));
+    f.now = 1'800'000'000;  // 2027-01-15
+    s.count_session({{}, "example.com", "1", "", "mx.example.com", "192.0.2.1", "", 1});
+    s.count_session({{}, "example.com", "1", "", "mx.example.com", "192.0.2.1", "", 1});
+    s.count_session(
+        {{},
+         "example.com",
+         "1",
+         "certificate-expired",
+         "a.example.net",
+         "192.0.2.2",
+         "198.51.100.7",
+         1}
+    );
+    s.count_session({{}, "example.com", "1", "mx-mismatch", "mx.evil.test", {}, {}, 1});
+    s.count_session({{}, "other.example", "9", "", "mx.other.example", "192.0.2.9", "", 1});
+    auto rows = f.cache->sessions("2027-01-15", "example.com");
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0].result.empty());
+    CHECK(rows[0].count == 2);
+    CHECK(f.cache->sessions("2027-01-16", "").empty());
+
+    auto json = compose_tls_report(
+        {"Example Sender", "postmaster@sender.example", "r1"}, "2027-01-15", "example.com",
+        f.cache->day_policies("2027-01-15", ""), f.cache->sessions("2027-01-15", "")
+    );
+    // Fields and values RFC 8460 §4.4 asks for.
+    for (const char* want :
+         {R"("organization-name":"Example Sender")",
+          R"("date-range":{"start-datetime":"2027-01-15T00:00:00Z","end-datetime":"2027-01-15T23:59:59Z"})",
+          R"("contact-info":"postmaster@sender.example")", R"("report-id":"r1")",
+          R"("policy-type":"sts")", R"("policy-domain":"example.com")",
+          R"("policy-string":["version: STSv1","mode: enforce","mx: mx.example.com","mx: *.example.net","max_age: 86400"])",
+          R"("mx-host":["mx.example.com","*.example.net"])",
+          R"("total-successful-session-count":2)", R"("total-failure-session-count":2)",
+          R"("result-type":"certificate-expired","sending-mta-ip":"198.51.100.7","receiving-mx-hostname":"a.example.net","receiving-ip":"192.0.2.2","failed-session-count":1)",
+          R"("result-type":"validation-failure")", R"("failure-reason-code":"mx-not-in-policy")"})
+        CHECK_MESSAGE(json.find(want) != std::string::npos, want, " in ", json);
+    CHECK(json.find("other.example") == std::string::npos);
 }
