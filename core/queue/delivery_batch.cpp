@@ -9,7 +9,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "core/delivery/targets.hpp"
 #include "core/dns/destination.hpp"
@@ -46,18 +45,6 @@ bool all_final_on_disk(const std::filesystem::path& p, std::size_t offset, std::
             finals.insert(index);
     }
     return finals.size() == recipients;
-}
-
-delivery::tls_policy tls_for(const config::config& cfg, const std::string& domain) {
-    std::string policy = cfg.delivery.tls;
-    for (const auto& d : cfg.domains)
-        if (util::iequals(d.domain, domain) && !d.tls.empty())
-            policy = d.tls;
-    if (policy == "none")
-        return delivery::tls_policy::none;
-    if (policy == "required")
-        return delivery::tls_policy::required;
-    return delivery::tls_policy::opportunistic;
 }
 
 const config::route* route_for(const config::config& cfg, const std::string& domain) {
@@ -138,42 +125,6 @@ asio::awaitable<void> delivery_batch::resolve() {
     targets_ = delivery::to_targets(resolved, cfg_.delivery.port);
     if (cfg_.delivery.mta_sts && r_.sts_)
         co_await apply_mta_sts();
-}
-
-asio::awaitable<void> delivery_batch::apply_mta_sts() {
-    mta_sts_ = co_await r_.sts_->policy_for(util::to_lower(destination_));
-    if (!mta_sts_)
-        co_return;
-    std::vector<delivery::target> listed;
-    std::vector<std::string> unlisted;
-    for (const auto& t : targets_)
-        if (tlspolicy::mx_allowed(mta_sts_->policy, t.host))
-            listed.push_back(t);
-        else if (std::find(unlisted.begin(), unlisted.end(), t.host) == unlisted.end())
-            unlisted.push_back(t.host);
-    if (unlisted.empty())
-        co_return;
-    auto why = fmt::format(
-        "MTA-STS {} for {}: MX {} does not match the policy's mx ({})",
-        tlspolicy::to_string(mta_sts_->policy.mode), destination_, fmt::join(unlisted, ", "),
-        fmt::join(mta_sts_->policy.mx, ", ")
-    );
-    log::warn(
-        "mta_sts_policy_failure", {{"destination", destination_},
-                                   {"mode", tlspolicy::to_string(mta_sts_->policy.mode)},
-                                   {"policy_id", mta_sts_->id},
-                                   {"failure", why}}
-    );
-    util::metrics().mta_sts_failures.add("mx-mismatch");
-    for (const auto& host : unlisted)
-        r_.sts_->count_session(
-            {{}, util::to_lower(destination_), mta_sts_->id, "mx-mismatch", host, {}, {}, 1}
-        );
-    if (mta_sts_->policy.mode != tlspolicy::sts_mode::enforce)
-        co_return;  // testing: delivered as without a policy, to every MX
-    targets_ = std::move(listed);
-    if (targets_.empty())
-        route_failure_ = route_failure{"4.7.5", why, false};
 }
 
 // Shaping: the provider and throttle key of the destination, by its MX host names. A
@@ -312,7 +263,7 @@ delivery::options delivery_batch::delivery_options() const {
         return std::chrono::duration_cast<std::chrono::milliseconds>(t);
     };
     delivery::options opts;
-    opts.tls = tls_for(cfg_, destination_);
+    opts.tls = configured_tls();
     if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce) {
         opts.tls = delivery::tls_policy::verify;
         opts.tls_context = r_.verifying_tls_;
@@ -542,48 +493,6 @@ void delivery_batch::react(
         r_.shaper_.record(source, shaped_->provider, std::chrono::system_clock::now(), delta);
 }
 
-// What the TLS checks of an MTA-STS policy found on this transaction's connections: each TLS
-// session counted for TLS-RPT (per transaction: a connection that carries ten messages counts
-// ten), each failure counted in the metrics and, under testing (where nothing stops the
-// delivery), logged as the policy's failure.
-void delivery_batch::note_tls_checks(const delivery::delivery_result& r) {
-    auto domain = util::to_lower(destination_);
-    auto sending_ip = sending_from_ && *sending_from_ < cfg_.source_ips.size()
-                          ? cfg_.source_ips[*sending_from_].address.to_string()
-                          : std::string();
-    auto count = [&](const delivery::attempt& a, const std::string& result) {
-        // "192.0.2.1:25", "[2001:db8::1]:25": the address without its port.
-        auto ip = a.address.substr(0, a.address.rfind(':'));
-        if (ip.size() > 1 && ip.front() == '[')
-            ip = ip.substr(1, ip.size() - 2);
-        r_.sts_->count_session({{}, domain, mta_sts_->id, result, a.host, ip, sending_ip, 1});
-    };
-    auto note = [&](const std::string& type, const std::string& failure) {
-        util::metrics().mta_sts_failures.add(type);
-        if (mta_sts_->policy.mode != tlspolicy::sts_mode::testing)
-            return;  // enforce: the deferral's reply says it
-        log::warn(
-            "mta_sts_policy_failure", {{"destination", destination_},
-                                       {"mode", "testing"},
-                                       {"policy_id", mta_sts_->id},
-                                       {"type", type},
-                                       {"failure", failure}}
-        );
-    };
-    for (const auto& a : r.attempts) {
-        if (!a.tls_failure_type.empty()) {
-            note(a.tls_failure_type, a.tls_failure);
-            count(a, a.tls_failure_type);
-        } else if (!a.tls.empty()) {
-            count(a, "");
-        } else if (a.host == r.host && a.address == r.address) {
-            // Delivered in the clear: the MX did not offer STARTTLS (testing goes on without).
-            note("starttls-not-supported", fmt::format("{} does not offer STARTTLS", a.host));
-            count(a, "starttls-not-supported");
-        }
-    }
-}
-
 // Durable first: the results go into the spool file before anything acts on them. True when
 // every recipient of the message now has a result. The file decides: another job of this message
 // (another domain, another unit) may have appended its results meanwhile; each reads the results
@@ -798,14 +707,6 @@ void delivery_batch::put_back(const unit& u, const shaping::wait& w) {
 void delivery_batch::give_back(const shaping::admission::group& g) {
     if (g.unit && !r_.shaper_.give_back(*g.unit))
         log::warn("warming_give_back_failed", {{"ip", g.unit->ip}, {"provider", g.unit->provider}});
-}
-
-std::string delivery_batch::tls_policy_name() const {
-    if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce)
-        return "mta-sts";
-    if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::testing)
-        return "mta-sts-testing";
-    return delivery::to_string(tls_for(cfg_, destination_));
 }
 
 const std::string& delivery_batch::message_id_of(const loaded& it) {

@@ -106,6 +106,9 @@ private:
     // header once per message, however many recipients (VERP units) need it.
     static const std::string& message_id_of(const loaded& it);
     delivery::options delivery_options() const;
+    // The [delivery] tls or [[domain]] tls for this destination (delivery_batch_tls.cpp, as the
+    // MTA-STS parts are).
+    delivery::tls_policy configured_tls() const;
     // For the log: mta-sts, mta-sts-testing, or the configured none/opportunistic/required.
     std::string tls_policy_name() const;
 
