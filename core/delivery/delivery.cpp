@@ -340,6 +340,8 @@ asio::awaitable<verdict> try_target(
         co_return verdict::next;
     }
 
+    bool verifying = opts.tls == tls_policy::verify;
+    bool checking = verifying || opts.check_certificate;
     smtp::client_options co;
     co.ehlo_domain = opts.ehlo_name;
     co.starttls = allow_tls && opts.tls != tls_policy::none;
@@ -362,8 +364,6 @@ asio::awaitable<verdict> try_target(
             tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
             const_cast<char*>(t.host.c_str())
         );
-        bool verifying = opts.tls == tls_policy::verify;
-        bool checking = verifying || opts.check_certificate;
         if (checking) {
             // RFC 8461 §4.2: valid for the MX host name; a wildcard only as the whole leftmost
             // label (RFC 6125). Only verify stops at a failure; a check notes it.
@@ -394,6 +394,10 @@ asio::awaitable<verdict> try_target(
         } else if (ec) {
             handshake_failed = true;
             c.client.on_connection_lost("TLS handshake: " + describe(ec));
+            if (checking) {
+                at.tls_failure_type = "validation-failure";
+                at.tls_failure = "TLS handshake: " + describe(ec);
+            }
         } else {
             // Bytes the server sent in the clear after its 220 must never be read as replies
             // over TLS (the STARTTLS injection bug class, RFC 3207 §4.2, CVE-2011-0411).
@@ -408,11 +412,17 @@ asio::awaitable<verdict> try_target(
     }
 
     const auto& failure = c.client.failure();
-    if (failure && failure->stage == smtp::client_stage::starttls && !handshake_failed &&
-        c.tls.empty()) {
+    // Under a policy, what TLS-RPT counts as a session: a handshake made or failed, or no
+    // STARTTLS where it was wanted (refused under verify, mail in the clear under a check). A
+    // retry in the clear after a failed handshake is not one; the failure was.
+    bool no_starttls =
+        allow_tls && opts.tls != tls_policy::none && c.tls.empty() && !handshake_failed &&
+        ((failure && failure->stage == smtp::client_stage::starttls) || (decided > 0 && checking));
+    if (checking && no_starttls && at.tls_failure_type.empty()) {
         at.tls_failure_type = "starttls-not-supported";
         at.tls_failure = fmt::format("{} does not offer STARTTLS", t.host);
     }
+    at.tls_session = checking && (!at.tls_failure_type.empty() || !c.tls.empty());
     if (decided > 0) {
         at.result = b.remaining == 0 ? "" : "not sent: the connection ended before its turn";
         co_return verdict::progress;
@@ -490,8 +500,11 @@ asio::awaitable<std::vector<delivery_result>> deliver(
                 {},
                 {},
                 {},
-                {}};
+                {},
+                false};
             v = co_await try_target(ex, t, opts, b, allow_tls, at);
+            if (opts.on_connection)
+                opts.on_connection(at);
             log::debug(
                 "delivery_attempt", {{"mx", at.host},
                                      {"address", at.address},

@@ -45,6 +45,7 @@ struct timeouts {
 };
 
 struct delivery_result;
+struct attempt;
 
 // One address to try: the MX host's name (for SNI and logs) and where to connect.
 struct target {
@@ -67,6 +68,8 @@ struct options {
     // Check the certificate as verify does, without acting on the result: attempt::tls_failure
     // says what was wrong (MTA-STS testing). Needs a tls_context with trusted CAs.
     bool check_certificate = false;
+    // Called once for each connection tried, when it ends (for TLS-RPT's session counts).
+    std::function<void(const attempt&)> on_connection;
     // Called when a message's transaction is decided, before the next one starts on the
     // connection: the caller makes the results durable here, so that a crash later in the batch
     // never sends an accepted message again. index is the message's position in the batch.
@@ -97,6 +100,9 @@ struct attempt {
     // and in words; empty when none failed or none was made.
     std::string tls_failure_type;
     std::string tls_failure;
+    // With verify or check_certificate: a TLS session as RFC 8460 counts them (successful when
+    // tls_failure_type is empty), rather than a connection that failed before STARTTLS.
+    bool tls_session = false;
 };
 
 struct delivery_result {

@@ -253,6 +253,8 @@ asio::awaitable<void> delivery_batch::transact() {
                                  {"reason", admitted.why->reason}}
         );
     auto opts = delivery_options();
+    if (mta_sts_)
+        opts.on_connection = [this](const delivery::attempt& a) { note_tls_session(a); };
     for (const auto& group : admitted.groups)
         co_await send_from(group, opts);
 }
@@ -395,8 +397,6 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
 
     if (r && shaped_)
         react(*r, lines);
-    if (r && mta_sts_)
-        note_tls_checks(*r);
 
     // Bounced recipients get a DSN to the sender (when they want one), one per message: it is
     // composed once no recipient of the message is in flight (send_due_dsn), after the bounces

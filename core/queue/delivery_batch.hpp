@@ -74,7 +74,7 @@ private:
     boost::asio::awaitable<void> record(const unit& u, const delivery::delivery_result* r);
     // What record() does after deciding the outcomes.
     void react(const delivery::delivery_result& r, const std::vector<outcome_line>& lines);
-    void note_tls_checks(const delivery::delivery_result& r);
+    void note_tls_session(const delivery::attempt& a);
     boost::asio::awaitable<bool> make_durable(
         const loaded& it,
         const std::vector<outcome_line>& lines,

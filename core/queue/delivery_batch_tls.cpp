@@ -53,57 +53,52 @@ asio::awaitable<void> delivery_batch::apply_mta_sts() {
                                    {"failure", why}}
     );
     util::metrics().mta_sts_failures.add("mx-mismatch");
+    if (mta_sts_->policy.mode != tlspolicy::sts_mode::enforce)
+        co_return;  // testing: delivered as without a policy, to every MX (its sessions counted)
+    // Enforce: each MX left out is a session that failed before it began.
     for (const auto& host : unlisted)
         r_.sts_->count_session(
             {{}, util::to_lower(destination_), mta_sts_->id, "mx-mismatch", host, {}, {}, 1}
         );
-    if (mta_sts_->policy.mode != tlspolicy::sts_mode::enforce)
-        co_return;  // testing: delivered as without a policy, to every MX
     targets_ = std::move(listed);
     if (targets_.empty())
         route_failure_ = route_failure{"4.7.5", why, false};
 }
 
-// What the TLS checks of an MTA-STS policy found on this transaction's connections: each TLS
-// session counted for TLS-RPT (per transaction: a connection that carries ten messages counts
-// ten), each failure counted in the metrics and, under testing (where nothing stops the
-// delivery), logged as the policy's failure.
-void delivery_batch::note_tls_checks(const delivery::delivery_result& r) {
-    auto domain = util::to_lower(destination_);
+// One connection under an MTA-STS policy: a TLS session counted for TLS-RPT; a failed check
+// counted in the metrics and, under testing (where nothing stops the delivery), logged as the
+// policy's failure (under enforce the deferral's reply says it).
+void delivery_batch::note_tls_session(const delivery::attempt& a) {
+    if (!a.tls_session)
+        return;
+    if (!a.tls_failure_type.empty()) {
+        util::metrics().mta_sts_failures.add(a.tls_failure_type);
+        if (mta_sts_->policy.mode == tlspolicy::sts_mode::testing)
+            log::warn(
+                "mta_sts_policy_failure", {{"destination", destination_},
+                                           {"mode", "testing"},
+                                           {"policy_id", mta_sts_->id},
+                                           {"type", a.tls_failure_type},
+                                           {"failure", a.tls_failure}}
+            );
+    }
+    // "192.0.2.1:25", "[2001:db8::1]:25": the address without its port.
+    auto ip = a.address.substr(0, a.address.rfind(':'));
+    if (ip.size() > 1 && ip.front() == '[')
+        ip = ip.substr(1, ip.size() - 2);
     auto sending_ip = sending_from_ && *sending_from_ < cfg_.source_ips.size()
                           ? cfg_.source_ips[*sending_from_].address.to_string()
                           : std::string();
-    auto count = [&](const delivery::attempt& a, const std::string& result) {
-        // "192.0.2.1:25", "[2001:db8::1]:25": the address without its port.
-        auto ip = a.address.substr(0, a.address.rfind(':'));
-        if (ip.size() > 1 && ip.front() == '[')
-            ip = ip.substr(1, ip.size() - 2);
-        r_.sts_->count_session({{}, domain, mta_sts_->id, result, a.host, ip, sending_ip, 1});
-    };
-    auto note = [&](const std::string& type, const std::string& failure) {
-        util::metrics().mta_sts_failures.add(type);
-        if (mta_sts_->policy.mode != tlspolicy::sts_mode::testing)
-            return;  // enforce: the deferral's reply says it
-        log::warn(
-            "mta_sts_policy_failure", {{"destination", destination_},
-                                       {"mode", "testing"},
-                                       {"policy_id", mta_sts_->id},
-                                       {"type", type},
-                                       {"failure", failure}}
-        );
-    };
-    for (const auto& a : r.attempts) {
-        if (!a.tls_failure_type.empty()) {
-            note(a.tls_failure_type, a.tls_failure);
-            count(a, a.tls_failure_type);
-        } else if (!a.tls.empty()) {
-            count(a, "");
-        } else if (a.host == r.host && a.address == r.address) {
-            // Delivered in the clear: the MX did not offer STARTTLS (testing goes on without).
-            note("starttls-not-supported", fmt::format("{} does not offer STARTTLS", a.host));
-            count(a, "starttls-not-supported");
-        }
-    }
+    r_.sts_->count_session(
+        {{},
+         util::to_lower(destination_),
+         mta_sts_->id,
+         a.tls_failure_type,
+         a.host,
+         ip,
+         sending_ip,
+         1}
+    );
 }
 
 std::string delivery_batch::tls_policy_name() const {

@@ -67,6 +67,8 @@ asio::awaitable<std::optional<active_policy>> sts_source::policy_for(std::string
         }
     bool waited = false;
     for (;;) {
+        if (waited)
+            break;  // another look-up's answer, whatever it was: no second wait
         if (auto r = refreshing_.find(domain); r != refreshing_.end()) {
             // Another batch is asking already: its answer is this one's too.
             auto timer = r->second;
@@ -77,7 +79,7 @@ asio::awaitable<std::optional<active_policy>> sts_source::policy_for(std::string
             waited = true;
             continue;
         }
-        if (waited || it->second.txt_checked_until > now_())
+        if (it->second.txt_checked_until > now_())
             break;
         auto timer = std::make_shared<asio::steady_timer>(
             co_await asio::this_coro::executor, asio::steady_timer::time_point::max()

@@ -33,8 +33,8 @@ constexpr const char* usage =
     "\n"
     "report: the TLS-RPT report (RFC 8460 JSON, one line per policy domain) of the sessions\n"
     "delivery had on the day (UTC; default yesterday) with the MX hosts of domains whose\n"
-    "MTA-STS policy was in force: successes, and failures by result type, MX and IP. Counted per\n"
-    "transaction. [tls_report] organization and contact fill organization-name and\n"
+    "MTA-STS policy was in force: successes, and failures by result type, MX and IP, one per\n"
+    "connection. [tls_report] organization and contact fill organization-name and\n"
     "contact-info. Exits 1 when there is nothing to report.\n";
 
 std::string utc(std::int64_t t) {
