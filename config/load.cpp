@@ -662,7 +662,7 @@ void read_delivery(section& root, config& c) {
             d.dns_servers.push_back(*ep);
         }
     }
-    if (auto v = s.choice("tls", {"none", "opportunistic", "required"}))
+    if (auto v = s.choice("tls", {"none", "opportunistic", "required", "verify"}))
         d.tls = *v;
     if (auto v = s.boolean("mta_sts"))
         d.mta_sts = *v;
@@ -716,7 +716,8 @@ void read_routes(section& root, config& c, const std::string& file) {
         section s(*t, "domain");
         domain_policy p;
         p.domain = domain_value(s, "name", true);
-        p.tls = s.choice("tls", {"none", "opportunistic", "required"}).value_or(c.delivery.tls);
+        p.tls = s.choice("tls", {"none", "opportunistic", "required", "verify"})
+                    .value_or(c.delivery.tls);
         s.finish();
         c.domains.push_back(p);
     }

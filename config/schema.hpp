@@ -144,7 +144,8 @@ struct delivery_section {
     duration max_lifetime = std::chrono::hours(24 * 5);
     std::uint16_t port = 25;
     std::vector<endpoint> dns_servers;
-    std::string tls = "opportunistic";  // none | opportunistic | required
+    // none | opportunistic | required | verify (STARTTLS with a certificate valid for the MX name)
+    std::string tls = "opportunistic";
     // MTA-STS (RFC 8461): a recipient domain's published policy raises tls to a verified
     // certificate on a listed MX (enforce), or is reported on (testing). [[route]]s are exempt.
     bool mta_sts = true;
@@ -174,7 +175,7 @@ struct route {
 
 struct domain_policy {
     std::string domain;
-    std::string tls;  // none | opportunistic | required
+    std::string tls;  // none | opportunistic | required | verify
 };
 
 struct source_ip {

@@ -266,6 +266,8 @@ delivery::options delivery_batch::delivery_options() const {
     };
     delivery::options opts;
     opts.tls = configured_tls();
+    if (opts.tls == delivery::tls_policy::verify)
+        opts.tls_context = r_.verifying_tls_;
     if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce) {
         opts.tls = delivery::tls_policy::verify;
         opts.tls_context = r_.verifying_tls_;

@@ -25,6 +25,8 @@ delivery::tls_policy delivery_batch::configured_tls() const {
         return delivery::tls_policy::none;
     if (policy == "required")
         return delivery::tls_policy::required;
+    if (policy == "verify")
+        return delivery::tls_policy::verify;
     return delivery::tls_policy::opportunistic;
 }
 

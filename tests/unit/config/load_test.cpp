@@ -325,6 +325,11 @@ TEST_CASE("MTA-STS on by default; tls_ca_file must be readable; tls_report names
     CHECK(d.mta_sts);
     CHECK(d.tls_ca_file.empty());
     CHECK_FALSE(config_from("[delivery]\nmta_sts = false\n").delivery.mta_sts);
+    CHECK(config_from("[delivery]\ntls = \"verify\"\n").delivery.tls == "verify");
+    CHECK(
+        config_from("[[domain]]\nname = \"bank.example\"\ntls = \"verify\"\n").domains[0].tls ==
+        "verify"
+    );
     CHECK(
         config_error_of("[delivery]\ntls_ca_file = \"/nonexistent/ca.pem\"\n")
             .find("t.toml:2:15: delivery.tls_ca_file \"/nonexistent/ca.pem\" does not exist") == 0
