@@ -387,10 +387,7 @@ asio::awaitable<verdict> try_target(
         }
         if (ec && verified != X509_V_OK) {
             handshake_failed = true;
-            c.client.on_connection_lost(fmt::format(
-                "TLS handshake: certificate of {} not valid: {}", t.host,
-                X509_verify_cert_error_string(verified)
-            ));
+            c.client.on_connection_lost("TLS handshake: " + at.tls_failure);
         } else if (ec) {
             handshake_failed = true;
             c.client.on_connection_lost("TLS handshake: " + describe(ec));

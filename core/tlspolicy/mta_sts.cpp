@@ -15,14 +15,6 @@ constexpr std::int64_t longest_max_age = 31557600;  // §3.2: about one year
 // No real policy lists more MX patterns; a bound keeps what one domain can make us hold small.
 constexpr std::size_t max_mx_patterns = 100;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 std::string_view without_final_dot(std::string_view s) {
     if (!s.empty() && s.back() == '.')
         s.remove_suffix(1);
@@ -147,7 +139,7 @@ std::variant<sts_policy, parse_error> parse_sts_policy(std::string_view text) {
             p.max_age = std::min(v, longest_max_age);
             max_age = true;
         } else if (key == "mx") {
-            auto pattern = lower(without_final_dot(value));
+            auto pattern = util::to_lower(without_final_dot(value));
             if (!host_pattern(pattern))
                 return parse_error{fmt::format(
                     "line {}: mx \"{}\" is not a host name or *.domain", line_no,
@@ -171,8 +163,8 @@ std::variant<sts_policy, parse_error> parse_sts_policy(std::string_view text) {
 }
 
 bool mx_matches(std::string_view pattern, std::string_view host) {
-    auto h = lower(without_final_dot(host));
-    auto pat = lower(without_final_dot(pattern));
+    auto h = util::to_lower(without_final_dot(host));
+    auto pat = util::to_lower(without_final_dot(pattern));
     if (!pat.starts_with("*."))
         return h == pat;
     // "*.example.com": exactly one more label on the left.

@@ -1,15 +1,14 @@
 #include "core/tlspolicy/sts_source.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "core/util/log.hpp"
 #include "core/util/metrics.hpp"
+#include "core/util/text.hpp"
 
 namespace outpost::tlspolicy {
 
@@ -23,14 +22,8 @@ sts_source::sts_source(
 void sts_source::count_session(tls_session s) {
     if (!cache_)
         return;
-    if (s.day.empty()) {
-        using namespace std::chrono;
-        year_month_day ymd{floor<days>(sys_seconds{seconds{now_()}})};
-        s.day = fmt::format(
-            "{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-            static_cast<unsigned>(ymd.day())
-        );
-    }
+    if (s.day.empty())
+        s.day = util::utc_date(now_());
     if (!cache_->count_session(s))
         log::warn("tls_session_not_counted", {{"domain", s.domain}});
 }

@@ -268,6 +268,11 @@ std::string rfc5322_date(std::int64_t unix_seconds) {
     );
 }
 
+std::string utc_date(std::int64_t unix_seconds) {
+    auto tm = utc_tm(unix_seconds);
+    return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
 std::string iso8601(std::int64_t unix_seconds) {
     auto tm = utc_tm(unix_seconds);
     return fmt::format(

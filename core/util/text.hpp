@@ -64,5 +64,7 @@ std::optional<std::string> base64_decode(std::string_view text);
 std::string rfc5322_date(std::int64_t unix_seconds);
 // ISO 8601 UTC, e.g. "2026-11-24T21:31:00Z".
 std::string iso8601(std::int64_t unix_seconds);
+// The UTC date alone, e.g. "2026-11-24".
+std::string utc_date(std::int64_t unix_seconds);
 
 }  // namespace outpost::util

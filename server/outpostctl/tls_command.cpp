@@ -1,20 +1,20 @@
 // outpostctl tls policy: the MTA-STS policies delivery has cached (spool_dir/mta-sts.sqlite),
 // read from the file, so it works with the daemon down.
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <set>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "core/tlspolicy/cache.hpp"
 #include "core/tlspolicy/mta_sts.hpp"
 #include "core/tlspolicy/tls_report.hpp"
+#include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -37,15 +37,17 @@ constexpr const char* usage =
     "connection. [tls_report] organization and contact fill organization-name and\n"
     "contact-info. Exits 1 when there is nothing to report.\n";
 
-std::string utc(std::int64_t t) {
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(t)));
-}
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch()
-    )
-        .count();
+// The daemon's policy cache, read in place (so with the daemon down too). Null without a file
+// (nothing cached yet); false after printing why it cannot be opened.
+bool open_cache(const config::config& cfg, std::unique_ptr<tlspolicy::policy_cache>& cache) {
+    auto path = std::filesystem::path(cfg.server.spool_dir) / tlspolicy::policy_cache::default_file;
+    if (!std::filesystem::exists(path))
+        return true;
+    std::string error;
+    cache = tlspolicy::policy_cache::open(path.string(), &error);
+    if (!cache)
+        fmt::print(stderr, "outpostctl tls: {}\n", error);
+    return cache != nullptr;
 }
 
 void print_table(const tlspolicy::cached_policy& c, std::int64_t now) {
@@ -60,9 +62,9 @@ void print_table(const tlspolicy::cached_policy& c, std::int64_t now) {
         fmt::print("policy: unreadable ({})\n", std::get<tlspolicy::parse_error>(parsed).message);
     }
     fmt::print("id: {}\n", c.id);
-    fmt::print("fetched: {}\n", utc(c.fetched));
+    fmt::print("fetched: {}\n", util::iso8601(c.fetched));
     fmt::print(
-        "expires: {}{}\n", utc(c.expires),
+        "expires: {}{}\n", util::iso8601(c.expires),
         c.expires <= now ? " (expired: fetched again on use)" : ""
     );
 }
@@ -71,8 +73,8 @@ boost::json::object as_json(const tlspolicy::cached_policy& c, std::int64_t now)
     boost::json::object o;
     o["domain"] = c.domain;
     o["id"] = c.id;
-    o["fetched"] = utc(c.fetched);
-    o["expires"] = utc(c.expires);
+    o["fetched"] = util::iso8601(c.fetched);
+    o["expires"] = util::iso8601(c.expires);
     o["expired"] = c.expires <= now;
     auto parsed = tlspolicy::parse_sts_policy(c.text);
     if (auto* p = std::get_if<tlspolicy::sts_policy>(&parsed)) {
@@ -86,10 +88,6 @@ boost::json::object as_json(const tlspolicy::cached_policy& c, std::int64_t now)
     return o;
 }
 
-std::string utc_day(std::int64_t t) {
-    return fmt::format("{:%Y-%m-%d}", fmt::gmtime(static_cast<std::time_t>(t)));
-}
-
 bool is_day(const std::string& d) {
     if (d.size() != 10 || d[4] != '-' || d[7] != '-')
         return false;
@@ -100,26 +98,19 @@ bool is_day(const std::string& d) {
 }
 
 int run_report(context& ctx) {
-    auto day = ctx.take_option("--day").value_or(utc_day(unix_now() - 86400));
-    auto domain = ctx.take_option("--domain").value_or("");
-    for (auto& ch : domain)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = static_cast<char>(ch - 'A' + 'a');
+    auto day = ctx.take_option("--day").value_or(util::utc_date(unix_now() - 86400));
+    auto domain = util::to_lower(ctx.take_option("--domain").value_or(""));
     if (ctx.args.size() != 1 || !is_day(day)) {
         fmt::print(stderr, "{}", usage);
         return exit_usage;
     }
     const auto& cfg = ctx.config();
-    auto path = std::filesystem::path(cfg.server.spool_dir) / tlspolicy::policy_cache::default_file;
+    std::unique_ptr<tlspolicy::policy_cache> cache;
+    if (!open_cache(cfg, cache))
+        return exit_failure;
     std::vector<tlspolicy::tls_session> sessions;
     std::vector<tlspolicy::day_policy> policies;
-    if (std::filesystem::exists(path)) {
-        std::string error;
-        auto cache = tlspolicy::policy_cache::open(path.string(), &error);
-        if (!cache) {
-            fmt::print(stderr, "outpostctl tls: {}\n", error);
-            return exit_failure;
-        }
+    if (cache) {
         sessions = cache->sessions(day, domain);
         policies = cache->day_policies(day, domain);
     }
@@ -155,26 +146,15 @@ int run_tls(context& ctx) {
         fmt::print(stderr, "outpostctl tls: --format must be table or json\n");
         return exit_usage;
     }
-    const auto& cfg = ctx.config();
-    auto path = std::filesystem::path(cfg.server.spool_dir) / tlspolicy::policy_cache::default_file;
+    std::unique_ptr<tlspolicy::policy_cache> cache;
+    if (!open_cache(ctx.config(), cache))
+        return exit_failure;
     std::vector<tlspolicy::cached_policy> policies;
-    if (std::filesystem::exists(path)) {
-        std::string error;
-        auto cache = tlspolicy::policy_cache::open(path.string(), &error);
-        if (!cache) {
-            fmt::print(stderr, "outpostctl tls: {}\n", error);
-            return exit_failure;
-        }
-        if (ctx.args.size() == 2) {
-            std::string domain = ctx.args[1];
-            for (auto& ch : domain)
-                if (ch >= 'A' && ch <= 'Z')
-                    ch = static_cast<char>(ch - 'A' + 'a');
-            if (auto c = cache->get(domain))
-                policies.push_back(std::move(*c));
-        } else {
-            policies = cache->all();
-        }
+    if (cache && ctx.args.size() == 2) {
+        if (auto c = cache->get(util::to_lower(ctx.args[1])))
+            policies.push_back(std::move(*c));
+    } else if (cache) {
+        policies = cache->all();
     }
     auto now = unix_now();
     if (ctx.format == "json") {
