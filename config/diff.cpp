@@ -66,7 +66,8 @@ summaries summarize(const config& c) {
             t.rate.empty() ? "none" : t.rate, t.max_connections, t.max_messages_per_connection
         );
     for (const auto& r : c.routes)
-        s.live[fmt::format("route [{}]", fmt::join(r.domains, " "))] = r.next_hop.text();
+        s.live[fmt::format("route [{}]", fmt::join(r.domains, " "))] =
+            r.tls.empty() ? r.next_hop.text() : fmt::format("{} tls {}", r.next_hop.text(), r.tls);
     for (const auto& d : c.domains)
         s.live[fmt::format("domain {}", d.domain)] = fmt::format("tls {}", d.tls);
     const auto& d = c.delivery;
@@ -80,11 +81,12 @@ summaries summarize(const config& c) {
         "retry [{}], max_lifetime {}, port {}, tls {}, max_messages_per_connection {}, "
         "max_connections {}, max_connections_per_destination {}, connect_timeout {}, "
         "command_timeout {}, tls_handshake_timeout {}, data_start_timeout {}, "
-        "data_write_timeout {}, data_end_timeout {}, mta_sts {}",
+        "data_write_timeout {}, data_end_timeout {}, mta_sts {}, dane {}",
         fmt::join(retry, " "), ms(d.max_lifetime), d.port, d.tls, d.max_messages_per_connection,
         d.max_connections, d.max_connections_per_destination, ms(d.connect_timeout),
         ms(d.command_timeout), ms(d.tls_handshake_timeout), ms(d.data_start_timeout),
-        ms(d.data_write_timeout), ms(d.data_end_timeout), d.mta_sts ? "on" : "off"
+        ms(d.data_write_timeout), ms(d.data_end_timeout), d.mta_sts ? "on" : "off",
+        d.dane ? "on" : "off"
     );
     // Read once at start, into the certificate-checking context.
     s.live["tls_report"] =

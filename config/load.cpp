@@ -666,6 +666,8 @@ void read_delivery(section& root, config& c) {
         d.tls = *v;
     if (auto v = s.boolean("mta_sts"))
         d.mta_sts = *v;
+    if (auto v = s.boolean("dane"))
+        d.dane = *v;
     if (auto v = s.string("tls_ca_file")) {
         check_file(*s.node("tls_ca_file"), *v, "delivery.tls_ca_file", false);
         d.tls_ca_file = *v;
@@ -709,6 +711,11 @@ void read_routes(section& root, config& c, const std::string& file) {
             );
         r.next_hop = *ep;
         r.where = s.where("next_hop", file);
+        // "may" is Postfix's name for opportunistic (smtp_tls_security_level).
+        r.tls =
+            s.choice("tls", {"none", "may", "opportunistic", "required", "verify"}).value_or("");
+        if (r.tls == "may")
+            r.tls = "opportunistic";
         s.finish();
         c.routes.push_back(r);
     }
@@ -716,7 +723,7 @@ void read_routes(section& root, config& c, const std::string& file) {
         section s(*t, "domain");
         domain_policy p;
         p.domain = domain_value(s, "name", true);
-        p.tls = s.choice("tls", {"none", "opportunistic", "required", "verify"})
+        p.tls = s.choice("tls", {"none", "opportunistic", "required", "verify", "dane"})
                     .value_or(c.delivery.tls);
         s.finish();
         c.domains.push_back(p);

@@ -149,6 +149,11 @@ struct delivery_section {
     // MTA-STS (RFC 8461): a recipient domain's published policy raises tls to a verified
     // certificate on a listed MX (enforce), or is reported on (testing). [[route]]s are exempt.
     bool mta_sts = true;
+    // DANE (RFC 7672): an MX host whose MX and address answers are DNSSEC-validated and that
+    // publishes validated TLSA records gets STARTTLS with a certificate they match, or nothing.
+    // Takes precedence over MTA-STS. Trusts the AD bit of dns_servers, which must therefore be
+    // a validating resolver on this host (unbound, systemd-resolved with DNSSEC=yes).
+    bool dane = true;
     // PEM certificates trusted beside the system store, for MTA-STS fetches and MX certificates.
     std::string tls_ca_file;
     unsigned max_messages_per_connection = 100;
@@ -170,12 +175,15 @@ struct delivery_section {
 struct route {
     std::vector<std::string> domains;  // "*" matches every domain
     endpoint next_hop;
+    std::string tls;  // none | opportunistic | required | verify; empty: [delivery] tls
     position where;
 };
 
 struct domain_policy {
     std::string domain;
-    std::string tls;  // none | opportunistic | required | verify
+    // none | opportunistic | required | verify | dane (only to MX hosts with DNSSEC-validated
+    // TLSA records, under their check)
+    std::string tls;
 };
 
 struct source_ip {

@@ -232,8 +232,8 @@ std::string render_metrics(const metrics_snapshot& s) {
     );
     by_label(
         "outpost_delivered_by_tls_policy_total",
-        "Recipients delivered, by the TLS policy in force (mta-sts, mta-sts-testing, "
-        "opportunistic, required, none).",
+        "Recipients delivered, by the TLS policy in force (dane, mta-sts, mta-sts-testing, "
+        "verify, opportunistic, required, none).",
         "policy", s.delivered_by_tls_policy
     );
     by_label(
@@ -242,6 +242,13 @@ std::string render_metrics(const metrics_snapshot& s) {
         "sts-policy-invalid, certificate-host-mismatch, certificate-expired, "
         "certificate-not-trusted, validation-failure, starttls-not-supported, mx-mismatch).",
         "type", s.mta_sts_failures
+    );
+    by_label(
+        "outpost_dane_failures_total",
+        "DANE checks that failed: tlsa-lookup (the TLSA look-up failed, the MX host was skipped), "
+        "tlsa-invalid (no TLSA record matched the certificate), starttls-not-supported, "
+        "validation-failure.",
+        "type", s.dane_failures
     );
     e.describe(
         "outpost_warming_sent_today", "gauge",

@@ -87,6 +87,7 @@ struct metrics_snapshot {
     std::map<std::string, std::uint64_t> backoffs_started;  // by key class
     std::map<std::string, std::uint64_t> delivered_by_tls_policy;
     std::map<std::string, std::uint64_t> mta_sts_failures;  // by RFC 8460 result type
+    std::map<std::string, std::uint64_t> dane_failures;     // the same, and tlsa-lookup
     std::int64_t last_reload_at = 0;                        // unix seconds; 0: none since start
     bool last_reload_ok = true;
 

@@ -117,6 +117,7 @@ struct connection {
     std::vector<smtp::recipient_result> results;
     bool decided = false;  // a transaction ended: results holds its outcome
     std::string tls;
+    std::string verified_peer = {};  // the name the certificate was checked for, when it was
 };
 
 template <class Stream>
@@ -287,6 +288,7 @@ asio::awaitable<std::size_t> transact(
         out.host = t.host;
         out.address = at.address;
         out.tls = c.tls;
+        out.verified_peer = c.verified_peer;
         b.done[i] = true;
         --b.remaining;
         ++decided;
@@ -296,6 +298,56 @@ asio::awaitable<std::size_t> transact(
     if (st == step::idle)
         co_await run(s, c, c.client.quit());
     co_return decided;
+}
+
+// The client context for DANE connections: OpenSSL's DANE matching needs it enabled on the
+// context before any connection is made from it. One for the process.
+std::shared_ptr<asio::ssl::context> dane_context() {
+    static const auto ctx = [] {
+        auto c = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+        if (SSL_CTX_dane_enable(c->native_handle()) <= 0)
+            throw std::runtime_error("OpenSSL: cannot enable DANE on a TLS context");
+        return c;
+    }();
+    return ctx;
+}
+
+// A name that cannot be set fails every certificate, rather than none.
+int refuse_all(int, X509_STORE_CTX*) {
+    return 0;
+}
+
+// RFC 8461 §4.2: valid for the MX host name; a wildcard only as the whole leftmost label (RFC
+// 6125). Only verify stops at a failure; a check notes it.
+void expect_certificate_for(SSL* ssl, const std::string& host, bool verifying) {
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    bool named = SSL_set1_host(ssl, host.c_str()) == 1;
+    SSL_set_verify(
+        ssl, verifying ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, named ? nullptr : refuse_all
+    );
+}
+
+// RFC 7672 §3: the chain must match one of the host's TLSA records; DANE-EE(3) without name
+// checks (§3.1.1), DANE-TA(2) for the MX host name (§3.2.2). Returns whether the handshake is to
+// be authenticated: false when no record is usable (OpenSSL refused them all), as §2.2 says:
+// encrypted, not authenticated.
+bool expect_tlsa_match(SSL* ssl, const target& t) {
+    if (t.tlsa.empty())
+        return false;
+    if (SSL_dane_enable(ssl, t.host.c_str()) <= 0) {
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, refuse_all);
+        return true;
+    }
+    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    int usable = 0;
+    for (const auto& r : t.tlsa)
+        if (SSL_dane_tlsa_add(
+                ssl, r.usage, r.selector, r.matching_type, r.data.data(), r.data.size()
+            ) > 0)
+            ++usable;
+    SSL_set_verify(ssl, usable > 0 ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+    return usable > 0;
 }
 
 std::string tls_description(SSL* ssl) {
@@ -340,19 +392,21 @@ asio::awaitable<verdict> try_target(
         co_return verdict::next;
     }
 
-    bool verifying = opts.tls == tls_policy::verify;
+    // DANE (a target with secure TLSA records) overrides the configured policy: TLS is
+    // mandatory, and with usable records so is a certificate they match.
+    bool verifying = opts.tls == tls_policy::verify || t.dane;
     bool checking = verifying || opts.check_certificate;
     smtp::client_options co;
     co.ehlo_domain = opts.ehlo_name;
-    co.starttls = allow_tls && opts.tls != tls_policy::none;
-    co.require_tls = opts.tls == tls_policy::required || opts.tls == tls_policy::verify;
+    co.starttls = (allow_tls && opts.tls != tls_policy::none) || t.dane;
+    co.require_tls = opts.tls == tls_policy::required || opts.tls == tls_policy::verify || t.dane;
     connection c{smtp::client(co), smtp::reply_reader{}, {}, opts, nullptr, {}, false, {}};
 
     auto st = co_await run(stream, c, {});
     bool handshake_failed = false;
     std::size_t decided = 0;
     if (st == step::need_tls) {
-        auto ctx = opts.tls_context;
+        auto ctx = t.dane ? dane_context() : opts.tls_context;
         if (!ctx) {
             ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
             ctx->set_verify_mode(asio::ssl::verify_none);
@@ -364,22 +418,22 @@ asio::awaitable<verdict> try_target(
             tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
             const_cast<char*>(t.host.c_str())
         );
-        if (checking) {
-            // RFC 8461 §4.2: valid for the MX host name; a wildcard only as the whole leftmost
-            // label (RFC 6125). Only verify stops at a failure; a check notes it.
-            SSL_set_hostflags(tls.native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            bool named = SSL_set1_host(tls.native_handle(), t.host.c_str()) == 1;
-            // A name that cannot be set fails every certificate, rather than none.
-            SSL_verify_cb refuse_all = [](int, X509_STORE_CTX*) { return 0; };
-            SSL_set_verify(
-                tls.native_handle(), verifying ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
-                named ? nullptr : refuse_all
-            );
-        }
+        if (t.dane)
+            verifying = expect_tlsa_match(tls.native_handle(), t);
+        else if (checking)
+            expect_certificate_for(tls.native_handle(), t.host, verifying);
         beast::get_lowest_layer(tls).expires_after(opts.limits.tls_handshake);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token);
-        auto verified = checking ? SSL_get_verify_result(tls.native_handle()) : X509_V_OK;
-        if (verified != X509_V_OK) {
+        auto verified = verifying || (checking && !t.dane)
+                            ? SSL_get_verify_result(tls.native_handle())
+                            : X509_V_OK;
+        if (verified != X509_V_OK && t.dane) {
+            at.tls_failure_type = "tlsa-invalid";
+            at.tls_failure = fmt::format(
+                "DANE: no TLSA record of {} matches its certificate: {}", t.host,
+                X509_verify_cert_error_string(verified)
+            );
+        } else if (verified != X509_V_OK) {
             at.tls_failure_type = certificate_failure_type(verified);
             at.tls_failure = fmt::format(
                 "certificate of {} not valid: {}", t.host, X509_verify_cert_error_string(verified)
@@ -401,6 +455,11 @@ asio::awaitable<verdict> try_target(
             c.unread.clear();
             c.reader = smtp::reply_reader{};
             c.tls = at.tls = tls_description(tls.native_handle());
+            if (verifying) {
+                // DANE-EE(3) matches without a name check: then the MX host name stands.
+                const char* peer = SSL_get0_peername(tls.native_handle());
+                c.verified_peer = peer ? peer : t.host;
+            }
             st = co_await run(tls, c, c.client.on_tls_started());
             decided = co_await transact(tls, c, st, b, t, at);
         }
@@ -515,7 +574,8 @@ asio::awaitable<std::vector<delivery_result>> deliver(
             }
             if (!at.result.empty())
                 last_failure = at.result;
-            if (v == verdict::tls_failed && opts.tls == tls_policy::opportunistic && allow_tls) {
+            if (v == verdict::tls_failed && opts.tls == tls_policy::opportunistic && allow_tls &&
+                !targets[ti].dane) {
                 allow_tls = false;  // RFC 7435 §6: opportunistic means fall back to the clear
                 continue;
             }

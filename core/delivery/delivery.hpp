@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "core/dns/resolver.hpp"
 #include "core/smtp/client.hpp"
 #include "core/smtp/envelope.hpp"
 
@@ -51,6 +52,13 @@ struct attempt;
 struct target {
     std::string host;
     boost::asio::ip::tcp::endpoint endpoint;
+    // DNSSEC vouches for the host's name and address: its TLSA records may be looked up.
+    bool authenticated = false;
+    // DANE (RFC 7672) applies, whatever options::tls says: STARTTLS or no delivery and, when
+    // tlsa holds records, a certificate chain that one of them matches (DANE-EE(3) without name
+    // checks, DANE-TA(2) with the host name); without records, encrypted but not authenticated.
+    bool dane = false;
+    std::vector<dns::tlsa_record> tlsa = {};
 };
 
 struct options {
@@ -114,6 +122,9 @@ struct delivery_result {
     std::string host;
     std::string address;
     std::string tls;
+    // The peer name the certificate was verified for (verify, MTA-STS enforce, DANE); empty
+    // when it was not verified.
+    std::string verified_peer;
     // When no server decided the recipients: the last reply a server refused the connection with
     // (a 421 greeting, a 4xx to EHLO or MAIL), so that a "slow down" is seen behind the 4.4.1.
     std::optional<smtp::reply> refusal;

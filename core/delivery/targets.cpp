@@ -13,7 +13,9 @@ std::vector<target> to_targets(
         for (const auto& address : host.addresses) {
             if (max_targets > 0 && out.size() >= max_targets)
                 return out;
-            out.push_back(target{host.host, {address, port}});
+            target t{host.host, {address, port}};
+            t.authenticated = host.authenticated;
+            out.push_back(std::move(t));
         }
     }
     return out;

@@ -33,6 +33,9 @@ namespace {
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
+// EDNS0 payload size (DNS Flag Day 2020).
+constexpr int edns_payload = 1232;
+
 // What c-ares hands its callback: a status and, when a response arrived, its bytes.
 struct raw_reply {
     int status = ARES_EDESTRUCTION;
@@ -124,7 +127,7 @@ public:
         // fit in one UDP datagram. c-ares still falls back to TCP on truncation, and retries
         // without EDNS when a server answers FORMERR.
         o.flags = ARES_FLAG_EDNS;
-        o.ednspsz = 1232;
+        o.ednspsz = edns_payload;
         int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
                    ARES_OPT_EDNSPSZ;
         auto servers = server_list(options.servers);  // throws before there is a channel to leak
@@ -155,8 +158,21 @@ public:
             op->finish(raw_reply{ARES_EDESTRUCTION, {}});
             return;
         }
+        // ares_query's own query, with AD set: without it a validating resolver leaves AD clear
+        // (RFC 6840 §5.7), and c-ares 1.18 has no flag for it.
+        unsigned char* query = nullptr;
+        int length = 0;
+        if (int rc = ares_create_query(
+                name.c_str(), detail::class_in, type, 0, 1, &query, &length, edns_payload
+            );
+            rc != ARES_SUCCESS) {
+            op->finish(raw_reply{rc, {}});
+            return;
+        }
+        query[3] |= 0x20;  // the AD bit, in the second byte of the flags
         auto* arg = new std::shared_ptr<pending>(std::move(op));
-        ares_query(channel_, name.c_str(), detail::class_in, type, &engine::on_answer, arg);
+        ares_send(channel_, query, length, &engine::on_answer, arg);
+        ares_free_string(query);
         arm_timer();
     }
 
@@ -179,6 +195,7 @@ public:
     detail::answer_cache<asio::ip::address> aaaa_cache;
     detail::answer_cache<std::string> txt_cache;
     detail::answer_cache<std::string> ptr_cache;
+    detail::answer_cache<tlsa_record> tlsa_cache;
 
 private:
     enum direction : std::size_t { read = 0, write = 1 };
@@ -400,6 +417,8 @@ const char* type_name(std::uint16_t type) {
             return "TXT";
         case detail::rr_type::ptr:
             return "PTR";
+        case detail::rr_type::tlsa:
+            return "TLSA";
         default:
             return "?";
     }
@@ -444,6 +463,7 @@ asio::awaitable<answer<T>> lookup(
         auto meaning = detail::interpret(*m, *qname, type);
         out.result = meaning.result;
         out.ttl = meaning.ttl;
+        out.authenticated = m->authenticated;
         for (const auto* rr : meaning.records) {
             if (auto v = convert(*rr))
                 out.records.push_back(std::move(*v));
@@ -456,6 +476,7 @@ asio::awaitable<answer<T>> lookup(
                        {"type", type_name(type)},
                        {"status", to_string(out.result)},
                        {"ttl", out.ttl.count()},
+                       {"authenticated", out.authenticated ? "yes" : "no"},
                        {"cached", "no"}}
     );
     if (e->cache_enabled())
@@ -500,9 +521,11 @@ asio::awaitable<answer<asio::ip::address>> lookup_address(
     if (v4.ok() || v6.ok()) {
         out.result = status::ok;
         out.ttl = std::chrono::seconds::max();
+        out.authenticated = true;
         for (auto* part : {&v4, &v6}) {
             if (!part->ok())
                 continue;
+            out.authenticated = out.authenticated && part->authenticated;
             out.records.insert(out.records.end(), part->records.begin(), part->records.end());
             out.ttl = std::min(out.ttl, part->ttl);
         }
@@ -517,6 +540,7 @@ asio::awaitable<answer<asio::ip::address>> lookup_address(
     out.result = v4.result == status::nxdomain && v6.result == status::nxdomain ? status::nxdomain
                                                                                 : status::nodata;
     out.ttl = std::min(v4.ttl, v6.ttl);
+    out.authenticated = v4.authenticated && v6.authenticated;
     co_return out;
 }
 
@@ -576,6 +600,18 @@ public:
                 if (const auto* v = std::get_if<detail::name_rdata>(&rr.data))
                     return v->name;
                 return std::nullopt;
+            }
+        );
+    }
+
+    asio::awaitable<answer<tlsa_record>> tlsa(std::string name) override {
+        return lookup(
+            engine_, std::move(name), detail::rr_type::tlsa, &engine::tlsa_cache,
+            [](const detail::record& rr) -> std::optional<tlsa_record> {
+                const auto* v = std::get_if<detail::tlsa_rdata>(&rr.data);
+                if (!v)
+                    return std::nullopt;
+                return tlsa_record{v->usage, v->selector, v->matching_type, v->data};
             }
         );
     }

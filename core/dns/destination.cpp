@@ -27,7 +27,8 @@ route_result failure(outcome o, std::string enhanced, std::string text) {
 boost::asio::awaitable<route_result> resolve_destination(
     resolver& r, std::string domain, random_index pick, route_options options
 ) {
-    auto plan = plan_mx(co_await r.mx(domain), domain, pick);
+    auto mx = co_await r.mx(domain);
+    auto plan = plan_mx(mx, domain, pick);
     if (plan.result != outcome::ok)
         co_return failure(plan.result, std::move(plan.enhanced), std::move(plan.text));
     if (plan.hosts.size() > options.max_hosts)
@@ -38,16 +39,17 @@ boost::asio::awaitable<route_result> resolve_destination(
     std::set<boost::asio::ip::address> seen;
     bool lookup_failed = false;
     status last = status::nodata;
-    for (auto& mx : plan.hosts) {
+    for (auto& host : plan.hosts) {
         // One host at a time: most domains have one or two MX hosts and the answers are cached,
         // so parallel look-ups would buy little and make the failure rules harder to follow.
-        auto a = co_await r.address(mx.host);
+        auto a = co_await r.address(host.host);
         if (!a.ok()) {
             lookup_failed = lookup_failed || temporary(a.result);
             last = a.result;
             continue;
         }
-        destination_host h{std::move(mx.host), mx.preference, {}};
+        destination_host h{std::move(host.host), host.preference, {}};
+        h.authenticated = mx.authenticated && a.authenticated;
         auto first_family = [&](const boost::asio::ip::address& x) {
             return x.is_v6() == options.prefer_ipv6;
         };

@@ -20,6 +20,9 @@ struct destination_host {
     // In the order to try. Never empty; an address already listed under an earlier host is left
     // out (and a host left with none is dropped), so one server is not tried twice in a row.
     std::vector<boost::asio::ip::address> addresses;
+    // DNSSEC vouches for this host: the MX answer and its address answer were both validated
+    // (RFC 7672 §2.2.1-2.2.2), so its TLSA records may be looked up and trusted.
+    bool authenticated = false;
 };
 
 struct route_options {

@@ -31,11 +31,22 @@ struct mx_record {
     std::string host;  // lower case, no trailing dot
 };
 
+// A TLSA record (RFC 6698 §2.1): which certificate a TLS server on that name and port presents.
+struct tlsa_record {
+    std::uint8_t usage = 0;          // 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE
+    std::uint8_t selector = 0;       // 0 the whole certificate, 1 its SubjectPublicKeyInfo
+    std::uint8_t matching_type = 0;  // 0 the bytes themselves, 1 SHA-256, 2 SHA-512
+    std::vector<std::uint8_t> data;
+};
+
 template <class T>
 struct answer {
     status result = status::error;
     std::vector<T> records;
     std::chrono::seconds ttl{0};  // smallest TTL of the records (or the SOA minimum for negatives)
+    // The resolver said it validated the answer with DNSSEC (the AD bit, RFC 4035 §3.2.3); false
+    // for answers that are insecure, or from a resolver that does not validate.
+    bool authenticated = false;
 
     bool ok() const { return result == status::ok; }
 };
@@ -52,6 +63,8 @@ public:
     // Each TXT record's character-strings concatenated into one string (RFC 6376 §3.6.2.2).
     virtual boost::asio::awaitable<answer<std::string>> txt(std::string name) = 0;
     virtual boost::asio::awaitable<answer<std::string>> ptr(boost::asio::ip::address ip) = 0;
+    // name is the full owner, "_25._tcp.mx.example.com" (RFC 6698 §3).
+    virtual boost::asio::awaitable<answer<tlsa_record>> tlsa(std::string name) = 0;
 
     // Ends every pending look-up with status::error and makes later ones fail at once, so that
     // coroutines waiting on DNS finish promptly at shutdown. Destroying a resolver does the same
@@ -71,9 +84,10 @@ struct resolver_options {
     bool cache = true;  // keep answers for their TTL
 };
 
-// c-ares on the given executor: no blocking calls, no thread per query. The executor must not
-// run handlers concurrently (one io_context thread, or a strand). Completions are always posted
-// to the awaiting coroutine's executor, never run inside c-ares. Each look-up honours
+// c-ares on the given executor: no blocking calls, no thread per query. Every query asks for the
+// AD bit (RFC 6840 §5.7), so a validating resolver says which answers DNSSEC vouches for. The
+// executor must not run handlers concurrently (one io_context thread, or a strand). Completions are
+// always posted to the awaiting coroutine's executor, never run inside c-ares. Each look-up honours
 // cancellation (e.g. `co_await (r.mx(d) || timer.async_wait(use_awaitable))`): it then returns
 // status::error at once and c-ares' eventual answer is dropped.
 // Throws std::runtime_error when c-ares cannot be set up (bad server address, out of memory).

@@ -98,6 +98,7 @@ asio::awaitable<void> delivery_batch::run() {
 // Where to: a static route, or the destination's MX.
 asio::awaitable<void> delivery_batch::resolve() {
     if (const auto* route = route_for(cfg_, destination_)) {
+        route_tls_ = route->tls;
         boost::system::error_code ec;
         auto host = route->next_hop.host;
         if (host.size() > 1 && host.front() == '[')
@@ -123,7 +124,9 @@ asio::awaitable<void> delivery_batch::resolve() {
         co_return;
     }
     targets_ = delivery::to_targets(resolved, cfg_.delivery.port);
-    if (cfg_.delivery.mta_sts && r_.sts_)
+    if (cfg_.delivery.dane || configured_tls_name() == "dane")
+        co_await apply_dane();
+    if (cfg_.delivery.mta_sts && r_.sts_ && !targets_.empty())
         co_await apply_mta_sts();
 }
 
@@ -253,7 +256,7 @@ asio::awaitable<void> delivery_batch::transact() {
                                  {"reason", admitted.why->reason}}
         );
     auto opts = delivery_options();
-    if (mta_sts_)
+    if (mta_sts_ || !dane_.empty())
         opts.on_connection = [this](const delivery::attempt& a) { note_tls_session(a); };
     for (const auto& group : admitted.groups)
         co_await send_from(group, opts);
@@ -584,7 +587,8 @@ void delivery_batch::report(
                          {"mx", r ? r->host : std::string()},
                          {"address", r ? r->address : std::string()},
                          {"tls", r ? r->tls : std::string()},
-                         {"tls_policy", tls_policy_name()},
+                         {"tls_policy", tls_policy_name(r ? r->host : std::string())},
+                         {"peer", r ? r->verified_peer : std::string()},
                          {"reply", o.reply},
                          {"attempt", attempt},
                          {"delay", delay_s}}
@@ -601,7 +605,7 @@ void delivery_batch::report(
                                        : provider_outcome::deferred
         );
         if (delivered && u.suppressed.empty())
-            metrics.delivered_by_tls_policy.add(tls_policy_name());
+            metrics.delivered_by_tls_policy.add(tls_policy_name(r ? r->host : std::string()));
         if (delivered && u.suppressed.empty())
             metrics.delivery_delay_seconds.observe(
                 std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,6 +28,7 @@
 #include "core/queue/scheduler.hpp"
 #include "core/shaping/shaper.hpp"
 #include "core/spool/record.hpp"
+#include "core/tlspolicy/dane.hpp"
 #include "core/tlspolicy/sts_source.hpp"
 
 namespace outpost::queue {
@@ -64,6 +66,9 @@ private:
     // The recipient domain's MTA-STS policy: under enforce only MX hosts it lists remain, each
     // to be reached with a verified certificate; under testing what would fail is logged.
     boost::asio::awaitable<void> apply_mta_sts();
+    // DANE (RFC 7672) for each DNSSEC-secure MX host: its TLSA records, looked up once per host;
+    // a host whose look-up failed is left out; [[domain]] tls = "dane" keeps only DANE hosts.
+    boost::asio::awaitable<void> apply_dane();
     void admit_destination();
     boost::asio::awaitable<void> read_messages();
     void form_units();
@@ -109,8 +114,11 @@ private:
     // The [delivery] tls or [[domain]] tls for this destination (delivery_batch_tls.cpp, as the
     // MTA-STS parts are).
     delivery::tls_policy configured_tls() const;
-    // For the log: mta-sts, mta-sts-testing, or the configured none/opportunistic/required.
-    std::string tls_policy_name() const;
+    // Its name: the [[route]]'s tls, else the [[domain]]'s, else [delivery]'s; "dane" too.
+    std::string configured_tls_name() const;
+    // For the log: dane (the host had TLSA records), mta-sts, mta-sts-testing, or the
+    // configured none/opportunistic/required/verify.
+    std::string tls_policy_name(const std::string& host) const;
 
     runner& r_;
     std::vector<job> jobs_;
@@ -129,8 +137,10 @@ private:
     std::string held_back_;  // why the overdue jobs were not sent
 
     std::vector<delivery::target> targets_;
+    std::string route_tls_;  // the [[route]]'s tls, when a route with one took the destination
     std::optional<tlspolicy::active_policy>
         mta_sts_;  // the domain's MTA-STS policy, when it has one
+    std::map<std::string, tlspolicy::dane_decision> dane_;  // by MX host, for secure hosts
     std::optional<route_failure> route_failure_;
     std::optional<shaping::destination> shaped_;
     // The connection slot this batch holds against its throttle key's max_connections, from

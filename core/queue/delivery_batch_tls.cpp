@@ -1,6 +1,6 @@
-// The TLS side of a delivery batch: the recipient domain's MTA-STS policy applied to its MX
-// hosts, what the TLS checks found (metrics, logs, TLS-RPT session counts), and the TLS policy
-// named on delivery lines.
+// The TLS side of a delivery batch: DANE for MX hosts with DNSSEC-validated TLSA records, the
+// recipient domain's MTA-STS policy for the others, what the TLS checks found (metrics, logs,
+// TLS-RPT session counts), and the TLS policy named on delivery lines.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -17,10 +17,7 @@ namespace outpost::queue {
 namespace asio = boost::asio;
 
 delivery::tls_policy delivery_batch::configured_tls() const {
-    std::string policy = cfg_.delivery.tls;
-    for (const auto& d : cfg_.domains)
-        if (util::iequals(d.domain, destination_) && !d.tls.empty())
-            policy = d.tls;
+    auto policy = configured_tls_name();
     if (policy == "none")
         return delivery::tls_policy::none;
     if (policy == "required")
@@ -37,7 +34,8 @@ asio::awaitable<void> delivery_batch::apply_mta_sts() {
     std::vector<delivery::target> listed;
     std::vector<std::string> unlisted;
     for (const auto& t : targets_)
-        if (tlspolicy::mx_allowed(mta_sts_->policy, t.host))
+        // RFC 8461 §2: an MX host with DANE is checked by DANE, not by the MTA-STS policy.
+        if (t.dane || tlspolicy::mx_allowed(mta_sts_->policy, t.host))
             listed.push_back(t);
         else if (std::find(unlisted.begin(), unlisted.end(), t.host) == unlisted.end())
             unlisted.push_back(t.host);
@@ -67,15 +65,70 @@ asio::awaitable<void> delivery_batch::apply_mta_sts() {
         route_failure_ = route_failure{"4.7.5", why, false};
 }
 
-// One connection under an MTA-STS policy: a TLS session counted for TLS-RPT; a failed check
-// counted in the metrics and, under testing (where nothing stops the delivery), logged as the
-// policy's failure (under enforce the deferral's reply says it).
+asio::awaitable<void> delivery_batch::apply_dane() {
+    for (const auto& t : targets_) {
+        if (!t.authenticated || dane_.count(t.host))
+            continue;
+        auto answer = co_await r_.resolver_.tlsa(tlspolicy::tlsa_name(t.host, t.endpoint.port()));
+        auto decision = tlspolicy::decide_dane(t.host, true, answer);
+        if (decision.state != tlspolicy::dane_state::none)
+            log::info(
+                "dane", {{"destination", destination_},
+                         {"mx", t.host},
+                         {"state", tlspolicy::to_string(decision.state)},
+                         {"tlsa", util::trim(tlspolicy::tlsa_text(decision.usable))},
+                         {"detail", decision.why}}
+            );
+        if (decision.state == tlspolicy::dane_state::lookup_failed)
+            util::metrics().dane_failures.add("tlsa-lookup");
+        dane_.emplace(t.host, std::move(decision));
+    }
+    bool required = configured_tls_name() == "dane";
+    std::vector<delivery::target> kept;
+    std::string why;
+    for (auto t : targets_) {
+        auto it = dane_.find(t.host);
+        auto state = it == dane_.end() ? tlspolicy::dane_state::none : it->second.state;
+        if (state == tlspolicy::dane_state::lookup_failed) {
+            why = it->second.why;
+            continue;
+        }
+        if (state == tlspolicy::dane_state::none) {
+            if (required)
+                why = fmt::format(
+                    "DANE required for {}, but MX {} has no DNSSEC-validated TLSA records",
+                    destination_, t.host
+                );
+            else
+                kept.push_back(std::move(t));
+            continue;
+        }
+        t.dane = true;
+        t.tlsa = it->second.usable;
+        kept.push_back(std::move(t));
+    }
+    targets_ = std::move(kept);
+    if (targets_.empty())
+        route_failure_ = route_failure{required ? "4.7.5" : "4.4.3", why, false};
+}
+
+// One connection under a policy (DANE for its host, else the domain's MTA-STS): a TLS session
+// counted for TLS-RPT; a failed check counted in the metrics and, under MTA-STS testing (where
+// nothing stops the delivery), logged as the policy's failure (otherwise the deferral's reply
+// says it).
 void delivery_batch::note_tls_session(const delivery::attempt& a) {
     if (!a.tls_session)
         return;
+    auto dane = dane_.find(a.host);
+    bool by_dane = dane != dane_.end() && dane->second.state != tlspolicy::dane_state::none;
+    if (!by_dane && !mta_sts_)
+        return;  // an MTA-STS check that did not apply to this host
     if (!a.tls_failure_type.empty()) {
-        util::metrics().mta_sts_failures.add(a.tls_failure_type);
-        if (mta_sts_->policy.mode == tlspolicy::sts_mode::testing)
+        if (by_dane)
+            util::metrics().dane_failures.add(a.tls_failure_type);
+        else
+            util::metrics().mta_sts_failures.add(a.tls_failure_type);
+        if (!by_dane && mta_sts_->policy.mode == tlspolicy::sts_mode::testing)
             log::warn(
                 "mta_sts_policy_failure", {{"destination", destination_},
                                            {"mode", "testing"},
@@ -91,19 +144,31 @@ void delivery_batch::note_tls_session(const delivery::attempt& a) {
     auto sending_ip = sending_from_ && *sending_from_ < cfg_.source_ips.size()
                           ? cfg_.source_ips[*sending_from_].address.to_string()
                           : std::string();
-    r_.sts_->count_session(
-        {{},
-         util::to_lower(destination_),
-         mta_sts_->id,
-         a.tls_failure_type,
-         a.host,
-         ip,
-         sending_ip,
-         1}
-    );
+    tlspolicy::tls_session s{
+        {}, util::to_lower(destination_), {}, a.tls_failure_type, a.host, ip, sending_ip, 1};
+    if (by_dane) {
+        // RFC 8460 §4.4: a "tlsa" policy is the host's TLSA records.
+        s.policy_id = tlspolicy::dane_policy_id(a.host);
+        s.policy_text = tlspolicy::tlsa_text(dane->second.usable);
+    } else {
+        s.policy_id = mta_sts_->id;
+    }
+    if (r_.sts_)
+        r_.sts_->count_session(std::move(s));
 }
 
-std::string delivery_batch::tls_policy_name() const {
+std::string delivery_batch::configured_tls_name() const {
+    std::string policy = cfg_.delivery.tls;
+    for (const auto& d : cfg_.domains)
+        if (util::iequals(d.domain, destination_) && !d.tls.empty())
+            policy = d.tls;
+    return route_tls_.empty() ? policy : route_tls_;
+}
+
+std::string delivery_batch::tls_policy_name(const std::string& host) const {
+    if (auto it = dane_.find(host);
+        it != dane_.end() && it->second.state != tlspolicy::dane_state::none)
+        return "dane";
     if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::enforce)
         return "mta-sts";
     if (mta_sts_ && mta_sts_->policy.mode == tlspolicy::sts_mode::testing)

@@ -30,7 +30,9 @@ std::unique_ptr<policy_cache> policy_cache::open(const std::string& path, std::s
         " WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS tls_session_policies (day TEXT NOT NULL, domain TEXT NOT NULL,"
         " policy_id TEXT NOT NULL, policy TEXT NOT NULL, PRIMARY KEY (day, domain, policy_id))"
-        " WITHOUT ROWID;",
+        " WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS tls_reports (day TEXT NOT NULL, domain TEXT NOT NULL,"
+        " outcome TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (day, domain)) WITHOUT ROWID;",
         error
     );
     if (!db)
@@ -95,6 +97,18 @@ bool policy_cache::count_session(const tls_session& s) {
     st.bind(8, s.count);
     if (st.step() != SQLITE_DONE)
         return false;
+    if (!s.policy_text.empty()) {
+        stmt keep(
+            db_,
+            "INSERT OR IGNORE INTO tls_session_policies (day, domain, policy_id, policy)"
+            " VALUES (?, ?, ?, ?)"
+        );
+        keep.bind(1, s.day);
+        keep.bind(2, s.domain);
+        keep.bind(3, s.policy_id);
+        keep.bind(4, s.policy_text);
+        return keep.step() == SQLITE_DONE;
+    }
     stmt keep(
         db_,
         "INSERT OR IGNORE INTO tls_session_policies (day, domain, policy_id, policy)"
@@ -140,6 +154,58 @@ std::vector<day_policy> policy_cache::day_policies(
     while (st.step() == SQLITE_ROW)
         out.push_back({st.text(0), st.text(1), st.text(2)});
     return out;
+}
+
+std::vector<std::pair<std::string, std::string>> policy_cache::unreported(
+    const std::string& from_day, const std::string& before_day
+) {
+    std::vector<std::pair<std::string, std::string>> out;
+    stmt st(
+        db_,
+        "SELECT DISTINCT day, domain FROM tls_sessions s WHERE day >= ? AND day < ? AND NOT EXISTS"
+        " (SELECT 1 FROM tls_reports r WHERE r.day = s.day AND r.domain = s.domain)"
+        " ORDER BY day, domain"
+    );
+    st.bind(1, from_day);
+    st.bind(2, before_day);
+    while (st.step() == SQLITE_ROW)
+        out.emplace_back(st.text(0), st.text(1));
+    return out;
+}
+
+bool policy_cache::mark_reported(
+    const std::string& day, const std::string& domain, const std::string& outcome, std::int64_t at
+) {
+    stmt st(
+        db_, "INSERT OR REPLACE INTO tls_reports (day, domain, outcome, at) VALUES (?, ?, ?, ?)"
+    );
+    st.bind(1, day);
+    st.bind(2, domain);
+    st.bind(3, outcome);
+    st.bind(4, at);
+    if (st.step() != SQLITE_DONE)
+        return false;
+    // What reports are about is kept for a month and a bit, here as when a policy is stored.
+    for (const char* sql :
+         {"DELETE FROM tls_sessions WHERE day < date(?, 'unixepoch', '-35 days')",
+          "DELETE FROM tls_session_policies WHERE day < date(?, 'unixepoch', '-35 days')",
+          "DELETE FROM tls_reports WHERE day < date(?, 'unixepoch', '-35 days')"}) {
+        stmt old(db_, sql);
+        old.bind(1, at);
+        old.step();
+    }
+    return true;
+}
+
+std::optional<std::string> policy_cache::reported(
+    const std::string& day, const std::string& domain
+) {
+    stmt st(db_, "SELECT outcome FROM tls_reports WHERE day = ? AND domain = ?");
+    st.bind(1, day);
+    st.bind(2, domain);
+    if (st.step() != SQLITE_ROW)
+        return std::nullopt;
+    return st.text(0);
 }
 
 std::vector<cached_policy> policy_cache::all() {

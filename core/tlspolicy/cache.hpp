@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -32,6 +33,9 @@ struct tls_session {
     std::string receiving_ip;  // empty when no connection was made
     std::string sending_ip;    // empty: the system chose
     std::uint64_t count = 1;
+    // The policy's text for the day's report, when it is not a cached MTA-STS policy (DANE: the
+    // TLSA records); empty: looked up in the MTA-STS cache by domain and policy_id.
+    std::string policy_text = {};
 };
 
 // A policy as it was on a day sessions were counted under it.
@@ -60,6 +64,21 @@ public:
     // The day's sessions and policies, of one domain or (empty) all.
     std::vector<tls_session> sessions(const std::string& day, const std::string& domain);
     std::vector<day_policy> day_policies(const std::string& day, const std::string& domain);
+
+    // The (day, domain) pairs with sessions on days in [from_day, before_day) whose report is
+    // not yet marked; oldest first.
+    std::vector<std::pair<std::string, std::string>> unreported(
+        const std::string& from_day, const std::string& before_day
+    );
+    // The report for day and domain is done: sent (outcome names the queue id) or not wanted
+    // (no rua). A report marked is never sent again.
+    bool mark_reported(
+        const std::string& day,
+        const std::string& domain,
+        const std::string& outcome,
+        std::int64_t at
+    );
+    std::optional<std::string> reported(const std::string& day, const std::string& domain);
 
 private:
     explicit policy_cache(sqlite3* db) : db_(db) {}

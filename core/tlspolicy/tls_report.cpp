@@ -5,7 +5,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
+#include "core/tlspolicy/dane.hpp"
 #include "core/tlspolicy/mta_sts.hpp"
 #include "core/util/text.hpp"
 
@@ -44,7 +46,72 @@ json::object failure(const tls_session& s) {
     return f;
 }
 
+// §4.4's policy object: "sts" with the policy file's lines and mx patterns, or "tlsa" (DANE)
+// with the host's TLSA records and the host.
+json::object policy_of(const std::string& domain, const std::string& id, const day_policy* p) {
+    bool dane = id.starts_with(dane_policy_prefix);
+    json::object policy{{"policy-type", dane ? "tlsa" : "sts"}, {"policy-domain", domain}};
+    if (dane) {
+        if (p)
+            policy["policy-string"] = policy_lines(p->text);
+        policy["mx-host"] = json::array{json::string(id.substr(dane_policy_prefix.size()))};
+        return policy;
+    }
+    if (!p)
+        return policy;
+    policy["policy-string"] = policy_lines(p->text);
+    auto parsed = parse_sts_policy(p->text);
+    if (auto* ok = std::get_if<sts_policy>(&parsed)) {
+        json::array mx;
+        for (const auto& m : ok->mx)
+            mx.emplace_back(m);
+        policy["mx-host"] = std::move(mx);
+    }
+    return policy;
+}
+
+// One policy's entry: the policy, its summary and its failures grouped as counted.
+json::object entry(
+    json::object policy,
+    const std::string& domain,
+    const std::string& id,
+    const std::vector<tls_session>& sessions
+) {
+    std::uint64_t good = 0, bad = 0;
+    json::array failures;
+    for (const auto& s : sessions) {
+        if (s.domain != domain || s.policy_id != id)
+            continue;
+        if (s.result.empty()) {
+            good += s.count;
+        } else {
+            bad += s.count;
+            failures.push_back(failure(s));
+        }
+    }
+    json::object out;
+    out["policy"] = std::move(policy);
+    out["summary"] = {
+        {"total-successful-session-count", good}, {"total-failure-session-count", bad}};
+    if (!failures.empty())
+        out["failure-details"] = std::move(failures);
+    return out;
+}
+
 }  // namespace
+
+report_meta our_report_meta(
+    const std::string& organization,
+    const std::string& contact,
+    const std::string& hostname,
+    const std::string& day,
+    const std::string& domain
+) {
+    return {
+        organization.empty() ? hostname : organization,
+        contact.empty() ? "postmaster@" + hostname : contact,
+        day + "T00:00:00Z_" + domain + "@" + hostname};
+}
 
 std::string compose_tls_report(
     const report_meta& meta,
@@ -65,37 +132,11 @@ std::string compose_tls_report(
             ids.insert(s.policy_id);
     json::array entries;
     for (const auto& id : ids) {
-        json::object policy{{"policy-type", "sts"}, {"policy-domain", domain}};
+        const day_policy* text = nullptr;
         for (const auto& p : policies)
-            if (p.domain == domain && p.id == id) {
-                policy["policy-string"] = policy_lines(p.text);
-                auto parsed = parse_sts_policy(p.text);
-                if (auto* ok = std::get_if<sts_policy>(&parsed)) {
-                    json::array mx;
-                    for (const auto& m : ok->mx)
-                        mx.emplace_back(m);
-                    policy["mx-host"] = std::move(mx);
-                }
-            }
-        std::uint64_t good = 0, bad = 0;
-        json::array failures;
-        for (const auto& s : sessions) {
-            if (s.domain != domain || s.policy_id != id)
-                continue;
-            if (s.result.empty()) {
-                good += s.count;
-            } else {
-                bad += s.count;
-                failures.push_back(failure(s));
-            }
-        }
-        json::object entry;
-        entry["policy"] = std::move(policy);
-        entry["summary"] = {
-            {"total-successful-session-count", good}, {"total-failure-session-count", bad}};
-        if (!failures.empty())
-            entry["failure-details"] = std::move(failures);
-        entries.push_back(std::move(entry));
+            if (p.domain == domain && p.id == id)
+                text = &p;
+        entries.push_back(entry(policy_of(domain, id, text), domain, id, sessions));
     }
     report["policies"] = std::move(entries);
     return json::serialize(report);

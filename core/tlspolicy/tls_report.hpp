@@ -15,6 +15,16 @@ struct report_meta {
     std::string report_id;
 };
 
+// The meta of our report for domain on day: [tls_report] organization and contact, else the
+// host name and postmaster@ it; the report id names the day, the domain and the host.
+report_meta our_report_meta(
+    const std::string& organization,
+    const std::string& contact,
+    const std::string& hostname,
+    const std::string& day,
+    const std::string& domain
+);
+
 // The report for domain on day: one "policies" entry per policy id the day's sessions were
 // counted under, with its policy-string lines and mx patterns, the summary, and the failures
 // grouped by result type, sending IP, MX and receiving IP. policies and sessions may hold other

@@ -106,12 +106,15 @@ struct event_counters {
     labeled_counter suppressions_added;  // by bounce reason (the classifier's vocabulary)
     labeled_counter rcpt_refused;        // by reason: relay, suppressed, syntax, storage, ...
     labeled_counter backoffs_started;    // by throttle key class: domain, provider
-    // Recipients delivered, by the TLS policy in force: mta-sts, mta-sts-testing, opportunistic,
-    // required, none.
+    // Recipients delivered, by the TLS policy in force: dane, mta-sts, mta-sts-testing, verify,
+    // opportunistic, required, none.
     labeled_counter delivered_by_tls_policy;
     // MTA-STS checks that failed, by RFC 8460's result types (sts-policy-fetch-error,
     // certificate-host-mismatch, starttls-not-supported, ...), under enforce and testing alike.
     labeled_counter mta_sts_failures;
+    // DANE checks that failed: tlsa-lookup (the TLSA look-up failed; the host was skipped),
+    // tlsa-invalid (no record matched the certificate), starttls-not-supported, ...
+    labeled_counter dane_failures;
     reload_record last_reload;
     // Signing a message at intake, on the worker pool (waiting for a worker included).
     histogram signing_seconds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};

@@ -452,6 +452,7 @@ std::string admin_server::metrics_text() const {
     s.backoffs_started = counters.backoffs_started.read();
     s.delivered_by_tls_policy = counters.delivered_by_tls_policy.read();
     s.mta_sts_failures = counters.mta_sts_failures.read();
+    s.dane_failures = counters.dane_failures.read();
     auto reload = counters.last_reload.read();
     s.last_reload_at = reload.at;
     s.last_reload_ok = reload.ok;

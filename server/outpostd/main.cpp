@@ -40,6 +40,7 @@
 #include "server/outpostd/bounce_setup.hpp"
 #include "server/outpostd/notify.hpp"
 #include "server/outpostd/signing.hpp"
+#include "server/outpostd/tls_reports.hpp"
 
 #ifndef OUTPOST_VERSION
 #define OUTPOST_VERSION "dev"
@@ -305,8 +306,16 @@ int main(int argc, char** argv) {
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
                               std::int64_t arrived) { delivery.submitted(id, env, arrived); });
+        // TLS-RPT: yesterday's reports (and any of the last week not yet sent) by mail.
+        daemon::tls_reporter tls_reports(io, current, *sts_cache, *resolver, intake, [] {
+            return std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()
+            )
+                .count();
+        });
         server.start();
         delivery.start();
+        tls_reports.start();
         daemon::admin_server admin(
             io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION, stores.list.get()}
         );
@@ -321,6 +330,7 @@ int main(int argc, char** argv) {
             stopping = true;
             reload_signal.cancel();
             admin.stop();
+            tls_reports.stop();
             daemon::notify("STOPPING=1");
             log::info(
                 "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},

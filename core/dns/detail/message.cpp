@@ -174,6 +174,15 @@ std::optional<rdata> read_rdata(reader& r, std::uint16_t type, std::uint16_t len
             out = std::move(txt);
             break;
         }
+        case rr_type::tlsa: {
+            // Usage, selector and matching type, then at least one byte of data (RFC 6698 §2.1).
+            if (length < 4)
+                return std::nullopt;
+            auto head = r.take(3);
+            auto data = r.take(length - 3u);
+            out = tlsa_rdata{(*head)[0], (*head)[1], (*head)[2], {data->begin(), data->end()}};
+            break;
+        }
         case rr_type::soa: {
             // MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
             if (!r.name() || !r.name())
@@ -245,6 +254,7 @@ std::optional<message> parse_message(std::span<const std::uint8_t> bytes) {
     m.id = *id;
     m.response = (*flags & 0x8000) != 0;
     m.truncated = (*flags & 0x0200) != 0;
+    m.authenticated = (*flags & 0x0020) != 0;
     m.rcode = static_cast<std::uint8_t>(*flags & 0x000F);
     // Counts are not trusted for reservations: each record needs at least 11 bytes, so the loops
     // below stop at the end of the buffer long before a hostile count could matter.

@@ -27,6 +27,7 @@ inline constexpr std::uint16_t ptr = 12;
 inline constexpr std::uint16_t mx = 15;
 inline constexpr std::uint16_t txt = 16;
 inline constexpr std::uint16_t aaaa = 28;
+inline constexpr std::uint16_t tlsa = 52;  // RFC 6698 §7.1
 }  // namespace rr_type
 
 // RCODE values (RFC 1035 §4.1.1).
@@ -57,6 +58,13 @@ struct txt_rdata {
     std::vector<std::string> strings;  // the character-strings, raw bytes
 };
 
+struct tlsa_rdata {
+    std::uint8_t usage = 0;
+    std::uint8_t selector = 0;
+    std::uint8_t matching_type = 0;
+    std::vector<std::uint8_t> data;  // the certificate association data
+};
+
 struct soa_rdata {
     std::uint32_t minimum = 0;  // RFC 2308 §4: the TTL of negative answers
 };
@@ -69,6 +77,7 @@ using rdata = std::variant<
     name_rdata,
     mx_rdata,
     txt_rdata,
+    tlsa_rdata,
     soa_rdata>;
 
 struct record {
@@ -89,6 +98,9 @@ struct message {
     std::uint16_t id = 0;
     bool response = false;
     bool truncated = false;
+    // AD (RFC 4035 §3.2.3): the resolver validated the answer with DNSSEC. Worth only as much as
+    // the path to the resolver, which must therefore be local (RFC 7672 §2.1).
+    bool authenticated = false;
     std::uint8_t rcode = 0;
     std::vector<question> questions;
     std::vector<record> answers;

@@ -22,7 +22,8 @@ cleanup() {
         echo "--- test failed (rc=$rc); logs in $WORK:"
         for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
     fi
-    rm -rf "$WORK"
+    # KEEP_WORK=1 keeps the directory (logs, spool) for a look after a failure.
+    [ "${KEEP_WORK:-}" = 1 ] && echo "--- kept $WORK" || rm -rf "$WORK"
     exit $rc
 }
 trap cleanup EXIT

@@ -320,6 +320,37 @@ TEST_CASE("delivery deadlines: RFC 5321's minimums by default, each settable, ne
     );
 }
 
+TEST_CASE("DANE on by default; a route's tls; a domain may require DANE") {
+    CHECK(config_from("").delivery.dane);
+    CHECK_FALSE(config_from("[delivery]\ndane = false\n").delivery.dane);
+    CHECK(config_error_of("[delivery]\ndane = 1\n").find("t.toml:2:") == 0);
+    auto routes = config_from(
+                      "[[route]]\ndomains = [\"a.test\"]\nnext_hop = \"127.0.0.1:25\"\n"
+                      "tls = \"required\"\n[[route]]\ndomains = [\"b.test\"]\n"
+                      "next_hop = \"127.0.0.1:25\"\n"
+    )
+                      .routes;
+    REQUIRE(routes.size() == 2);
+    CHECK(routes[0].tls == "required");
+    CHECK(routes[1].tls.empty());  // [delivery] tls
+    CHECK(
+        config_from(
+            "[[route]]\ndomains = [\"a.test\"]\nnext_hop = \"127.0.0.1:25\"\ntls = \"may\"\n"
+        )
+            .routes[0]
+            .tls == "opportunistic"
+    );
+    CHECK(
+        config_error_of(
+            "[[route]]\ndomains = [\"a.test\"]\nnext_hop = \"127.0.0.1:25\"\ntls = \"dane\"\n"
+        )
+            .find("t.toml:4:") == 0
+    );
+    CHECK(
+        config_from("[[domain]]\nname = \"gov.example\"\ntls = \"dane\"\n").domains[0].tls == "dane"
+    );
+}
+
 TEST_CASE("MTA-STS on by default; tls_ca_file must be readable; tls_report names the reporter") {
     auto d = config_from("").delivery;
     CHECK(d.mta_sts);

@@ -55,6 +55,29 @@ std::optional<response> zone(const outpost::dns::detail::question& q) {
         r.answers = {name_rr(q.name, rr_type::ptr, 60, "mx1.example.test")};
         return r;
     }
+    // secure.test: a signed zone, as a validating resolver reports it (AD set).
+    if (q.name == "secure.test" && q.type == rr_type::mx) {
+        r.answers = {mx_rr("secure.test", 300, 10, "mx.secure.test")};
+        r.authenticated = true;
+        return r;
+    }
+    if (q.name == "mx.secure.test" && q.type == rr_type::a) {
+        r.answers = {a_rr("mx.secure.test", 300, "127.0.0.5")};
+        r.authenticated = true;
+        return r;
+    }
+    if (q.name == "mx.secure.test" && q.type == rr_type::aaaa) {
+        r.authorities = {soa_rr("secure.test", 300, 60)};
+        r.authenticated = true;
+        return r;  // nodata, validated
+    }
+    if (q.name == "_25._tcp.mx.secure.test" && q.type == rr_type::tlsa) {
+        r.answers = {
+            tlsa_rr(q.name, 600, 3, 1, 1, bytes(32, 0xAB)),
+            tlsa_rr(q.name, 600, 2, 0, 2, bytes(64, 0xCD))};
+        r.authenticated = true;
+        return r;
+    }
     if (q.name == "null.test" && q.type == rr_type::mx) {
         r.answers = {mx_rr("null.test", 300, 0, "")};
         return r;
@@ -141,6 +164,37 @@ TEST_CASE("cares resolver answers A, AAAA, TXT and PTR") {
         auto ptr = co_await r.ptr(asio::ip::make_address("127.0.0.2"));
         REQUIRE(ptr.ok());
         CHECK(ptr.records == std::vector<std::string>{"mx1.example.test"});
+    });
+}
+
+TEST_CASE("cares resolver asks for the AD bit and reads TLSA records") {
+    with_resolver([](resolver& r, test_server&) -> asio::awaitable<void> {
+        // The server sets AD only when the query asked for it, as unbound does.
+        auto mx = co_await r.mx("secure.test");
+        REQUIRE(mx.ok());
+        CHECK(mx.authenticated);
+        auto address = co_await r.address("mx.secure.test");
+        REQUIRE(address.ok());
+        CHECK(address.authenticated);  // A and a validated nodata for AAAA
+        auto tlsa = co_await r.tlsa("_25._tcp.mx.secure.test");
+        REQUIRE(tlsa.ok());
+        CHECK(tlsa.authenticated);
+        REQUIRE(tlsa.records.size() == 2);
+        CHECK(tlsa.records[0].usage == 3);
+        CHECK(tlsa.records[0].selector == 1);
+        CHECK(tlsa.records[0].matching_type == 1);
+        CHECK(tlsa.records[0].data == std::vector<std::uint8_t>(32, 0xAB));
+        CHECK(tlsa.records[1].usage == 2);
+        CHECK(tlsa.records[1].data.size() == 64);
+        CHECK(tlsa.ttl == 600s);
+        // An unsigned zone's answers are not.
+        auto plain = co_await r.mx("example.test");
+        REQUIRE(plain.ok());
+        CHECK_FALSE(plain.authenticated);
+        auto mixed = co_await r.address("mx1.example.test");
+        CHECK_FALSE(mixed.authenticated);
+        // A cached answer keeps its flag.
+        CHECK((co_await r.tlsa("_25._tcp.mx.secure.test")).authenticated);
     });
 }
 

@@ -142,3 +142,20 @@ TEST_CASE("only the first max_hosts MX hosts are looked up") {
     CHECK(out.result == outcome::temporary);
     CHECK(r.asked == std::vector<std::string>{"MX d.test", "ADDRESS a.d.test", "ADDRESS b.d.test"});
 }
+
+TEST_CASE("a host is DNSSEC-secure only when its MX answer and its addresses both are") {
+    fake_resolver r;
+    r.mx_answers["d.test"] = {status::ok, {{10, "mx1.d.test"}, {20, "mx2.d.test"}}, 300s, true};
+    r.address_answers["mx1.d.test"] = addresses({"192.0.2.1"});
+    r.address_answers["mx1.d.test"].authenticated = true;
+    r.address_answers["mx2.d.test"] = addresses({"192.0.2.2"});  // an unsigned zone
+    auto out = run(resolve_destination(r, "d.test", keep_order()));
+    REQUIRE(out.hosts.size() == 2);
+    CHECK(out.hosts[0].authenticated);
+    CHECK_FALSE(out.hosts[1].authenticated);
+
+    // An insecure MX answer makes its hosts insecure, whatever their own zone says.
+    r.mx_answers["d.test"].authenticated = false;
+    auto insecure = run(resolve_destination(r, "d.test", keep_order()));
+    CHECK_FALSE(insecure.hosts[0].authenticated);
+}

@@ -18,6 +18,7 @@ class fake_resolver final : public resolver {
 public:
     std::map<std::string, answer<mx_record>> mx_answers;
     std::map<std::string, answer<boost::asio::ip::address>> address_answers;  // A and AAAA
+    std::map<std::string, answer<tlsa_record>> tlsa_answers;
     std::vector<std::string> asked;  // "MX name", "ADDRESS name", in order
 
     boost::asio::awaitable<answer<mx_record>> mx(std::string domain) override {
@@ -48,6 +49,11 @@ public:
 
     boost::asio::awaitable<answer<std::string>> ptr(boost::asio::ip::address) override {
         co_return answer<std::string>{status::nxdomain, {}, {}};
+    }
+
+    boost::asio::awaitable<answer<tlsa_record>> tlsa(std::string name) override {
+        asked.push_back("TLSA " + name);
+        co_return find(tlsa_answers, name);
     }
 
 private:

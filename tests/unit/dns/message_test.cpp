@@ -62,6 +62,26 @@ TEST_CASE("reader keeps TXT character-strings apart and takes A and AAAA") {
     CHECK(std::get<boost::asio::ip::address_v6>(m.answers[2].data).to_string() == "2001:db8::1");
 }
 
+TEST_CASE("reader takes TLSA records and the AD bit, and rejects TLSA rdata without data") {
+    response r;
+    r.qname = "_25._tcp.mx.test";
+    r.qtype = rr_type::tlsa;
+    r.authenticated = true;
+    r.answers = {tlsa_rr("_25._tcp.mx.test", 60, 3, 1, 1, bytes{0x01, 0x02, 0x03})};
+    auto m = parse_ok(build(r));
+    CHECK(m.authenticated);
+    const auto& t = std::get<tlsa_rdata>(m.answers[0].data);
+    CHECK(t.usage == 3);
+    CHECK(t.selector == 1);
+    CHECK(t.matching_type == 1);
+    CHECK(t.data == std::vector<std::uint8_t>{0x01, 0x02, 0x03});
+    r.authenticated = false;
+    CHECK_FALSE(parse_ok(build(r)).authenticated);
+    // Usage, selector and matching type with no association data (RFC 6698 §2.1 needs some).
+    r.answers = {tlsa_rr("_25._tcp.mx.test", 60, 3, 1, 1, bytes{})};
+    CHECK_FALSE(parse_message(build(r)));
+}
+
 TEST_CASE("reader follows compression pointers") {
     // Header, question "a.test" at 12, then an answer whose owner is a pointer to offset 12 and
     // whose MX exchange is "mx" + pointer to "test" (offset 14).

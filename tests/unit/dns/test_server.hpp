@@ -87,6 +87,8 @@ private:
         if (!r)
             return std::nullopt;
         r->id = m->id;
+        // As a validating resolver does (RFC 6840 §5.7): AD only for a query that asks for it.
+        r->authenticated = r->authenticated && m->authenticated;
         r->qname = q.name;
         r->qtype = q.type;
         if (over_udp && truncate_udp) {

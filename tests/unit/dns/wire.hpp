@@ -79,6 +79,19 @@ inline rr txt_rr(std::string owner, std::uint32_t ttl, const std::vector<std::st
     return {std::move(owner), detail::rr_type::txt, ttl, std::move(d)};
 }
 
+inline rr tlsa_rr(
+    std::string owner,
+    std::uint32_t ttl,
+    std::uint8_t usage,
+    std::uint8_t selector,
+    std::uint8_t matching_type,
+    const bytes& data
+) {
+    bytes d{usage, selector, matching_type};
+    d.insert(d.end(), data.begin(), data.end());
+    return {std::move(owner), detail::rr_type::tlsa, ttl, std::move(d)};
+}
+
 inline rr soa_rr(std::string owner, std::uint32_t ttl, std::uint32_t minimum) {
     bytes d;
     put_name(d, "ns." + owner);
@@ -93,6 +106,7 @@ struct response {
     std::uint16_t id = 0x1234;
     std::uint8_t rcode = 0;
     bool truncated = false;
+    bool authenticated = false;  // AD: the server validated the answer (RFC 4035 §3.2.3)
     std::string qname;
     std::uint16_t qtype = detail::rr_type::a;
     std::vector<rr> answers;
@@ -105,6 +119,8 @@ inline bytes build(const response& r) {
     std::uint16_t flags = 0x8180 | r.rcode;  // QR, RD, RA
     if (r.truncated)
         flags |= 0x0200;
+    if (r.authenticated)
+        flags |= 0x0020;
     put16(b, flags);
     put16(b, 1);
     put16(b, static_cast<std::uint16_t>(r.answers.size()));

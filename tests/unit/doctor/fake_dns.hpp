@@ -27,7 +27,7 @@ public:
     std::map<std::string, std::vector<std::string>> ptr_records;  // by IP text
     std::map<std::string, dns::status> failing;                   // name → servfail/timeout
     std::vector<std::string> asked;                               // "TXT name", in order
-    std::chrono::seconds ttl{0};  // of every answer with records
+    std::chrono::seconds ttl{0};                                  // of every answer with records
 
     boost::asio::awaitable<dns::answer<dns::mx_record>> mx(std::string name) override {
         asked.push_back("MX " + name);
@@ -57,6 +57,11 @@ public:
     boost::asio::awaitable<dns::answer<std::string>> ptr(ip_address ip) override {
         asked.push_back("PTR " + ip.to_string());
         co_return lookup(ptr_records, ip.to_string(), [](const auto& r) { return r; });
+    }
+
+    boost::asio::awaitable<dns::answer<dns::tlsa_record>> tlsa(std::string name) override {
+        asked.push_back("TLSA " + name);
+        co_return dns::answer<dns::tlsa_record>{dns::status::nxdomain, {}, {}};
     }
 
     // A name that exists in some table counts as existing (NODATA rather than NXDOMAIN).

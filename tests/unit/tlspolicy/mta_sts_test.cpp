@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "core/tlspolicy/cache.hpp"
+#include "core/tlspolicy/dane.hpp"
 #include "core/tlspolicy/sts_source.hpp"
 #include "core/tlspolicy/tls_report.hpp"
 #include "tests/support/run_coroutine.hpp"
@@ -371,4 +372,44 @@ TEST_CASE("TLS-RPT: sessions counted per day, policy and result make RFC 8460's 
           R"("result-type":"validation-failure")", R"("failure-reason-code":"mx-not-in-policy")"})
         CHECK_MESSAGE(json.find(want) != std::string::npos, want, " in ", json);
     CHECK(json.find("other.example") == std::string::npos);
+}
+
+TEST_CASE("TLS-RPT: a DANE host's sessions make a tlsa policy with its records and host") {
+    fixture f;
+    f.now = 1'800'000'000;  // 2027-01-15
+    auto s = f.source();
+    std::string records = "3 1 1 ABCD\n2 0 1 EF01\n";
+    s.count_session(
+        {{},
+         "dane.example",
+         dane_policy_id("mx.dane.example"),
+         "",
+         "mx.dane.example",
+         "192.0.2.5",
+         "",
+         1,
+         records}
+    );
+    s.count_session(
+        {{},
+         "dane.example",
+         dane_policy_id("mx.dane.example"),
+         "tlsa-invalid",
+         "mx.dane.example",
+         "192.0.2.5",
+         "",
+         1,
+         records}
+    );
+    auto json = compose_tls_report(
+        {"Example Sender", "postmaster@sender.example", "r2"}, "2027-01-15", "dane.example",
+        f.cache->day_policies("2027-01-15", ""), f.cache->sessions("2027-01-15", "")
+    );
+    for (const char* want :
+         {R"("policy-type":"tlsa")", R"("policy-domain":"dane.example")",
+          R"("policy-string":["3 1 1 ABCD","2 0 1 EF01"])", R"("mx-host":["mx.dane.example"])",
+          R"("total-successful-session-count":1)", R"("total-failure-session-count":1)",
+          R"("result-type":"tlsa-invalid")"})
+        CHECK_MESSAGE(json.find(want) != std::string::npos, want, " in ", json);
+    CHECK(json.find("\"sts\"") == std::string::npos);
 }

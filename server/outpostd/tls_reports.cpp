@@ -1,0 +1,170 @@
+#include "server/outpostd/tls_reports.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/smtp/envelope.hpp"
+#include "core/spool/queue_id.hpp"
+#include "core/tlspolicy/tls_report.hpp"
+#include "core/tlspolicy/tls_report_mail.hpp"
+#include "core/util/log.hpp"
+#include "core/util/text.hpp"
+
+namespace outpost::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::int64_t day_seconds = 86400;
+// Reports are about the last days only: a daemon down for a month does not mail a backlog.
+constexpr std::int64_t days_back = 7;
+
+// contact-info may be an address or a URI (RFC 8460 §4.4); the report is from an address.
+std::string sender_address(const std::string& contact, const std::string& hostname) {
+    auto c = std::string_view(contact);
+    if (util::istarts_with(c, "mailto:"))
+        c.remove_prefix(7);
+    if (c.find('@') != std::string_view::npos && c.find(':') == std::string_view::npos &&
+        c.find(' ') == std::string_view::npos)
+        return std::string(c);
+    return "postmaster@" + hostname;
+}
+
+// "2027-01-15" → its first second, UTC.
+std::int64_t day_start(const std::string& day) {
+    int y = 0;
+    unsigned m = 0, d = 0;
+    if (std::sscanf(day.c_str(), "%d-%u-%u", &y, &m, &d) != 3)
+        return 0;
+    std::chrono::sys_days start{std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}};
+    return std::chrono::duration_cast<std::chrono::seconds>(start.time_since_epoch()).count();
+}
+
+}  // namespace
+
+tls_reporter::tls_reporter(
+    asio::io_context& io,
+    const std::shared_ptr<const config::config>& current,
+    tlspolicy::policy_cache& cache,
+    dns::resolver& resolver,
+    listener::intake& intake,
+    std::function<std::int64_t()> now
+)
+    : io_(io),
+      current_(current),
+      cache_(cache),
+      resolver_(resolver),
+      intake_(intake),
+      now_(std::move(now)),
+      timer_(io) {}
+
+void tls_reporter::start() {
+    asio::co_spawn(io_, run(), [](std::exception_ptr e) {
+        if (!e)
+            return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            log::error("tls_report_failed", {{"error", x.what()}});
+        }
+    });
+}
+
+void tls_reporter::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+asio::awaitable<void> tls_reporter::run() {
+    while (!stopped_) {
+        co_await send_due();
+        timer_.expires_after(std::chrono::hours(1));
+        boost::system::error_code ec;
+        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+asio::awaitable<void> tls_reporter::send_due() {
+    auto t = now_();
+    auto due = cache_.unreported(util::utc_date(t - days_back * day_seconds), util::utc_date(t));
+    std::size_t done = 0;
+    for (const auto& [day, domain] : due) {
+        if (stopped_)
+            co_return;
+        done += co_await send(day, domain) ? 1 : 0;
+    }
+    log::info("tls_reports_checked", {{"due", due.size()}, {"done", done}});
+}
+
+asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::string& domain) {
+    auto cfg = current_;  // this report's config, whatever a reload does meanwhile
+    auto txt = co_await resolver_.txt("_smtp._tls." + domain);
+    if (!txt.ok() && txt.result != dns::status::nxdomain && txt.result != dns::status::nodata) {
+        log::warn(
+            "tls_report_deferred", {{"day", day},
+                                    {"domain", domain},
+                                    {"reason", fmt::format(
+                                                   "DNS failure looking up _smtp._tls.{}: {}",
+                                                   domain, dns::to_string(txt.result)
+                                               )}}
+        );
+        co_return false;
+    }
+    auto rua = tlspolicy::tlsrpt_mail_addresses(txt.records);
+    if (rua.empty()) {
+        log::info("tls_report_not_wanted", {{"day", day}, {"domain", domain}});
+        cache_.mark_reported(day, domain, "no rua mailto", now_());
+        co_return true;
+    }
+    const auto& hostname = cfg->server.hostname;
+    auto meta = tlspolicy::our_report_meta(
+        cfg->tls_report.organization, cfg->tls_report.contact, hostname, day, domain
+    );
+    tlspolicy::report_mail mail;
+    mail.from = sender_address(meta.contact, hostname);
+    mail.to = rua;
+    mail.organization = meta.organization;
+    mail.policy_domain = domain;
+    mail.report_id = meta.report_id;
+    mail.begin = day_start(day);
+    mail.end = mail.begin + day_seconds - 1;
+    mail.date = now_();
+    mail.message_id = fmt::format("tlsrpt.{}.{}@{}", day, spool::next_queue_id(), hostname);
+    mail.json = tlspolicy::compose_tls_report(
+        meta, day, domain, cache_.day_policies(day, domain), cache_.sessions(day, domain)
+    );
+    smtp::envelope env;
+    env.reverse_path = mail.from;
+    for (const auto& a : rua)
+        env.recipients.push_back({a, 0, {}});
+    env.client_address = "127.0.0.1";
+    env.helo = hostname;
+    env.client_trusted = true;
+    env.protocol = "ESMTP";
+    auto result = co_await intake_.accept(std::move(env), tlspolicy::compose_report_mail(mail));
+    if (result.outcome != smtp::message_result::kind::queued) {
+        log::warn(
+            "tls_report_deferred",
+            {{"day", day}, {"domain", domain}, {"reason", "not spooled: " + result.text}}
+        );
+        co_return false;
+    }
+    cache_.mark_reported(day, domain, "queued " + result.queue_id, now_());
+    log::info(
+        "tls_report_sent", {{"day", day},
+                            {"domain", domain},
+                            {"queue_id", result.queue_id},
+                            {"to", fmt::format("{}", fmt::join(rua, ","))},
+                            {"report_id", meta.report_id}}
+    );
+    co_return true;
+}
+
+}  // namespace outpost::daemon
