@@ -393,9 +393,12 @@ asio::awaitable<verdict> try_target(
     }
 
     // DANE (a target with secure TLSA records) overrides the configured policy: TLS is
-    // mandatory, and with usable records so is a certificate they match.
-    bool verifying = opts.tls == tls_policy::verify || t.dane;
-    bool checking = verifying || opts.check_certificate;
+    // mandatory, and with usable records so is a certificate they match. Without usable ones
+    // (encrypt-only) the configured check still applies (MTA-STS enforce: a verified name).
+    bool dane_auth = t.dane && !t.tlsa.empty();
+    bool verifying = opts.tls == tls_policy::verify || dane_auth;
+    bool name_check = opts.tls == tls_policy::verify || opts.check_certificate;
+    bool checking = verifying || opts.check_certificate || t.dane;
     smtp::client_options co;
     co.ehlo_domain = opts.ehlo_name;
     co.starttls = (allow_tls && opts.tls != tls_policy::none) || t.dane;
@@ -406,7 +409,7 @@ asio::awaitable<verdict> try_target(
     bool handshake_failed = false;
     std::size_t decided = 0;
     if (st == step::need_tls) {
-        auto ctx = t.dane ? dane_context() : opts.tls_context;
+        auto ctx = dane_auth ? dane_context() : opts.tls_context;
         if (!ctx) {
             ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
             ctx->set_verify_mode(asio::ssl::verify_none);
@@ -418,16 +421,15 @@ asio::awaitable<verdict> try_target(
             tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
             const_cast<char*>(t.host.c_str())
         );
-        if (t.dane)
+        if (dane_auth)
             verifying = expect_tlsa_match(tls.native_handle(), t);
-        else if (checking)
+        else if (name_check)
             expect_certificate_for(tls.native_handle(), t.host, verifying);
         beast::get_lowest_layer(tls).expires_after(opts.limits.tls_handshake);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token);
-        auto verified = verifying || (checking && !t.dane)
-                            ? SSL_get_verify_result(tls.native_handle())
-                            : X509_V_OK;
-        if (verified != X509_V_OK && t.dane) {
+        auto verified =
+            verifying || name_check ? SSL_get_verify_result(tls.native_handle()) : X509_V_OK;
+        if (verified != X509_V_OK && dane_auth) {
             at.tls_failure_type = "tlsa-invalid";
             at.tls_failure = fmt::format(
                 "DANE: no TLSA record of {} matches its certificate: {}", t.host,
@@ -472,7 +474,8 @@ asio::awaitable<verdict> try_target(
     // STARTTLS where it was wanted (refused under verify, mail in the clear under a check). A
     // retry in the clear after a failed handshake is not one; the failure was.
     bool no_starttls =
-        allow_tls && opts.tls != tls_policy::none && c.tls.empty() && !handshake_failed &&
+        allow_tls && (opts.tls != tls_policy::none || t.dane) && c.tls.empty() &&
+        !handshake_failed &&
         ((failure && failure->stage == smtp::client_stage::starttls) || (decided > 0 && checking));
     if (checking && no_starttls && at.tls_failure_type.empty()) {
         at.tls_failure_type = "starttls-not-supported";

@@ -32,22 +32,11 @@ bool is_named(const message::header_field& f, std::string_view lower_name) {
 
 const std::vector<std::string>& default_signed_headers() {
     static const std::vector<std::string> list = {
-        "from",
-        "to",
-        "cc",
-        "subject",
-        "date",
-        "message-id",
-        "reply-to",
-        "in-reply-to",
-        "references",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "list-id",
-        "list-unsubscribe",
-        "list-unsubscribe-post",
-        "feedback-id"};
+        "from", "to", "cc", "subject", "date", "message-id", "reply-to", "in-reply-to",
+        "references", "mime-version", "content-type", "content-transfer-encoding", "list-id",
+        "list-unsubscribe", "list-unsubscribe-post", "feedback-id",
+        // RFC 8460 §5.3: a TLS report's headers are signed.
+        "tls-report-domain", "tls-report-submitter"};
     return list;
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <ares.h>
+#include <arpa/inet.h>
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -19,6 +20,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <openssl/rand.h>
 #include <poll.h>
 
 #include "core/dns/detail/cache.hpp"
@@ -139,7 +141,12 @@ public:
                 throw std::runtime_error(std::string("c-ares servers: ") + ares_strerror(rc));
             }
         }
+        trust_ad_ = servers_on_this_host();
     }
+
+    // The AD bit is worth only as much as the path from the resolver (RFC 7672 §2.1, RFC 4035
+    // §4.9.3): it is believed from resolvers on this host (loopback) alone.
+    bool trusts_ad() const { return trust_ad_; }
 
     engine(const engine&) = delete;
     engine& operator=(const engine&) = delete;
@@ -160,10 +167,17 @@ public:
         }
         // ares_query's own query, with AD set: without it a validating resolver leaves AD clear
         // (RFC 6840 §5.7), and c-ares 1.18 has no flag for it.
+        // ares_send keeps the query's ID as it is, so the ID is ours to make unpredictable
+        // (RFC 5452 §9.2), as ares_query would.
+        std::uint16_t id = 0;
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) {
+            op->finish(raw_reply{ARES_ENOMEM, {}});
+            return;
+        }
         unsigned char* query = nullptr;
         int length = 0;
         if (int rc = ares_create_query(
-                name.c_str(), detail::class_in, type, 0, 1, &query, &length, edns_payload
+                name.c_str(), detail::class_in, type, id, 1, &query, &length, edns_payload_
             );
             rc != ARES_SUCCESS) {
             op->finish(raw_reply{rc, {}});
@@ -174,6 +188,23 @@ public:
         ares_send(channel_, query, length, &engine::on_answer, arg);
         ares_free_string(query);
         arm_timer();
+    }
+
+    // c-ares retries a query without EDNS when a server answers FORMERR and then clears
+    // ARES_FLAG_EDNS for the channel; the queries built here follow it from then on. True when
+    // that changed (the caller asks once more).
+    bool follow_edns_fallback() {
+        if (!channel_ || edns_payload_ == 0)
+            return false;
+        ares_options o{};
+        int mask = 0;
+        if (ares_save_options(channel_, &o, &mask) != ARES_SUCCESS)
+            return false;
+        bool off = (o.flags & ARES_FLAG_EDNS) == 0;
+        ares_destroy_options(&o);
+        if (off)
+            edns_payload_ = 0;
+        return off;
     }
 
     // ares_destroy completes every pending query with ARES_EDESTRUCTION (posted, see pending) and
@@ -368,6 +399,25 @@ private:
     bool timer_armed_ = false;
     std::uint64_t timer_serial_ = 0;
     bool cache_enabled_;
+    int edns_payload_ = edns_payload;  // 0: no EDNS (the server did not understand it)
+    bool trust_ad_ = false;
+
+    bool servers_on_this_host() const {
+        ares_addr_port_node* list = nullptr;
+        if (ares_get_servers_ports(channel_, &list) != ARES_SUCCESS)
+            return false;
+        bool local = list != nullptr;
+        for (auto* n = list; n; n = n->next) {
+            if (n->family == AF_INET)
+                local = local && (ntohl(n->addr.addr4.s_addr) >> 24) == 127;
+            else if (n->family == AF_INET6)
+                local = local && std::memcmp(&n->addr.addr6, &in6addr_loopback, 16) == 0;
+            else
+                local = false;
+        }
+        ares_free_data(list);
+        return local;
+    }
 };
 
 template <class CompletionToken>
@@ -457,13 +507,16 @@ asio::awaitable<answer<T>> lookup(
         }
     }
     auto reply = co_await async_query(e, *qname, type, asio::use_awaitable);
+    if (auto m = detail::parse_message(reply.bytes);
+        m && m->rcode == detail::rcode::formerr && e->follow_edns_fallback())
+        reply = co_await async_query(e, *qname, type, asio::use_awaitable);
     if (reply.bytes.empty()) {
         out.result = from_ares(reply.status);
     } else if (auto m = detail::parse_message(reply.bytes)) {
         auto meaning = detail::interpret(*m, *qname, type);
         out.result = meaning.result;
         out.ttl = meaning.ttl;
-        out.authenticated = m->authenticated;
+        out.authenticated = m->authenticated && e->trusts_ad();
         for (const auto* rr : meaning.records) {
             if (auto v = convert(*rr))
                 out.records.push_back(std::move(*v));
@@ -521,6 +574,9 @@ asio::awaitable<answer<asio::ip::address>> lookup_address(
     if (v4.ok() || v6.ok()) {
         out.result = status::ok;
         out.ttl = std::chrono::seconds::max();
+        // Validated when every family that has addresses is: a failed or empty look-up of the
+        // other family does not count (a validating resolver turns a forged answer into a
+        // SERVFAIL, which must not switch DANE off for the addresses that are validated).
         out.authenticated = true;
         for (auto* part : {&v4, &v6}) {
             if (!part->ok())
@@ -617,6 +673,8 @@ public:
     }
 
     void shutdown() override { engine_->shutdown(); }
+
+    bool trusts_authenticated_data() const override { return engine_->trusts_ad(); }
 
 private:
     std::shared_ptr<engine> engine_;

@@ -70,6 +70,10 @@ public:
     // coroutines waiting on DNS finish promptly at shutdown. Destroying a resolver does the same
     // for the look-ups still pending. The default does nothing (fakes have nothing pending).
     virtual void shutdown() {}
+
+    // Whether answer::authenticated can be true: the resolver's AD bit is believed only from
+    // resolvers on this host (loopback), as RFC 7672 §2.1 asks. The default (fakes): false.
+    virtual bool trusts_authenticated_data() const { return false; }
 };
 
 struct server_address {
@@ -85,7 +89,8 @@ struct resolver_options {
 };
 
 // c-ares on the given executor: no blocking calls, no thread per query. Every query asks for the
-// AD bit (RFC 6840 §5.7), so a validating resolver says which answers DNSSEC vouches for. The
+// AD bit (RFC 6840 §5.7), so a validating resolver says which answers DNSSEC vouches for; the
+// answer is believed when every server is on this host (127.0.0.0/8, ::1). The
 // executor must not run handlers concurrently (one io_context thread, or a strand). Completions are
 // always posted to the awaiting coroutine's executor, never run inside c-ares. Each look-up honours
 // cancellation (e.g. `co_await (r.mx(d) || timer.async_wait(use_awaitable))`): it then returns

@@ -99,6 +99,17 @@ asio::awaitable<void> delivery_batch::run() {
 asio::awaitable<void> delivery_batch::resolve() {
     if (const auto* route = route_for(cfg_, destination_)) {
         route_tls_ = route->tls;
+        if (configured_tls_name() == "dane") {
+            // A route is not looked up in DNS, so it has no TLSA records to check.
+            route_failure_ = route_failure{
+                "4.7.5",
+                fmt::format(
+                    "DANE required for {}, but a [[route]] without its own tls carries it",
+                    destination_
+                ),
+                false};
+            co_return;
+        }
         boost::system::error_code ec;
         auto host = route->next_hop.host;
         if (host.size() > 1 && host.front() == '[')

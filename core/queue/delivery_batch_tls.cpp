@@ -24,6 +24,8 @@ delivery::tls_policy delivery_batch::configured_tls() const {
         return delivery::tls_policy::required;
     if (policy == "verify")
         return delivery::tls_policy::verify;
+    if (policy == "dane")
+        return delivery::tls_policy::required;  // only DANE hosts remain; never in the clear
     return delivery::tls_policy::opportunistic;
 }
 
@@ -34,8 +36,8 @@ asio::awaitable<void> delivery_batch::apply_mta_sts() {
     std::vector<delivery::target> listed;
     std::vector<std::string> unlisted;
     for (const auto& t : targets_)
-        // RFC 8461 §2: an MX host with DANE is checked by DANE, not by the MTA-STS policy.
-        if (t.dane || tlspolicy::mx_allowed(mta_sts_->policy, t.host))
+        // RFC 8461 §2: an MX host DANE authenticates is checked by DANE, not by the policy.
+        if ((t.dane && !t.tlsa.empty()) || tlspolicy::mx_allowed(mta_sts_->policy, t.host))
             listed.push_back(t);
         else if (std::find(unlisted.begin(), unlisted.end(), t.host) == unlisted.end())
             unlisted.push_back(t.host);
@@ -79,8 +81,21 @@ asio::awaitable<void> delivery_batch::apply_dane() {
                          {"tlsa", util::trim(tlspolicy::tlsa_text(decision.usable))},
                          {"detail", decision.why}}
             );
-        if (decision.state == tlspolicy::dane_state::lookup_failed)
+        if (decision.state == tlspolicy::dane_state::lookup_failed) {
             util::metrics().dane_failures.add("tlsa-lookup");
+            // RFC 8460 §4.3.2.1: no valid records came from the resolver.
+            if (r_.sts_)
+                r_.sts_->count_session(
+                    {{},
+                     util::to_lower(destination_),
+                     tlspolicy::dane_policy_id(t.host),
+                     "dnssec-invalid",
+                     t.host,
+                     {},
+                     {},
+                     1}
+                );
+        }
         dane_.emplace(t.host, std::move(decision));
     }
     bool required = configured_tls_name() == "dane";

@@ -107,10 +107,16 @@ report_meta our_report_meta(
     const std::string& day,
     const std::string& domain
 ) {
+    // A msg-id (RFC 5322 §3.6.4), as the report mail's Subject carries it:
+    // "20270115.example.com@relay.example".
+    std::string digits;
+    for (char c : day)
+        if (c != '-')
+            digits += c;
     return {
         organization.empty() ? hostname : organization,
         contact.empty() ? "postmaster@" + hostname : contact,
-        day + "T00:00:00Z_" + domain + "@" + hostname};
+        digits + "." + domain + "@" + hostname};
 }
 
 std::string compose_tls_report(

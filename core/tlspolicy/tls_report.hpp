@@ -16,7 +16,8 @@ struct report_meta {
 };
 
 // The meta of our report for domain on day: [tls_report] organization and contact, else the
-// host name and postmaster@ it; the report id names the day, the domain and the host.
+// host name and postmaster@ it; the report id ("20270115.example.com@relay.example") names the
+// day, the domain and the host.
 report_meta our_report_meta(
     const std::string& organization,
     const std::string& contact,

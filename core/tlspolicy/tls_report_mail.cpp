@@ -27,7 +27,7 @@ bool plain_address(std::string_view a) {
     return true;
 }
 
-// Header text from others' data (an organization name, a domain): printable ASCII only, so that
+// Header text from others' data (a domain, a report id): printable ASCII only, so that
 // nothing can end the field or start another.
 std::string header_safe(std::string_view s) {
     std::string out;
@@ -54,6 +54,29 @@ std::string boundary() {
     return out;
 }
 
+// RFC 6068 §2: the address part of a mailto: URI, %XX escapes decoded; nullopt when malformed.
+std::optional<std::string> mailto_address(std::string_view uri) {
+    uri = uri.substr(0, uri.find('?'));
+    auto hex = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < uri.size(); ++i) {
+        if (uri[i] != '%') {
+            out += uri[i];
+            continue;
+        }
+        if (i + 2 >= uri.size() || hex(uri[i + 1]) < 0 || hex(uri[i + 2]) < 0)
+            return std::nullopt;
+        out += static_cast<char>(hex(uri[i + 1]) * 16 + hex(uri[i + 2]));
+        i += 2;
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> tlsrpt_mail_addresses(const std::vector<std::string>& txt_records) {
@@ -61,7 +84,7 @@ std::vector<std::string> tlsrpt_mail_addresses(const std::vector<std::string>& t
     for (const auto& r : txt_records) {
         auto t = util::trim(r);
         // §3: "v=TLSRPTv1" first; any other record is not ours to read.
-        if (!util::istarts_with(t, "v=TLSRPTv1"))
+        if (!t.starts_with("v=TLSRPTv1"))
             continue;
         auto rest = util::trim(t.substr(10));
         if (!rest.empty() && rest.front() != ';')
@@ -76,16 +99,16 @@ std::vector<std::string> tlsrpt_mail_addresses(const std::vector<std::string>& t
     for (auto field : util::split(*record, ';')) {
         field = util::trim(field);
         auto eq = field.find('=');
-        if (eq == std::string_view::npos ||
-            util::to_lower(util::trim(field.substr(0, eq))) != "rua")
+        if (eq == std::string_view::npos || util::trim(field.substr(0, eq)) != "rua")
             continue;
         for (auto uri : util::split(field.substr(eq + 1), ',')) {
             uri = util::trim(uri);
             if (!util::istarts_with(uri, "mailto:"))
                 continue;
-            auto address = uri.substr(7);
-            if (plain_address(address) && std::find(out.begin(), out.end(), address) == out.end())
-                out.emplace_back(address);
+            auto address = mailto_address(uri.substr(7));
+            if (address && plain_address(*address) &&
+                std::find(out.begin(), out.end(), *address) == out.end())
+                out.push_back(std::move(*address));
         }
     }
     return out;
@@ -111,23 +134,22 @@ std::string gzip(std::string_view bytes) {
 }
 
 std::string compose_report_mail(const report_mail& m) {
-    auto organization = header_safe(m.organization);
+    auto submitter = header_safe(m.submitter);
     auto domain = header_safe(m.policy_domain);
     auto id = header_safe(m.report_id);
     auto mark = boundary();
     auto file = fmt::format(
-        "{}!{}!{}!{}!{}.json.gz", file_part(m.organization), file_part(m.policy_domain), m.begin,
-        m.end, file_part(m.report_id)
+        "{}!{}!{}!{}.json.gz", file_part(m.submitter), file_part(m.policy_domain), m.begin, m.end
     );
     std::string out;
     out += fmt::format("From: <{}>\r\n", m.from);
     out += fmt::format("To: <{}>\r\n", fmt::join(m.to, ">,\r\n <"));
     out += fmt::format("Date: {}\r\n", util::rfc5322_date(m.date));
     out += fmt::format(
-        "Subject: Report Domain: {} Submitter: {} Report-ID: <{}>\r\n", domain, organization, id
+        "Subject: Report Domain: {} Submitter: {} Report-ID: <{}>\r\n", domain, submitter, id
     );
     out += fmt::format("TLS-Report-Domain: {}\r\n", domain);
-    out += fmt::format("TLS-Report-Submitter: {}\r\n", organization);
+    out += fmt::format("TLS-Report-Submitter: {}\r\n", submitter);
     out += fmt::format("Message-ID: <{}>\r\n", m.message_id);
     out += "MIME-Version: 1.0\r\n";
     out += fmt::format(
@@ -136,7 +158,7 @@ std::string compose_report_mail(const report_mail& m) {
     out += fmt::format("--{}\r\n", mark);
     out += "Content-Type: text/plain; charset=us-ascii\r\n\r\n";
     out += fmt::format(
-        "This is an aggregate TLS report (RFC 8460) from {} for {}.\r\n\r\n", organization, domain
+        "This is an aggregate TLS report (RFC 8460) from {} for {}.\r\n\r\n", submitter, domain
     );
     out += fmt::format("--{}\r\n", mark);
     out += "Content-Type: application/tlsrpt+gzip\r\n";

@@ -167,12 +167,14 @@ int run_dane(context& ctx) {
 
     std::vector<host_row> rows;
     dns::route_result route;
+    bool trusted = false;
     boost::asio::io_context io;
     std::exception_ptr failure;
     boost::asio::co_spawn(
         io,
         [&]() -> boost::asio::awaitable<void> {
             auto r = dns::make_cares_resolver(io.get_executor(), options);
+            trusted = r->trusts_authenticated_data();
             route = co_await dns::resolve_destination(*r, domain, dns::make_random_index());
             for (const auto& h : route.hosts) {
                 host_row row{h.host, h.authenticated, {}};
@@ -194,6 +196,12 @@ int run_dane(context& ctx) {
         fmt::print(stderr, "outpostctl tls: {}: {}\n", domain, route.text);
         return exit_failure;
     }
+    if (!trusted)
+        fmt::print(
+            stderr,
+            "outpostctl tls: the DNS servers are not all on this host: their AD bit is not "
+            "believed, so DANE does not apply\n"
+        );
     if (ctx.format == "json") {
         boost::json::array out;
         for (const auto& row : rows) {

@@ -246,6 +246,13 @@ int main(int argc, char** argv) {
         for (const auto& e : cfg.delivery.dns_servers)
             dns_options.servers.push_back({e.host, e.port});
         auto resolver = dns::make_cares_resolver(io.get_executor(), dns_options);
+        if (cfg.delivery.dane && !resolver->trusts_authenticated_data())
+            log::warn(
+                "dane_inactive",
+                {{"reason",
+                  "the DNS servers are not all on this host, so their AD bit is not believed "
+                  "(RFC 7672 2.1): run a validating resolver on loopback for DANE"}}
+            );
         intake.set_txt_lookup(
             [&](std::vector<std::string> names) -> asio::awaitable<listener::txt_table> {
                 listener::txt_table table;

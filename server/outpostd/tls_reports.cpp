@@ -37,6 +37,18 @@ std::string sender_address(const std::string& contact, const std::string& hostna
     return "postmaster@" + hostname;
 }
 
+// RFC 8460 §5.3: receivers ignore reports without a valid signature; a [[dkim]] key for the
+// From domain (or a parent that signs subdomains) is what intake signs them with.
+bool has_signing_key(const config::config& cfg, const std::string& domain) {
+    for (const auto& k : cfg.dkim_keys)
+        if (k.sign && (util::iequals(k.domain, domain) ||
+                       (k.sign_subdomains && domain.size() > k.domain.size() &&
+                        util::iequals(domain.substr(domain.size() - k.domain.size()), k.domain) &&
+                        domain[domain.size() - k.domain.size() - 1] == '.')))
+            return true;
+    return false;
+}
+
 // "2027-01-15" → its first second, UTC.
 std::int64_t day_start(const std::string& day) {
     int y = 0;
@@ -120,7 +132,8 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
     auto rua = tlspolicy::tlsrpt_mail_addresses(txt.records);
     if (rua.empty()) {
         log::info("tls_report_not_wanted", {{"day", day}, {"domain", domain}});
-        cache_.mark_reported(day, domain, "no rua mailto", now_());
+        if (!cache_.mark_reported(day, domain, "no rua mailto", now_()))
+            log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}});
         co_return true;
     }
     const auto& hostname = cfg->server.hostname;
@@ -129,8 +142,20 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
     );
     tlspolicy::report_mail mail;
     mail.from = sender_address(meta.contact, hostname);
+    mail.submitter = util::to_lower(mail.from.substr(mail.from.rfind('@') + 1));
+    if (!has_signing_key(*cfg, mail.submitter)) {
+        // Sent unsigned it would be ignored; it goes once a key is configured (within a week).
+        log::warn(
+            "tls_report_deferred",
+            {{"day", day},
+             {"domain", domain},
+             {"reason", fmt::format(
+                            "no [[dkim]] key signs for {}, the report's From domain", mail.submitter
+                        )}}
+        );
+        co_return false;
+    }
     mail.to = rua;
-    mail.organization = meta.organization;
     mail.policy_domain = domain;
     mail.report_id = meta.report_id;
     mail.begin = day_start(day);
@@ -156,7 +181,10 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
         );
         co_return false;
     }
-    cache_.mark_reported(day, domain, "queued " + result.queue_id, now_());
+    // A report that is spooled but not marked (a crash here, a failed write) goes again: a
+    // second copy rather than none.
+    if (!cache_.mark_reported(day, domain, "queued " + result.queue_id, now_()))
+        log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}});
     log::info(
         "tls_report_sent", {{"day", day},
                             {"domain", domain},

@@ -19,7 +19,8 @@
 #       dns_servers stay valid.
 #   dnssec_secure NAME TYPE
 #       Whether unbound answers NAME TYPE with NOERROR, at least one answer and AD (asked as
-#       outpostd asks: AD set, no EDNS). dnssec_ask PORT NAME TYPE shows the answer's header.
+#       outpostd asks: AD set, EDNS without DO). dnssec_ask PORT NAME TYPE shows the answer's
+#       header.
 #   DNSSEC_BOGUS="OWNER..." (set before start/restart): the records at these names in the
 #       signed zone are altered after signing, so unbound answers SERVFAIL for them (bogus).
 #   tlsa_3_1_1 CERT.pem: hex SHA-256 of the certificate's SubjectPublicKeyInfo (DANE-EE SPKI).
@@ -52,8 +53,9 @@ tlsa_2_0_1() {
     openssl x509 -in "$1" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1
 }
 
-# dnssec_ask PORT NAME TYPE: one UDP query to 127.0.0.1:PORT with RD and AD set and no EDNS,
-# as outpostd asks (RFC 6840 §5.7: AD in the query asks for AD in the answer, DO is not needed);
+# dnssec_ask PORT NAME TYPE: one UDP query to 127.0.0.1:PORT with RD and AD set and EDNS
+# (1232 bytes) without DO, as outpostd asks (RFC 6840 §5.7: AD in the query asks for AD in the
+# answer, DO is not needed);
 # prints e.g. "NOERROR aa=0 ad=1 tc=0 answers=1", fails after 0.3 s without an answer. drill
 # is no use for polling: it ignores ICMP port unreachable and tries 3 times 5 s.
 dnssec_ask() {
@@ -61,9 +63,10 @@ dnssec_ask() {
 import socket, struct, sys
 port, name, qtype = int(sys.argv[1]), sys.argv[2], sys.argv[3].upper()
 types = {"A": 1, "NS": 2, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28, "TLSA": 52}
-q = struct.pack(">HHHHHH", 0x4F54, 0x0120, 1, 0, 0, 0)
+q = struct.pack(">HHHHHH", 0x4F54, 0x0120, 1, 0, 0, 1)
 q += b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
 q += struct.pack(">HH", types[qtype], 1)
+q += b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)  # OPT: payload 1232, DO clear
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.3)
 try:

@@ -1,6 +1,7 @@
 // The c-ares resolver against a DNS server in the test process: answers, failures, the cache,
 // TCP fallback, cancellation and shutdown, all on one io_context thread.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,6 +71,16 @@ std::optional<response> zone(const outpost::dns::detail::question& q) {
         r.authorities = {soa_rr("secure.test", 300, 60)};
         r.authenticated = true;
         return r;  // nodata, validated
+    }
+    // mx.half.test: a validated A record, an AAAA record the resolver did not validate.
+    if (q.name == "mx.half.test" && q.type == rr_type::a) {
+        r.answers = {a_rr("mx.half.test", 300, "127.0.0.6")};
+        r.authenticated = true;
+        return r;
+    }
+    if (q.name == "mx.half.test" && q.type == rr_type::aaaa) {
+        r.answers = {aaaa_rr("mx.half.test", 300, "::1")};
+        return r;
     }
     if (q.name == "_25._tcp.mx.secure.test" && q.type == rr_type::tlsa) {
         r.answers = {
@@ -176,6 +187,9 @@ TEST_CASE("cares resolver asks for the AD bit and reads TLSA records") {
         auto address = co_await r.address("mx.secure.test");
         REQUIRE(address.ok());
         CHECK(address.authenticated);  // A and a validated nodata for AAAA
+        auto half = co_await r.address("mx.half.test");
+        REQUIRE(half.ok());
+        CHECK_FALSE(half.authenticated);  // one of its addresses was not validated
         auto tlsa = co_await r.tlsa("_25._tcp.mx.secure.test");
         REQUIRE(tlsa.ok());
         CHECK(tlsa.authenticated);
@@ -196,6 +210,58 @@ TEST_CASE("cares resolver asks for the AD bit and reads TLSA records") {
         // A cached answer keeps its flag.
         CHECK((co_await r.tlsa("_25._tcp.mx.secure.test")).authenticated);
     });
+}
+
+TEST_CASE("cares resolver gives each query its own unpredictable ID") {
+    with_resolver(
+        [](resolver& r, test_server& server) -> asio::awaitable<void> {
+            for (const char* name : {"example.test", "nomx.test", "null.test", "secure.test"})
+                co_await r.mx(name);
+            // ares_send sends the ID it is given: four queries with one ID would be a constant.
+            CHECK(server.ids().size() >= 3);
+        },
+        resolver_options{{}, 5000ms, 2, false}
+    );
+}
+
+TEST_CASE("cares resolver follows c-ares to queries without EDNS after a FORMERR") {
+    asio::io_context ctx;
+    test_server server(ctx, zone);
+    server.refuse_edns = true;
+    resolver_options options;
+    options.servers = {{"127.0.0.1", server.port()}};
+    options.timeout = 300ms;
+    options.tries = 1;
+    options.cache = false;
+    auto r = make_cares_resolver(ctx.get_executor(), options);
+    int answered = 0;
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            // The first query is retried by c-ares itself; the ones after it must not carry EDNS.
+            for (int i = 0; i < 3; ++i)
+                answered += (co_await r->mx("example.test")).ok() ? 1 : 0;
+            r->shutdown();
+            server.stop();
+        },
+        asio::detached
+    );
+    ctx.run_for(10s);
+    CHECK(answered == 3);
+    CHECK(server.formerr_answers() <= 2);
+}
+
+TEST_CASE("cares resolver believes the AD bit only from resolvers on this host") {
+    asio::io_context ctx;
+    auto trusts = [&](std::vector<server_address> servers) {
+        resolver_options o;
+        o.servers = std::move(servers);
+        return make_cares_resolver(ctx.get_executor(), o)->trusts_authenticated_data();
+    };
+    CHECK(trusts({{"127.0.0.1", 53}}));
+    CHECK(trusts({{"127.0.0.53", 53}, {"::1", 5353}}));
+    CHECK_FALSE(trusts({{"192.0.2.1", 53}}));  // a resolver across a network
+    CHECK_FALSE(trusts({{"127.0.0.1", 53}, {"2001:db8::1", 53}}));
 }
 
 TEST_CASE("cares resolver caches answers but not failures") {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -44,6 +45,11 @@ public:
 
     int tcp_queries() const { return tcp_count_; }
 
+    // Query IDs seen, and how many queries with EDNS were refused with FORMERR.
+    const std::set<std::uint16_t>& ids() const { return ids_; }
+
+    int formerr_answers() const { return formerr_count_; }
+
     void stop() {
         boost::system::error_code ec;
         udp_.close(ec);
@@ -52,6 +58,8 @@ public:
 
     // Answers over UDP say "truncated" and carry no records, so the client must use TCP.
     bool truncate_udp = false;
+    // Answers a query with EDNS FORMERR without an OPT record, as a server without EDNS does.
+    bool refuse_edns = false;
 
 private:
     // A free UDP port, then TCP on the same number: another process (a test running beside this
@@ -83,6 +91,18 @@ private:
             return std::nullopt;
         const auto& q = m->questions[0];
         ++counts_[{q.name, q.type}];
+        ids_.insert(m->id);
+        // ARCOUNT (bytes 10-11): the OPT record of EDNS is the only additional record sent.
+        bool edns = query.size() >= 12 && (query[10] != 0 || query[11] != 0);
+        if (edns && refuse_edns) {
+            response formerr;
+            formerr.rcode = detail::rcode::formerr;
+            formerr.id = m->id;
+            formerr.qname = q.name;
+            formerr.qtype = q.type;
+            ++formerr_count_;
+            return build(formerr);
+        }
         auto r = fn_(q);
         if (!r)
             return std::nullopt;
@@ -152,6 +172,8 @@ private:
     answer_fn fn_;
     std::map<std::pair<std::string, std::uint16_t>, int> counts_;
     int tcp_count_ = 0;
+    std::set<std::uint16_t> ids_;
+    int formerr_count_ = 0;
 };
 
 }  // namespace outpost::dns::test

@@ -62,6 +62,15 @@ TEST_CASE("TLS-RPT record: the mailto: addresses of the one v=TLSRPTv1 record") 
                                  "v=TLSRPTv1; rua=mailto:b@example.com"})
               .empty());
     CHECK(tlsrpt_mail_addresses({"v=TLSRPTv10; rua=mailto:a@example.com"}).empty());
+    // §3's ABNF: the version and field names are case-sensitive.
+    CHECK(tlsrpt_mail_addresses({"V=tlsrptv1; rua=mailto:a@example.com"}).empty());
+    CHECK(tlsrpt_mail_addresses({"v=TLSRPTv1; RUA=mailto:a@example.com"}).empty());
+    // RFC 6068: a query is not part of the address; %XX escapes are decoded.
+    CHECK(
+        tlsrpt_mail_addresses({"v=TLSRPTv1; rua=mailto:tls%2Brpt@example.com?subject=x"}) ==
+        std::vector<std::string>{"tls+rpt@example.com"}
+    );
+    CHECK(tlsrpt_mail_addresses({"v=TLSRPTv1; rua=mailto:a%4@example.com"}).empty());
     // Addresses that could not go into RCPT TO as they are.
     CHECK(tlsrpt_mail_addresses({"v=TLSRPTv1; rua=mailto:a b@example.com,mailto:<x@y>,mailto:@y"})
               .empty());
@@ -70,10 +79,10 @@ TEST_CASE("TLS-RPT record: the mailto: addresses of the one v=TLSRPTv1 record") 
 TEST_CASE("TLS-RPT mail: RFC 8460 §5.3 headers, and the JSON gzipped in a named attachment") {
     report_mail m;
     m.from = "tls-reports@sender.example";
+    m.submitter = "sender.example";
     m.to = {"tlsrpt@example.com", "b@example.net"};
-    m.organization = "Sender Ltd\r\nBcc: evil@example.org";  // header text must not break out
     m.policy_domain = "example.com";
-    m.report_id = "2027-01-15T00:00:00Z_example.com@relay.sender.example";
+    m.report_id = "20270115.example.com@relay.sender.example\r\nBcc: evil@example.org";
     m.begin = 1'800'000'000 - 1'800'000'000 % 86400;
     m.end = m.begin + 86399;
     m.date = 1'800'050'000;
@@ -85,12 +94,13 @@ TEST_CASE("TLS-RPT mail: RFC 8460 §5.3 headers, and the JSON gzipped in a named
     for (const char* want :
          {"From: <tls-reports@sender.example>\r\n",
           "To: <tlsrpt@example.com>,\r\n <b@example.net>\r\n",
-          "Subject: Report Domain: example.com Submitter: Sender Ltd??Bcc: evil@example.org "
-          "Report-ID: <2027-01-15T00:00:00Z_example.com@relay.sender.example>\r\n",
-          "TLS-Report-Domain: example.com\r\n", "TLS-Report-Submitter: Sender Ltd??Bcc",
+          "Subject: Report Domain: example.com Submitter: sender.example "
+          "Report-ID: <20270115.example.com@relay.sender.example??Bcc: evil@example.org>\r\n",
+          "TLS-Report-Domain: example.com\r\n", "TLS-Report-Submitter: sender.example\r\n",
           "Message-ID: <tlsrpt.1@relay.sender.example>\r\n", "MIME-Version: 1.0\r\n",
           "Content-Type: multipart/report; report-type=\"tlsrpt\";"})
         CHECK_MESSAGE(head.find(want) != std::string::npos, want, " in ", head);
+    // Text from elsewhere cannot end a header field and start another.
     CHECK(head.find("\r\nBcc:") == std::string::npos);
     // Every line ends in CRLF and none is longer than RFC 5322 §2.1.1's limit.
     for (auto line : util::split(mail, '\n')) {
@@ -106,11 +116,8 @@ TEST_CASE("TLS-RPT mail: RFC 8460 §5.3 headers, and the JSON gzipped in a named
     REQUIRE(disposition != std::string::npos);
     auto name_start = mail.find('"', disposition) + 1;
     auto name = mail.substr(name_start, mail.find('"', name_start) - name_start);
-    CHECK(
-        name ==
-        "Sender Ltd__Bcc: evil@example.org!example.com!1799971200!1800057599!2027-01-"
-        "15T00:00:00Z_example.com@relay.sender.example.json.gz"
-    );
+    // §5.3: sender "!" policy-domain "!" begin-timestamp "!" end-timestamp ".json.gz"
+    CHECK(name == "sender.example!example.com!1799971200!1800057599.json.gz");
     auto body_start = mail.find("\r\n\r\n", part) + 4;
     auto body_end = mail.find("\r\n--", body_start);
     CHECK(gunzip(unbase64(mail.substr(body_start, body_end - body_start))) == m.json);
