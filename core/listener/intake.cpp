@@ -111,22 +111,7 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
         auto prefix = trace_prefix(settings_, id, env, content, now);
         signing_result signing;
         if (sign_.sign) {
-            txt_table keys;
-            if (sign_.key_names && lookup_) {
-                auto names = sign_.key_names(prefix, content);
-                if (!names.empty())
-                    keys = co_await lookup_(std::move(names));
-            }
-            // The message stays in this coroutine's frame while the worker reads it.
-            auto sign = sign_.sign;
-            auto sign_started = std::chrono::steady_clock::now();
-            signing = co_await util::offload(workers_, [&] {
-                return sign(prefix, content, env, now, keys);
-            });
-            util::metrics().signing_seconds.observe(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - sign_started)
-                    .count()
-            );
+            signing = co_await sign_message(prefix, content, env, now);
             if (!signing.reject.empty()) {
                 log::info(
                     "message_rejected",
@@ -176,6 +161,38 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
         log::error("intake_failed", {{"queue_id", id}, {"error", e.what()}});
         co_return result{result::kind::temporary_failure, {}, {}};
     }
+}
+
+boost::asio::awaitable<signing_result> intake::sign_message(
+    const std::string& prefix,
+    const std::string& content,
+    const smtp::envelope& env,
+    std::int64_t now
+) {
+    txt_table keys;
+    if (sign_.key_names && lookup_) {
+        auto names = sign_.key_names(prefix, content);
+        if (!names.empty())
+            keys = co_await lookup_(std::move(names));
+    }
+    // The message stays in the caller's frame while the worker reads it; the signer is copied,
+    // so a reload meanwhile does not pull it away.
+    auto sign = sign_.sign;
+    auto sign_started = std::chrono::steady_clock::now();
+    auto signing =
+        co_await util::offload(workers_, [&] { return sign(prefix, content, env, now, keys); });
+    util::metrics().signing_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sign_started).count()
+    );
+    co_return signing;
+}
+
+boost::asio::awaitable<signing_result> intake::sign_own(
+    const smtp::envelope& env, const std::string& content, std::int64_t now
+) {
+    if (!sign_.sign)
+        co_return signing_result{};
+    co_return co_await sign_message({}, content, env, now);
 }
 
 }  // namespace outpost::listener

@@ -89,6 +89,13 @@ public:
 
     void set_signer(sign_fn sign) { sign_ = std::move(sign); }
 
+    // Signs a message Outpost writes itself (a TLS report) as accept() signs a submission, with
+    // the keys in force, without spooling it: the header block to put in front of content
+    // (empty, with the reason in summary, when nothing signs it).
+    boost::asio::awaitable<signing_result> sign_own(
+        const smtp::envelope& env, const std::string& content, std::int64_t now
+    );
+
     // Reload: the host name and priority header of messages accepted from now on.
     void set_settings(intake_settings settings) { settings_ = std::move(settings); }
 
@@ -115,6 +122,13 @@ public:
     void on_inbound(inbound_fn fn) { inbound_ = std::move(fn); }
 
 private:
+    boost::asio::awaitable<signing_result> sign_message(
+        const std::string& prefix,
+        const std::string& content,
+        const smtp::envelope& env,
+        std::int64_t now
+    );
+
     intake_settings settings_;
     spool::writer& writer_;
     boost::asio::thread_pool& workers_;

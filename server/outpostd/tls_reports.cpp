@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -9,6 +10,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/delivery/delivery.hpp"
+#include "core/delivery/targets.hpp"
+#include "core/dns/destination.hpp"
 #include "core/smtp/envelope.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/tlspolicy/tls_report.hpp"
@@ -35,18 +39,6 @@ std::string sender_address(const std::string& contact, const std::string& hostna
         c.find(' ') == std::string_view::npos)
         return std::string(c);
     return "postmaster@" + hostname;
-}
-
-// RFC 8460 §5.3: receivers ignore reports without a valid signature; a [[dkim]] key for the
-// From domain (or a parent that signs subdomains) is what intake signs them with.
-bool has_signing_key(const config::config& cfg, const std::string& domain) {
-    for (const auto& k : cfg.dkim_keys)
-        if (k.sign && (util::iequals(k.domain, domain) ||
-                       (k.sign_subdomains && domain.size() > k.domain.size() &&
-                        util::iequals(domain.substr(domain.size() - k.domain.size()), k.domain) &&
-                        domain[domain.size() - k.domain.size() - 1] == '.')))
-            return true;
-    return false;
 }
 
 // "2027-01-15" → its first second, UTC.
@@ -143,18 +135,6 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
     tlspolicy::report_mail mail;
     mail.from = sender_address(meta.contact, hostname);
     mail.submitter = util::to_lower(mail.from.substr(mail.from.rfind('@') + 1));
-    if (!has_signing_key(*cfg, mail.submitter)) {
-        // Sent unsigned it would be ignored; it goes once a key is configured (within a week).
-        log::warn(
-            "tls_report_deferred",
-            {{"day", day},
-             {"domain", domain},
-             {"reason", fmt::format(
-                            "no [[dkim]] key signs for {}, the report's From domain", mail.submitter
-                        )}}
-        );
-        co_return false;
-    }
     mail.to = rua;
     mail.policy_domain = domain;
     mail.report_id = meta.report_id;
@@ -171,28 +151,94 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
         env.recipients.push_back({a, 0, {}});
     env.client_address = "127.0.0.1";
     env.helo = hostname;
-    env.client_trusted = true;
-    env.protocol = "ESMTP";
-    auto result = co_await intake_.accept(std::move(env), tlspolicy::compose_report_mail(mail));
-    if (result.outcome != smtp::message_result::kind::queued) {
+    auto content = tlspolicy::compose_report_mail(mail);
+    auto signing = co_await intake_.sign_own(env, content, now_());
+    if (signing.header_block.empty()) {
+        // Receivers ignore unsigned reports (§5.3): it goes once a key signs for the domain.
         log::warn(
-            "tls_report_deferred",
-            {{"day", day}, {"domain", domain}, {"reason", "not spooled: " + result.text}}
+            "tls_report_deferred", {{"day", day},
+                                    {"domain", domain},
+                                    {"reason", fmt::format("not signed ({})", signing.summary)}}
         );
         co_return false;
     }
-    // A report that is spooled but not marked (a crash here, a failed write) goes again: a
-    // second copy rather than none.
-    if (!cache_.mark_reported(day, domain, "queued " + result.queue_id, now_()))
+    auto outcome = co_await deliver(*cfg, env, signing.header_block + content);
+    if (!outcome.pending.empty()) {
+        log::warn(
+            "tls_report_deferred", {{"day", day},
+                                    {"domain", domain},
+                                    {"reason", fmt::format("{}", fmt::join(outcome.pending, "; "))}}
+        );
+        co_return false;
+    }
+    // Delivered (or refused for good) to every rua address: never again, even if this mark is
+    // lost (then a second copy goes rather than none).
+    if (!cache_.mark_reported(day, domain, outcome.summary, now_()))
         log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}});
     log::info(
         "tls_report_sent", {{"day", day},
                             {"domain", domain},
-                            {"queue_id", result.queue_id},
                             {"to", fmt::format("{}", fmt::join(rua, ","))},
+                            {"result", outcome.summary},
                             {"report_id", meta.report_id}}
     );
     co_return true;
+}
+
+// RFC 8460 §3: reports are delivered despite TLS failures, and their sessions are not counted:
+// so not through the queue (whose delivery applies DANE and MTA-STS and counts sessions), but
+// straight to each rua domain's MX with opportunistic TLS. Retries come from send_due: a report
+// is only marked once every address has a final answer.
+asio::awaitable<tls_reporter::delivery_outcome> tls_reporter::deliver(
+    const config::config& cfg, const smtp::envelope& env, std::string message
+) {
+    delivery_outcome out;
+    std::map<std::string, std::vector<smtp::recipient>> by_domain;
+    for (const auto& r : env.recipients)
+        by_domain[util::to_lower(r.address.substr(r.address.rfind('@') + 1))].push_back(r);
+    std::vector<std::string> results;
+    for (auto& [rcpt_domain, recipients] : by_domain) {
+        auto route =
+            co_await dns::resolve_destination(resolver_, rcpt_domain, dns::make_random_index());
+        if (route.result == dns::outcome::temporary) {
+            out.pending.push_back(fmt::format("{}: {}", rcpt_domain, route.text));
+            continue;
+        }
+        if (route.result == dns::outcome::permanent) {
+            results.push_back(fmt::format("{}: {}", rcpt_domain, route.text));
+            continue;
+        }
+        delivery::options opts;
+        opts.ehlo_name = cfg.server.hostname;
+        opts.tls = delivery::tls_policy::opportunistic;
+        auto in_ms = [](config::duration t) {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(t);
+        };
+        opts.limits.connect = in_ms(cfg.delivery.connect_timeout);
+        opts.limits.greeting = opts.limits.command = in_ms(cfg.delivery.command_timeout);
+        opts.limits.tls_handshake = in_ms(cfg.delivery.tls_handshake_timeout);
+        opts.limits.data_start = in_ms(cfg.delivery.data_start_timeout);
+        opts.limits.data_block = in_ms(cfg.delivery.data_write_timeout);
+        opts.limits.data_end = in_ms(cfg.delivery.data_end_timeout);
+        delivery::message msg;
+        msg.mail_from = env.reverse_path;
+        msg.recipients = recipients;
+        msg.content = {asio::buffer(message)};
+        auto r = co_await delivery::deliver(
+            io_.get_executor(), delivery::to_targets(route, cfg.delivery.port), opts, msg
+        );
+        for (const auto& rc : r.recipients) {
+            auto line = fmt::format(
+                "{} {}: {}", rc.address, smtp::to_string(rc.outcome), rc.response.summary()
+            );
+            if (rc.outcome == smtp::rcpt_outcome::transient)
+                out.pending.push_back(std::move(line));
+            else
+                results.push_back(std::move(line));
+        }
+    }
+    out.summary = fmt::format("{}", fmt::join(results, "; "));
+    co_return out;
 }
 
 }  // namespace outpost::daemon

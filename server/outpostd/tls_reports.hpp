@@ -1,10 +1,13 @@
 // TLS-RPT (RFC 8460) reports sent: once an hour, each finished UTC day's report (of the last
-// week) that is not yet marked goes by mail to the policy domain's _smtp._tls rua, signed and
-// spooled through intake as if submitted, then marked so that it is never sent twice.
+// week) that is not yet marked goes by mail to the policy domain's _smtp._tls rua, signed with
+// the keys intake signs with and delivered straight to the rua's MX (§3: despite TLS failures,
+// and not counted), then marked so that it is never sent twice.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,6 +40,15 @@ private:
     boost::asio::awaitable<void> send_due();
     // Sends (or marks as unwanted) one day's report for one domain; false: try again later.
     boost::asio::awaitable<bool> send(const std::string& day, const std::string& domain);
+
+    struct delivery_outcome {
+        std::vector<std::string> pending;  // addresses (or domains) to try again later, and why
+        std::string summary;               // the final answers
+    };
+
+    boost::asio::awaitable<delivery_outcome> deliver(
+        const config::config& cfg, const smtp::envelope& env, std::string message
+    );
 
     boost::asio::io_context& io_;
     const std::shared_ptr<const config::config>& current_;
