@@ -1243,4 +1243,12 @@ std::variant<config, load_error> load_string(const std::string& text, const std:
     return run([&] { return toml::parse(text, file); }, file);
 }
 
+const route* route_for(const config& cfg, std::string_view domain) {
+    for (const auto& r : cfg.routes)
+        for (const auto& d : r.domains)
+            if (d == "*" || util::iequals(d, domain))
+                return &r;
+    return nullptr;
+}
+
 }  // namespace outpost::config

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/ip/address.hpp>
@@ -282,5 +283,8 @@ struct config {
     admin_section admin;
     tls_report_section tls_report;
 };
+
+// The [[route]] that carries mail for domain (the first that lists it, or "*"); null: by MX.
+const route* route_for(const config& cfg, std::string_view domain);
 
 }  // namespace outpost::config

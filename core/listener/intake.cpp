@@ -190,8 +190,11 @@ boost::asio::awaitable<signing_result> intake::sign_message(
 boost::asio::awaitable<signing_result> intake::sign_own(
     const smtp::envelope& env, const std::string& content, std::int64_t now
 ) {
-    if (!sign_.sign)
-        co_return signing_result{};
+    if (!sign_.sign) {
+        signing_result none;
+        none.summary = "unsigned: no [[dkim]] key is configured";
+        co_return none;
+    }
     co_return co_await sign_message({}, content, env, now);
 }
 

@@ -47,14 +47,6 @@ bool all_final_on_disk(const std::filesystem::path& p, std::size_t offset, std::
     return finals.size() == recipients;
 }
 
-const config::route* route_for(const config::config& cfg, const std::string& domain) {
-    for (const auto& r : cfg.routes)
-        for (const auto& d : r.domains)
-            if (d == "*" || util::iequals(d, domain))
-                return &r;
-    return nullptr;
-}
-
 spool::recipient_result::kind spool_kind(outcome_line::kind k) {
     return k == outcome_line::kind::delivered ? spool::recipient_result::kind::delivered
                                               : spool::recipient_result::kind::bounced;
@@ -97,7 +89,7 @@ asio::awaitable<void> delivery_batch::run() {
 
 // Where to: a static route, or the destination's MX.
 asio::awaitable<void> delivery_batch::resolve() {
-    if (const auto* route = route_for(cfg_, destination_)) {
+    if (const auto* route = config::route_for(cfg_, destination_)) {
         route_tls_ = route->tls;
         if (configured_tls_name() == "dane") {
             // A route is not looked up in DNS, so it has no TLSA records to check.
@@ -110,18 +102,9 @@ asio::awaitable<void> delivery_batch::resolve() {
                 false};
             co_return;
         }
-        boost::system::error_code ec;
-        auto host = route->next_hop.host;
-        if (host.size() > 1 && host.front() == '[')
-            host = host.substr(1, host.size() - 2);
-        auto ip = asio::ip::make_address(host, ec);
-        if (!ec) {
-            targets_.push_back({host, {ip, route->next_hop.port}});
-            co_return;
-        }
-        auto a = co_await r_.resolver_.address(host);
-        for (const auto& addr : a.records)
-            targets_.push_back({host, {addr, route->next_hop.port}});
+        targets_ = co_await delivery::next_hop_targets(
+            r_.resolver_, route->next_hop.host, route->next_hop.port
+        );
         if (targets_.empty())
             route_failure_ = route_failure{
                 "4.4.3", fmt::format("next hop {} has no address", route->next_hop.text()), false};

@@ -32,7 +32,9 @@ std::unique_ptr<policy_cache> policy_cache::open(const std::string& path, std::s
         " policy_id TEXT NOT NULL, policy TEXT NOT NULL, PRIMARY KEY (day, domain, policy_id))"
         " WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS tls_reports (day TEXT NOT NULL, domain TEXT NOT NULL,"
-        " outcome TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (day, domain)) WITHOUT ROWID;",
+        " outcome TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (day, domain)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS tls_report_addresses (day TEXT NOT NULL, domain TEXT NOT NULL,"
+        " address TEXT NOT NULL, PRIMARY KEY (day, domain, address)) WITHOUT ROWID;",
         error
     );
     if (!db)
@@ -189,12 +191,37 @@ bool policy_cache::mark_reported(
     for (const char* sql :
          {"DELETE FROM tls_sessions WHERE day < date(?, 'unixepoch', '-35 days')",
           "DELETE FROM tls_session_policies WHERE day < date(?, 'unixepoch', '-35 days')",
-          "DELETE FROM tls_reports WHERE day < date(?, 'unixepoch', '-35 days')"}) {
+          "DELETE FROM tls_reports WHERE day < date(?, 'unixepoch', '-35 days')",
+          "DELETE FROM tls_report_addresses WHERE day < date(?, 'unixepoch', '-35 days')"}) {
         stmt old(db_, sql);
         old.bind(1, at);
         old.step();
     }
     return true;
+}
+
+bool policy_cache::note_report_address(
+    const std::string& day, const std::string& domain, const std::string& address
+) {
+    stmt st(
+        db_, "INSERT OR IGNORE INTO tls_report_addresses (day, domain, address) VALUES (?, ?, ?)"
+    );
+    st.bind(1, day);
+    st.bind(2, domain);
+    st.bind(3, address);
+    return st.step() == SQLITE_DONE;
+}
+
+std::set<std::string> policy_cache::report_addresses(
+    const std::string& day, const std::string& domain
+) {
+    std::set<std::string> out;
+    stmt st(db_, "SELECT address FROM tls_report_addresses WHERE day = ? AND domain = ?");
+    st.bind(1, day);
+    st.bind(2, domain);
+    while (st.step() == SQLITE_ROW)
+        out.insert(st.text(0));
+    return out;
 }
 
 std::optional<std::string> policy_cache::reported(

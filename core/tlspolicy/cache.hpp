@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,6 +80,12 @@ public:
         std::int64_t at
     );
     std::optional<std::string> reported(const std::string& day, const std::string& domain);
+    // The rua addresses that already have a final answer for day's report of domain, so that a
+    // retry goes to the others only.
+    bool note_report_address(
+        const std::string& day, const std::string& domain, const std::string& address
+    );
+    std::set<std::string> report_addresses(const std::string& day, const std::string& domain);
 
 private:
     explicit policy_cache(sqlite3* db) : db_(db) {}

@@ -41,6 +41,29 @@ std::string sender_address(const std::string& contact, const std::string& hostna
     return "postmaster@" + hostname;
 }
 
+// How a report goes (§3: opportunistic TLS whatever the rua's policies say), from the pool's
+// first source IP when there is a pool, with its EHLO name.
+delivery::options options_for(const config::config& cfg) {
+    delivery::options opts;
+    opts.ehlo_name = cfg.server.hostname;
+    if (!cfg.source_ips.empty()) {
+        opts.source = cfg.source_ips.front().address;
+        if (!cfg.source_ips.front().ehlo.empty())
+            opts.ehlo_name = cfg.source_ips.front().ehlo;
+    }
+    opts.tls = delivery::tls_policy::opportunistic;
+    auto in_ms = [](config::duration t) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t);
+    };
+    opts.limits.connect = in_ms(cfg.delivery.connect_timeout);
+    opts.limits.greeting = opts.limits.command = in_ms(cfg.delivery.command_timeout);
+    opts.limits.tls_handshake = in_ms(cfg.delivery.tls_handshake_timeout);
+    opts.limits.data_start = in_ms(cfg.delivery.data_start_timeout);
+    opts.limits.data_block = in_ms(cfg.delivery.data_write_timeout);
+    opts.limits.data_end = in_ms(cfg.delivery.data_end_timeout);
+    return opts;
+}
+
 // "2027-01-15" → its first second, UTC.
 std::int64_t day_start(const std::string& day) {
     int y = 0;
@@ -128,6 +151,14 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
             log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}});
         co_return true;
     }
+    // A retry goes only to the addresses without a final answer yet.
+    auto done = cache_.report_addresses(day, domain);
+    std::erase_if(rua, [&](const std::string& a) { return done.count(a) > 0; });
+    if (rua.empty()) {
+        if (!cache_.mark_reported(day, domain, "every rua address answered", now_()))
+            log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}});
+        co_return true;
+    }
     const auto& hostname = cfg->server.hostname;
     auto meta = tlspolicy::our_report_meta(
         cfg->tls_report.organization, cfg->tls_report.contact, hostname, day, domain
@@ -163,23 +194,29 @@ asio::awaitable<bool> tls_reporter::send(const std::string& day, const std::stri
         co_return false;
     }
     auto outcome = co_await deliver(*cfg, env, signing.header_block + content);
+    for (const auto& a : outcome.done)
+        if (!cache_.note_report_address(day, domain, a))
+            log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}, {"to", a}});
     if (!outcome.pending.empty()) {
         log::warn(
-            "tls_report_deferred", {{"day", day},
-                                    {"domain", domain},
-                                    {"reason", fmt::format("{}", fmt::join(outcome.pending, "; "))}}
+            "tls_report_deferred",
+            {{"day", day},
+             {"domain", domain},
+             {"reason", fmt::format("{}", fmt::join(outcome.pending, "; "))},
+             {"answered", fmt::format("{}", fmt::join(outcome.answers, "; "))}}
         );
         co_return false;
     }
     // Delivered (or refused for good) to every rua address: never again, even if this mark is
     // lost (then a second copy goes rather than none).
-    if (!cache_.mark_reported(day, domain, outcome.summary, now_()))
+    auto summary = fmt::format("{}", fmt::join(outcome.answers, "; "));
+    if (!cache_.mark_reported(day, domain, summary, now_()))
         log::error("tls_report_mark_failed", {{"day", day}, {"domain", domain}});
     log::info(
         "tls_report_sent", {{"day", day},
                             {"domain", domain},
                             {"to", fmt::format("{}", fmt::join(rua, ","))},
-                            {"result", outcome.summary},
+                            {"result", summary},
                             {"report_id", meta.report_id}}
     );
     co_return true;
@@ -196,48 +233,53 @@ asio::awaitable<tls_reporter::delivery_outcome> tls_reporter::deliver(
     std::map<std::string, std::vector<smtp::recipient>> by_domain;
     for (const auto& r : env.recipients)
         by_domain[util::to_lower(r.address.substr(r.address.rfind('@') + 1))].push_back(r);
-    std::vector<std::string> results;
     for (auto& [rcpt_domain, recipients] : by_domain) {
-        auto route =
-            co_await dns::resolve_destination(resolver_, rcpt_domain, dns::make_random_index());
-        if (route.result == dns::outcome::temporary) {
-            out.pending.push_back(fmt::format("{}: {}", rcpt_domain, route.text));
-            continue;
+        std::vector<delivery::target> targets;
+        if (const auto* static_route = config::route_for(cfg, rcpt_domain)) {
+            // The route's next hop, as the queue would use it; its tls does not apply (§3).
+            const auto& hop = static_route->next_hop;
+            targets = co_await delivery::next_hop_targets(resolver_, hop.host, hop.port);
+            if (targets.empty()) {
+                out.pending.push_back(
+                    fmt::format("{}: next hop {} has no address", rcpt_domain, hop.text())
+                );
+                continue;
+            }
+        } else {
+            auto route =
+                co_await dns::resolve_destination(resolver_, rcpt_domain, dns::make_random_index());
+            if (route.result == dns::outcome::temporary) {
+                out.pending.push_back(fmt::format("{}: {}", rcpt_domain, route.text));
+                continue;
+            }
+            if (route.result == dns::outcome::permanent) {
+                for (const auto& r : recipients) {
+                    out.done.push_back(r.address);
+                    out.answers.push_back(fmt::format("{}: {}", r.address, route.text));
+                }
+                continue;
+            }
+            targets = delivery::to_targets(route, cfg.delivery.port);
         }
-        if (route.result == dns::outcome::permanent) {
-            results.push_back(fmt::format("{}: {}", rcpt_domain, route.text));
-            continue;
-        }
-        delivery::options opts;
-        opts.ehlo_name = cfg.server.hostname;
-        opts.tls = delivery::tls_policy::opportunistic;
-        auto in_ms = [](config::duration t) {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(t);
-        };
-        opts.limits.connect = in_ms(cfg.delivery.connect_timeout);
-        opts.limits.greeting = opts.limits.command = in_ms(cfg.delivery.command_timeout);
-        opts.limits.tls_handshake = in_ms(cfg.delivery.tls_handshake_timeout);
-        opts.limits.data_start = in_ms(cfg.delivery.data_start_timeout);
-        opts.limits.data_block = in_ms(cfg.delivery.data_write_timeout);
-        opts.limits.data_end = in_ms(cfg.delivery.data_end_timeout);
         delivery::message msg;
         msg.mail_from = env.reverse_path;
         msg.recipients = recipients;
         msg.content = {asio::buffer(message)};
         auto r = co_await delivery::deliver(
-            io_.get_executor(), delivery::to_targets(route, cfg.delivery.port), opts, msg
+            io_.get_executor(), std::move(targets), options_for(cfg), std::move(msg)
         );
         for (const auto& rc : r.recipients) {
             auto line = fmt::format(
                 "{} {}: {}", rc.address, smtp::to_string(rc.outcome), rc.response.summary()
             );
-            if (rc.outcome == smtp::rcpt_outcome::transient)
+            if (rc.outcome == smtp::rcpt_outcome::transient) {
                 out.pending.push_back(std::move(line));
-            else
-                results.push_back(std::move(line));
+            } else {
+                out.done.push_back(rc.address);
+                out.answers.push_back(std::move(line));
+            }
         }
     }
-    out.summary = fmt::format("{}", fmt::join(results, "; "));
     co_return out;
 }
 

@@ -43,7 +43,8 @@ private:
 
     struct delivery_outcome {
         std::vector<std::string> pending;  // addresses (or domains) to try again later, and why
-        std::string summary;               // the final answers
+        std::vector<std::string> done;     // addresses with a final answer
+        std::vector<std::string> answers;  // those answers, for the log
     };
 
     boost::asio::awaitable<delivery_outcome> deliver(

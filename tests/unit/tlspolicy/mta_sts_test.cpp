@@ -1,6 +1,7 @@
 #include "core/tlspolicy/mta_sts.hpp"
 
 #include <filesystem>
+#include <set>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -412,4 +413,37 @@ TEST_CASE("TLS-RPT: a DANE host's sessions make a tlsa policy with its records a
           R"("result-type":"tlsa-invalid")"})
         CHECK_MESSAGE(json.find(want) != std::string::npos, want, " in ", json);
     CHECK(json.find("\"sts\"") == std::string::npos);
+}
+
+TEST_CASE("TLS-RPT: finished days not yet reported, the addresses answered, and the mark") {
+    fixture f;
+    for (const char* day : {"2027-01-13", "2027-01-14", "2027-01-15"})
+        f.cache->count_session({day, "example.com", "1", "", "mx.example.com", "", "", 1});
+    f.cache->count_session({"2027-01-14", "other.example", "2", "", "mx.other", "", "", 1});
+    using pair = std::pair<std::string, std::string>;
+    // Days from the first up to, not including, the second: today's report is not finished.
+    CHECK(
+        f.cache->unreported("2027-01-14", "2027-01-15") ==
+        std::vector<pair>{{"2027-01-14", "example.com"}, {"2027-01-14", "other.example"}}
+    );
+    CHECK(f.cache->report_addresses("2027-01-14", "example.com").empty());
+    CHECK(f.cache->note_report_address("2027-01-14", "example.com", "a@example.com"));
+    CHECK(f.cache->note_report_address("2027-01-14", "example.com", "a@example.com"));  // once
+    CHECK(
+        f.cache->report_addresses("2027-01-14", "example.com") ==
+        std::set<std::string>{"a@example.com"}
+    );
+    CHECK(f.cache->report_addresses("2027-01-14", "other.example").empty());
+    CHECK(f.cache->mark_reported("2027-01-14", "example.com", "delivered", 1'800'000'000));
+    CHECK(f.cache->reported("2027-01-14", "example.com") == "delivered");
+    CHECK(
+        f.cache->unreported("2027-01-13", "2027-01-16") ==
+        std::vector<pair>{
+            {"2027-01-13", "example.com"},
+            {"2027-01-14", "other.example"},
+            {"2027-01-15", "example.com"}}
+    );
+    // The mark outlives a restart.
+    f.reopen();
+    CHECK(f.cache->reported("2027-01-14", "example.com") == "delivered");
 }
