@@ -71,14 +71,7 @@ bool policy_cache::put(const cached_policy& p) {
     stmt prune(db_, "DELETE FROM mta_sts WHERE expires < ?");
     prune.bind(1, p.fetched - 86400);
     prune.step();
-    // Session counts are kept for a month and a bit: reports are about yesterday.
-    for (const char* sql :
-         {"DELETE FROM tls_sessions WHERE day < date(?, 'unixepoch', '-35 days')",
-          "DELETE FROM tls_session_policies WHERE day < date(?, 'unixepoch', '-35 days')"}) {
-        stmt old(db_, sql);
-        old.bind(1, p.fetched);
-        old.step();
-    }
+    prune_report_days(p.fetched);
     return true;
 }
 
@@ -187,17 +180,22 @@ bool policy_cache::mark_reported(
     st.bind(4, at);
     if (st.step() != SQLITE_DONE)
         return false;
-    // What reports are about is kept for a month and a bit, here as when a policy is stored.
+    prune_report_days(at);
+    return true;
+}
+
+// Session counts and report marks are kept for a month and a bit: reports are about the last
+// week. Done when a policy is stored or a report marked, so DANE-only days are pruned too.
+void policy_cache::prune_report_days(std::int64_t now) {
     for (const char* sql :
          {"DELETE FROM tls_sessions WHERE day < date(?, 'unixepoch', '-35 days')",
           "DELETE FROM tls_session_policies WHERE day < date(?, 'unixepoch', '-35 days')",
           "DELETE FROM tls_reports WHERE day < date(?, 'unixepoch', '-35 days')",
           "DELETE FROM tls_report_addresses WHERE day < date(?, 'unixepoch', '-35 days')"}) {
         stmt old(db_, sql);
-        old.bind(1, at);
+        old.bind(1, now);
         old.step();
     }
-    return true;
 }
 
 bool policy_cache::note_report_address(

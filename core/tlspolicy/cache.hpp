@@ -90,6 +90,8 @@ public:
 private:
     explicit policy_cache(sqlite3* db) : db_(db) {}
 
+    void prune_report_days(std::int64_t now);
+
     sqlite3* db_;
 };
 
