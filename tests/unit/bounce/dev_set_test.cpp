@@ -1,11 +1,11 @@
 // Runs the classifier over the real bounces in tests/data/bounces and checks agreement with
-// expected.tsv: at least 95% of reasons, 97% of hard/soft, and every recipient of the RFC 3464
+// expected.tsv: at least 97% of reasons, 98.5% of hard/soft, and every recipient of the RFC 3464
 // reports found. Prints the confusion between reasons so misses are visible, and the agreement of
 // each MTA group (files named lhost-exim-*, rhost-google-*, ...) with and without the rules.tsv
 // rows specific to that MTA: a leave-one-MTA-out score for hand-written rules.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -264,8 +264,8 @@ TEST_CASE("classifier agrees with the development set of real bounces") {
         summary.str() + "misses:\n" + misses.str() + group_report(expected, results, raws);
     MESSAGE(report);
 
-    CHECK(pct(reason_ok, total) >= 95.0);
-    CHECK(pct(hardness_ok, total) >= 97.0);
+    CHECK(pct(reason_ok, total) >= 97.0);
+    CHECK(pct(hardness_ok, total) >= 98.5);
     CHECK(rfc_found == rfc_rows);
 }
 

@@ -474,3 +474,32 @@ TEST_CASE("provider error codes and texts: Gmail, Yahoo, Microsoft, GoDaddy, Cox
         CHECK(classify(outpost::smtp::reply{r.code, r.status, r.text}).why == r.why);
     }
 }
+
+TEST_CASE("Email Security.cloud (MessageLabs): 542 and Rejected is a missing mailbox") {
+    auto c = only(
+        dsn("I was unable to deliver your message to the following addresses:\n\n"
+            "gone@example.net\n\nReason: 542 gone@example.net Rejected\n",
+            "Final-Recipient: rfc822; gone@example.net\nAction: failed\n"
+            "Status: 5.0.0\nDiagnostic-Code: smtp; 542 gone@example.net Rejected\n")
+    );
+    CHECK(c.why == reason::userunknown);
+    CHECK(c.hardness == severity::hard);
+    // 542 is the code that decides, not any "rejected".
+    auto other = only(
+        dsn("",
+            "Final-Recipient: rfc822; someone@example.net\nAction: failed\n"
+            "Status: 5.0.0\nDiagnostic-Code: smtp; 550 someone@example.net "
+            "Rejected\n")
+    );
+    CHECK(other.why != reason::userunknown);
+}
+
+TEST_CASE("Mimecast: a security policy's signature is a virus or spam score, not a policy") {
+    auto c = classify(outpost::smtp::reply{
+        554, "", "email rejected due to security policies - MCSpamSignature.sa.2.2"});
+    CHECK(c.why == reason::virusdetected);
+    CHECK(c.hardness == severity::soft);
+    auto host = classify(outpost::smtp::reply{
+        554, "", "Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554"});
+    CHECK(host.why == reason::policyviolation);
+}
