@@ -140,9 +140,10 @@ asio::awaitable<void> runner::remove_if_done(std::string id) {
         auto rec = text ? spool::parse(*text) : std::nullopt;
         return rec && all_final(*rec);
     });
-    std::error_code ec;
-    if (done && std::filesystem::remove(path, ec))
+    if (done) {
+        writer_.retire(id);
         log::info("message_done", {{"queue_id", id}});
+    }
 }
 
 asio::awaitable<void> runner::retry_unrecorded() {

@@ -1,6 +1,8 @@
 #include "core/spool/writer.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <system_error>
 
 #include <boost/asio/associated_executor.hpp>
@@ -49,7 +51,64 @@ std::error_code write_all(int fd, const std::vector<std::string>& pieces) {
     return {};
 }
 
+std::size_t total_size(const std::vector<std::string>& pieces) {
+    std::size_t n = 0;
+    for (const auto& p : pieces)
+        n += p.size();
+    return n;
+}
+
+// rename(2) that fails with EEXIST instead of replacing what is there.
+int rename_new(const std::filesystem::path& from, const std::filesystem::path& to) {
+    return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+}
+
+// Retired files kept for reuse: enough for a burst of deliveries, and only small ones, so the
+// pool never holds more than a few hundred megabytes of disk.
+constexpr std::size_t max_reusable = 2048;
+constexpr off_t max_reusable_size = 256 * 1024;
+
 }  // namespace
+
+// The file a job writes: queue/<id> for an append; for a new message tmp/<id>, made by renaming
+// a retired file when there is one, else created.
+int writer::open_for(job& j) {
+    if (j.op == operation::append)
+        return ::open(where_.message(j.id).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    auto tmp = where_.tmp() / j.id;
+    while (!reusable_.empty()) {
+        auto old = where_.tmp() / reusable_.front();
+        reusable_.pop_front();
+        if (rename_new(old, tmp) != 0) {
+            ::unlink(old.c_str());
+            continue;
+        }
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            j.reused = true;
+            return fd;
+        }
+        ::unlink(tmp.c_str());
+    }
+    return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+void writer::retire_files(const std::vector<job>& batch) {
+    for (const auto& j : batch) {
+        if (j.op != operation::retire)
+            continue;
+        auto from = where_.message(j.id);
+
+        struct stat st {};
+
+        bool keep = reusable_.size() < max_reusable && ::stat(from.c_str(), &st) == 0 &&
+                    st.st_size <= max_reusable_size;
+        if (keep && rename_new(from, where_.tmp() / j.id) == 0)
+            retired_.push_back(j.id);
+        else
+            ::unlink(from.c_str());
+    }
+}
 
 writer::writer(layout where, boost::asio::any_io_executor fallback)
     : where_(std::move(where)), fallback_(std::move(fallback)) {
@@ -81,14 +140,14 @@ writer_stats writer::stats() const {
 }
 
 void writer::submit(
-    bool append,
+    operation op,
     std::string id,
     std::vector<std::string> pieces,
     boost::asio::any_io_executor ex,
     boost::asio::any_completion_handler<void(std::error_code)> handler
 ) {
     auto work = boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked);
-    job j{append, std::move(id), std::move(pieces), std::move(handler), std::move(work), {}};
+    job j{op, std::move(id), std::move(pieces), std::move(handler), std::move(work), {}};
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
@@ -101,7 +160,21 @@ void writer::submit(
     complete(j);
 }
 
+void writer::retire(std::string id) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            pending_.push_back(job{operation::retire, std::move(id), {}, {}, {}, {}});
+            wake_.notify_one();
+            return;
+        }
+    }
+    ::unlink(where_.message(id).c_str());
+}
+
 void writer::complete(job& j) {
+    if (j.op == operation::retire)
+        return;
     auto ex = j.work;
     boost::asio::post(
         ex, [h = std::move(j.handler), ec = j.result,
@@ -124,9 +197,15 @@ void writer::run() {
             }
         }
         write_batch(batch);
+        retire_files(batch);
         {
             std::lock_guard lock(mutex_);
-            stats_.files += batch.size();
+            stats_.files += static_cast<std::uint64_t>(std::count_if(
+                batch.begin(), batch.end(), [](const job& j) { return j.op != operation::retire; }
+            ));
+            stats_.reused += static_cast<std::uint64_t>(
+                std::count_if(batch.begin(), batch.end(), [](const job& j) { return j.reused; })
+            );
             stats_.batches += 1;
             stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
         }
@@ -143,9 +222,10 @@ void writer::write_batch(std::vector<job>& batch) {
     std::vector<int> fds(batch.size(), -1);
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];
-        auto tmp = where_.tmp() / j.id;
-        fds[i] = j.append ? ::open(where_.message(j.id).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)
-                          : ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (j.op == operation::retire)
+            continue;
+        bool append = j.op == operation::append;
+        fds[i] = open_for(j);
         if (fds[i] < 0) {
             j.result = last_error();
             continue;
@@ -153,12 +233,15 @@ void writer::write_batch(std::vector<job>& batch) {
 
         struct stat before {};
 
-        if (j.append && ::fstat(fds[i], &before) != 0)
+        if (append && ::fstat(fds[i], &before) != 0)
             j.result = last_error();
         if (!j.result)
             j.result = write_all(fds[i], j.pieces);
+        // A reused file is cut to the new message; its old bytes past the end go with it.
+        if (!j.result && j.reused && ::ftruncate(fds[i], static_cast<off_t>(total_size(j.pieces))))
+            j.result = last_error();
         // A failed append is taken back, so no partial line is left for a later one to follow.
-        if (j.result && j.append) [[maybe_unused]]
+        if (j.result && append) [[maybe_unused]]
             auto undone = ::ftruncate(fds[i], before.st_size);
     }
     if (batch.size() > 1)
@@ -170,13 +253,15 @@ void writer::write_batch(std::vector<job>& batch) {
         if (!j.result && ::fdatasync(fds[i]) != 0)
             j.result = last_error();
         ::close(fds[i]);
-        if (j.result && !j.append)
+        if (j.result && j.op == operation::create)
             ::unlink((where_.tmp() / j.id).c_str());
     }
     // Phase 2: renamed into queue/, then one fsync makes every rename durable.
+    auto retired_before = std::move(retired_);
+    retired_.clear();
     bool renamed = false;
     for (auto& j : batch) {
-        if (j.result || j.append)
+        if (j.result || j.op != operation::create)
             continue;
         auto tmp = where_.tmp() / j.id;
         if (::rename(tmp.c_str(), where_.message(j.id).c_str()) != 0) {
@@ -188,13 +273,22 @@ void writer::write_batch(std::vector<job>& batch) {
         j.pieces.clear();
         j.pieces.shrink_to_fit();
     }
-    if (renamed && ::fsync(queue_dir_fd_) != 0) {
+    bool synced = renamed && ::fsync(queue_dir_fd_) == 0;
+    if (synced) {
+        // Files retired before this fsync are durably out of queue/ now: overwriting one can no
+        // longer change a message that a power cut would bring back there.
+        for (auto& id : retired_before)
+            reusable_.push_back(std::move(id));
+    } else {
         auto ec = last_error();
+        retired_ = std::move(retired_before);  // to wait for a later fsync
+        if (!renamed)
+            return;
         log::error("spool_fsync_failed", {{"error", ec.message()}});
         // The renames may not be durable: do not acknowledge, and take the files back, so that a
         // message the client was told to retry is not also delivered.
         for (auto& j : batch)
-            if (!j.result && !j.append) {
+            if (!j.result && j.op == operation::create) {
                 j.result = ec;
                 ::unlink(where_.message(j.id).c_str());
             }

@@ -430,7 +430,10 @@ int main(int argc, char** argv) {
         writer.stop();
         workers.join();
         auto stats = writer.stats();
-        log::info("stopped", {{"spooled", stats.files}, {"batches", stats.batches}});
+        log::info(
+            "stopped",
+            {{"spooled", stats.files}, {"batches", stats.batches}, {"files_reused", stats.reused}}
+        );
     } catch (const std::exception& e) {
         log::error("fatal", {{"error", e.what()}});
         std::cerr << "outpostd: " << e.what() << "\n";

@@ -1,6 +1,8 @@
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -174,6 +176,71 @@ TEST_CASE("the writer makes files durable in queue/ and reports each completion"
     CHECK(stats.batches >= 1);
     // How many batches 20 concurrent writes take depends on the disk thread's timing; that the
     // files are durable is what tests/reliability/t-60-powerloss checks.
+}
+
+namespace {
+
+// One write, run to completion.
+std::error_code write_now(
+    boost::asio::io_context& io, spool::writer& w, const std::string& id, std::string bytes
+) {
+    std::error_code result = std::make_error_code(std::errc::interrupted);
+    w.async_write(id, std::vector<std::string>{std::move(bytes)}, [&](std::error_code ec) {
+        result = ec;
+    });
+    io.restart();
+    io.run();
+    return result;
+}
+
+}  // namespace
+
+TEST_CASE("a retired message's file is reused only after a directory fsync made it leave queue/") {
+    temp_dir dir;
+    spool::layout where{dir.path};
+    spool::prepare(where);
+    boost::asio::io_context io;
+    spool::writer w(where, io.get_executor());
+
+    auto a = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, a, std::string(5000, 'a')));
+    w.retire(a);
+    // The retirement in a batch of its own (it completes nothing, so wait for its effect).
+    for (int i = 0; i < 500 && fs::exists(where.message(a)); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(!fs::exists(where.message(a)));
+    // Written in the batch after the retirement, before any fsync of queue/ since: a power cut
+    // could still bring queue/<a> back, so a's file must not be overwritten yet.
+    auto b = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, b, "b"));
+    CHECK(w.stats().reused == 0);
+    CHECK(!fs::exists(where.message(a)));
+    CHECK(fs::exists(where.tmp() / a));
+    // b's batch fsynced queue/ after a left it: now a's file is free.
+    auto c = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, c, "the new message"));
+    CHECK(w.stats().reused == 1);
+    CHECK(slurp(where.message(c)) == "the new message");  // nothing of a's longer bytes
+    CHECK(fs::is_empty(where.tmp()));
+    CHECK(spool::list_queue(where) == std::vector<std::string>{b, c});
+
+    // Appends go to the reused file like to any other.
+    std::error_code appended = std::make_error_code(std::errc::interrupted);
+    w.async_append(c, "\nresult", [&](std::error_code ec) { appended = ec; });
+    io.restart();
+    io.run();
+    CHECK(!appended);
+    CHECK(slurp(where.message(c)) == "the new message\nresult");
+
+    // A large message's file is deleted rather than kept.
+    auto big = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, big, std::string(300 * 1024, 'x')));
+    w.retire(big);
+    for (int i = 0; i < 500 && fs::exists(where.message(big)); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(!write_now(io, w, spool::next_queue_id(), "d"));
+    CHECK(!fs::exists(where.message(big)));
+    CHECK(!fs::exists(where.tmp() / big));
 }
 
 TEST_CASE("a write that cannot happen reports the error and leaves nothing behind") {
