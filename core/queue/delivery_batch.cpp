@@ -436,8 +436,7 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
 
     // With a DSN still to send, send_due_dsn() removes the file after it.
     if (complete && !r_.dsn_due_.count(it.j.id) && !r_.dsn_sending_.count(it.j.id)) {
-        r_.writer_.retire(it.j.id);
-        log::info("message_done", {{"queue_id", it.j.id}});
+        r_.writer_.retire(it.j.id);  // logs event=message_done
     }
 }
 

@@ -140,10 +140,8 @@ asio::awaitable<void> runner::remove_if_done(std::string id) {
         auto rec = text ? spool::parse(*text) : std::nullopt;
         return rec && all_final(*rec);
     });
-    if (done) {
-        writer_.retire(id);
-        log::info("message_done", {{"queue_id", id}});
-    }
+    if (done)
+        writer_.retire(id);  // logs event=message_done
 }
 
 asio::awaitable<void> runner::retry_unrecorded() {

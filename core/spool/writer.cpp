@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <system_error>
+#include <utility>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -63,10 +64,9 @@ int rename_new(const std::filesystem::path& from, const std::filesystem::path& t
     return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
 }
 
-// Retired files kept for reuse: enough for a burst of deliveries, and only small ones, so the
-// pool never holds more than a few hundred megabytes of disk.
-constexpr std::size_t max_reusable = 2048;
-constexpr off_t max_reusable_size = 256 * 1024;
+bool disk_full(const std::error_code& ec) {
+    return ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
+}
 
 }  // namespace
 
@@ -76,9 +76,8 @@ int writer::open_for(job& j) {
     if (j.op == operation::append)
         return ::open(where_.message(j.id).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     auto tmp = where_.tmp() / j.id;
-    while (!reusable_.empty()) {
-        auto old = where_.tmp() / reusable_.front();
-        reusable_.pop_front();
+    while (auto name = pool_.take()) {
+        auto old = where_.tmp() / *name;
         if (rename_new(old, tmp) != 0) {
             ::unlink(old.c_str());
             continue;
@@ -94,6 +93,7 @@ int writer::open_for(job& j) {
 }
 
 void writer::retire_files(const std::vector<job>& batch) {
+    bool kept = false;
     for (const auto& j : batch) {
         if (j.op != operation::retire)
             continue;
@@ -101,13 +101,45 @@ void writer::retire_files(const std::vector<job>& batch) {
 
         struct stat st {};
 
-        bool keep = reusable_.size() < max_reusable && ::stat(from.c_str(), &st) == 0 &&
-                    st.st_size <= max_reusable_size;
-        if (keep && rename_new(from, where_.tmp() / j.id) == 0)
-            retired_.push_back(j.id);
-        else
+        // Two deliveries of one message may both have seen it complete: the first retires it.
+        if (::stat(from.c_str(), &st) != 0)
+            continue;
+        log::info("message_done", {{"queue_id", j.id}});
+        bool keep = pool_.fits(static_cast<std::uint64_t>(st.st_size));
+        if (keep && rename_new(from, where_.tmp() / j.id) == 0) {
+            pool_.retired(j.id, static_cast<std::uint64_t>(st.st_size));
+            kept = true;
+        } else {
             ::unlink(from.c_str());
+        }
     }
+    // Under load the next batch's fsync of queue/ makes these reusable; with nothing behind
+    // this batch, one fsync now does, rather than leaving them to wait for the next message.
+    if (kept && idle())
+        promote_retired();
+}
+
+void writer::promote_retired() {
+    if (pool_.waiting_for_sync() && ::fsync(queue_dir_fd_) == 0)
+        pool_.directory_synced();
+}
+
+void writer::delete_pool() {
+    for (const auto& name : pool_.drain())
+        ::unlink((where_.tmp() / name).c_str());
+}
+
+bool writer::idle() const {
+    std::lock_guard lock(mutex_);
+    return pending_.empty();
+}
+
+void writer::release_reusable() {
+    {
+        std::lock_guard lock(mutex_);
+        release_requested_ = true;
+    }
+    wake_.notify_one();
 }
 
 writer::writer(layout where, boost::asio::any_io_executor fallback)
@@ -115,6 +147,12 @@ writer::writer(layout where, boost::asio::any_io_executor fallback)
     queue_dir_fd_ = ::open(where_.queue().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (queue_dir_fd_ < 0)
         throw std::system_error(last_error(), "open " + where_.queue().string());
+    tmp_dir_fd_ = ::open(where_.tmp().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tmp_dir_fd_ < 0) {
+        auto ec = last_error();
+        ::close(queue_dir_fd_);
+        throw std::system_error(ec, "open " + where_.tmp().string());
+    }
     thread_ = std::thread([this] { run(); });
 }
 
@@ -122,6 +160,8 @@ writer::~writer() {
     stop();
     if (queue_dir_fd_ >= 0)
         ::close(queue_dir_fd_);
+    if (tmp_dir_fd_ >= 0)
+        ::close(tmp_dir_fd_);
 }
 
 void writer::stop() {
@@ -185,10 +225,12 @@ void writer::complete(job& j) {
 void writer::run() {
     std::vector<job> batch;
     for (;;) {
+        bool release = false;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-            if (pending_.empty())
+            wake_.wait(lock, [&] { return stopping_ || release_requested_ || !pending_.empty(); });
+            release = std::exchange(release_requested_, false);
+            if (pending_.empty() && !release)
                 return;  // stopping, and everything handed in is done
             batch.clear();
             while (!pending_.empty()) {
@@ -196,18 +238,29 @@ void writer::run() {
                 pending_.pop_front();
             }
         }
+        if (release)
+            delete_pool();
         write_batch(batch);
         retire_files(batch);
+        // A full disk: the pool's files are space the next write may need.
+        if (std::any_of(batch.begin(), batch.end(), [](const job& j) {
+                return disk_full(j.result);
+            }))
+            delete_pool();
+        auto written =
+            static_cast<std::uint64_t>(std::count_if(batch.begin(), batch.end(), [](const job& j) {
+                return j.op != operation::retire;
+            }));
         {
             std::lock_guard lock(mutex_);
-            stats_.files += static_cast<std::uint64_t>(std::count_if(
-                batch.begin(), batch.end(), [](const job& j) { return j.op != operation::retire; }
-            ));
+            stats_.files += written;
             stats_.reused += static_cast<std::uint64_t>(
                 std::count_if(batch.begin(), batch.end(), [](const job& j) { return j.reused; })
             );
-            stats_.batches += 1;
-            stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch.size());
+            if (written > 0) {
+                stats_.batches += 1;
+                stats_.largest_batch = std::max(stats_.largest_batch, written);
+            }
         }
         for (auto& j : batch)
             complete(j);
@@ -244,7 +297,9 @@ void writer::write_batch(std::vector<job>& batch) {
         if (j.result && append) [[maybe_unused]]
             auto undone = ::ftruncate(fds[i], before.st_size);
     }
-    if (batch.size() > 1)
+    if (std::count_if(batch.begin(), batch.end(), [](const job& j) {
+            return j.op != operation::retire;
+        }) > 1)
         ::syncfs(queue_dir_fd_);  // errors surface through the fdatasync calls below
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];
@@ -257,8 +312,6 @@ void writer::write_batch(std::vector<job>& batch) {
             ::unlink((where_.tmp() / j.id).c_str());
     }
     // Phase 2: renamed into queue/, then one fsync makes every rename durable.
-    auto retired_before = std::move(retired_);
-    retired_.clear();
     bool renamed = false;
     for (auto& j : batch) {
         if (j.result || j.op != operation::create)
@@ -273,15 +326,17 @@ void writer::write_batch(std::vector<job>& batch) {
         j.pieces.clear();
         j.pieces.shrink_to_fit();
     }
-    bool synced = renamed && ::fsync(queue_dir_fd_) == 0;
+    // tmp/ first: a name a file had there (its own, or a retired message's it was written into)
+    // must not outlive a power cut beside its new name in queue/, where emptying tmp/ at start
+    // would free the file under the queued message (ext4 without a journal has no fsck-free
+    // guarantee against that).
+    bool synced = renamed && ::fsync(tmp_dir_fd_) == 0 && ::fsync(queue_dir_fd_) == 0;
     if (synced) {
-        // Files retired before this fsync are durably out of queue/ now: overwriting one can no
-        // longer change a message that a power cut would bring back there.
-        for (auto& id : retired_before)
-            reusable_.push_back(std::move(id));
+        // Files retired before this fsync (retire_files runs after a batch's writes, on this
+        // thread) are durably out of queue/ now.
+        pool_.directory_synced();
     } else {
         auto ec = last_error();
-        retired_ = std::move(retired_before);  // to wait for a later fsync
         if (!renamed)
             return;
         log::error("spool_fsync_failed", {{"error", ec.message()}});

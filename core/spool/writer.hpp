@@ -19,6 +19,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 
+#include "core/spool/file_pool.hpp"
 #include "core/spool/layout.hpp"
 
 namespace outpost::spool {
@@ -55,13 +56,18 @@ public:
         return initiate(true, std::move(id), std::move(pieces), std::forward<Token>(token));
     }
 
-    // Takes a finished message out of queue/, in order with the writes handed in before it. Its
-    // file is not deleted but kept in tmp/ for a later new message to overwrite: creating and
-    // deleting a file per message was the spool's largest cost (an inode allocated and freed for
-    // each, and ext4 without a journal scans past every inode freed in the last minutes to find
-    // one). A crash loses nothing: tmp/ is emptied at start, and a message whose rename had not
-    // happened is still in queue/ with every recipient final, which recovery removes.
+    // Takes a finished message out of queue/, after the writes handed in before it. Its file is
+    // not deleted but kept in tmp/ (file_pool.hpp) for a later new message to overwrite:
+    // creating and deleting a file per message was the spool's largest cost (an inode allocated
+    // and freed for each, and ext4 without a journal scans past every inode freed in the last
+    // minutes to find one). A crash loses nothing: tmp/ is emptied at start, and a message whose
+    // rename had not happened is still in queue/ with every recipient final, which recovery
+    // removes.
     void retire(std::string id);
+
+    // Deletes the retired files kept for reuse (soon, on the disk thread): for when the spool's
+    // file system runs low, so that they never hold space that new mail is refused for.
+    void release_reusable();
 
     // Finishes what was handed in, then stops the thread. Later writes fail with ECANCELED.
     void stop();
@@ -118,10 +124,13 @@ private:
     bool stopping_ = false;
     writer_stats stats_;
     int queue_dir_fd_ = -1;
-    // Names in tmp/ of retired files (disk thread only): moved out of queue/ but not yet made
-    // durable there by a directory fsync, and free to overwrite.
-    std::vector<std::string> retired_;
-    std::deque<std::string> reusable_;
+    void promote_retired();
+    void delete_pool();
+    bool idle() const;
+
+    file_pool pool_;                  // retired files in tmp/; disk thread only
+    bool release_requested_ = false;  // under mutex_
+    int tmp_dir_fd_ = -1;
     std::thread thread_;
 };
 

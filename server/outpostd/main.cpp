@@ -224,8 +224,16 @@ int main(int argc, char** argv) {
         auto current = std::make_shared<const config::config>(cfg);
         listener::server server(io, current, intake, parts.users, parts.tls, workers);
         spool::space_guard space(where.root, cfg.server.spool_reserve);
-        server.set_storage_low([&space] { return space.low(); });
-        intake.set_storage_low([&space](std::uint64_t bytes) { return space.low(bytes); });
+        // Low on space: the retired files the writer keeps for reuse are deleted first, so they
+        // never hold space that new mail is refused for.
+        auto storage_low = [&space, &writer](std::uint64_t bytes) {
+            bool low = space.low(bytes);
+            if (low)
+                writer.release_reusable();
+            return low;
+        };
+        server.set_storage_low([storage_low] { return storage_low(0); });
+        intake.set_storage_low(storage_low);
 
         auto stores = daemon::open_bounce_stores(cfg);
         queue::feedback feedback(cfg.bounce, stores.secrets, *stores.list, *stores.state);

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <doctest/doctest.h>
 
+#include "core/spool/file_pool.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/spool/record.hpp"
@@ -178,6 +180,44 @@ TEST_CASE("the writer makes files durable in queue/ and reports each completion"
     // files are durable is what tests/reliability/t-60-powerloss checks.
 }
 
+TEST_CASE("a retired file is free to overwrite only after a directory fsync") {
+    spool::file_pool pool;
+    REQUIRE(pool.fits(5000));
+    pool.retired("A", 5000);
+    pool.retired("B", 100);
+    // queue/ not yet fsynced since they left it: a power cut could bring their names back.
+    CHECK(!pool.take());
+    CHECK(pool.waiting_for_sync());
+    pool.directory_synced();
+    CHECK(!pool.waiting_for_sync());
+    pool.retired("C", 10);  // after the fsync: waits for the next one
+    CHECK(pool.take() == std::optional<std::string>("A"));
+    CHECK(pool.take() == std::optional<std::string>("B"));
+    CHECK(!pool.take());
+    CHECK(pool.bytes() == 10);
+    CHECK(pool.drain() == std::vector<std::string>{"C"});
+    CHECK(pool.files() == 0);
+    CHECK(pool.bytes() == 0);
+}
+
+TEST_CASE("the pool of retired files is bounded in files, bytes and file size") {
+    spool::file_pool pool(spool::file_pool::limits{3, 1000, 400});
+    CHECK(!pool.fits(401));  // too large to keep
+    CHECK(pool.fits(400));
+    pool.retired("a", 400);
+    pool.retired("b", 400);
+    CHECK(!pool.fits(201));  // would pass 1,000 bytes
+    CHECK(pool.fits(200));
+    pool.retired("c", 200);
+    CHECK(!pool.fits(0));  // three files
+    pool.directory_synced();
+    CHECK(pool.take().has_value());
+    CHECK(pool.fits(400));  // taken files leave the count and the bytes
+    auto left = pool.drain();
+    CHECK(left.size() == 2);
+    CHECK(pool.fits(400));
+}
+
 namespace {
 
 // One write, run to completion.
@@ -193,9 +233,17 @@ std::error_code write_now(
     return result;
 }
 
+// Retirement completes nothing: wait for its effect on disk.
+template <class Predicate>
+bool eventually(Predicate done) {
+    for (int i = 0; i < 500 && !done(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+}
+
 }  // namespace
 
-TEST_CASE("a retired message's file is reused only after a directory fsync made it leave queue/") {
+TEST_CASE("a retired message's file is overwritten by a later message, cut to its length") {
     temp_dir dir;
     spool::layout where{dir.path};
     spool::prepare(where);
@@ -205,42 +253,40 @@ TEST_CASE("a retired message's file is reused only after a directory fsync made 
     auto a = spool::next_queue_id();
     REQUIRE(!write_now(io, w, a, std::string(5000, 'a')));
     w.retire(a);
-    // The retirement in a batch of its own (it completes nothing, so wait for its effect).
-    for (int i = 0; i < 500 && fs::exists(where.message(a)); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(!fs::exists(where.message(a)));
-    // Written in the batch after the retirement, before any fsync of queue/ since: a power cut
-    // could still bring queue/<a> back, so a's file must not be overwritten yet.
-    auto b = spool::next_queue_id();
-    REQUIRE(!write_now(io, w, b, "b"));
-    CHECK(w.stats().reused == 0);
-    CHECK(!fs::exists(where.message(a)));
+    REQUIRE(eventually([&] { return !fs::exists(where.message(a)); }));
     CHECK(fs::exists(where.tmp() / a));
-    // b's batch fsynced queue/ after a left it: now a's file is free.
-    auto c = spool::next_queue_id();
-    REQUIRE(!write_now(io, w, c, "the new message"));
+    // With nothing behind it the writer fsyncs queue/ at once, so a's file is free now.
+    auto b = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, b, "the new message"));
     CHECK(w.stats().reused == 1);
-    CHECK(slurp(where.message(c)) == "the new message");  // nothing of a's longer bytes
+    CHECK(slurp(where.message(b)) == "the new message");  // nothing of a's longer bytes
     CHECK(fs::is_empty(where.tmp()));
-    CHECK(spool::list_queue(where) == std::vector<std::string>{b, c});
+    CHECK(spool::list_queue(where) == std::vector<std::string>{b});
 
     // Appends go to the reused file like to any other.
     std::error_code appended = std::make_error_code(std::errc::interrupted);
-    w.async_append(c, "\nresult", [&](std::error_code ec) { appended = ec; });
+    w.async_append(b, "\nresult", [&](std::error_code ec) { appended = ec; });
     io.restart();
     io.run();
     CHECK(!appended);
-    CHECK(slurp(where.message(c)) == "the new message\nresult");
+    CHECK(slurp(where.message(b)) == "the new message\nresult");
 
     // A large message's file is deleted rather than kept.
     auto big = spool::next_queue_id();
     REQUIRE(!write_now(io, w, big, std::string(300 * 1024, 'x')));
     w.retire(big);
-    for (int i = 0; i < 500 && fs::exists(where.message(big)); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(!write_now(io, w, spool::next_queue_id(), "d"));
-    CHECK(!fs::exists(where.message(big)));
+    REQUIRE(eventually([&] { return !fs::exists(where.message(big)); }));
     CHECK(!fs::exists(where.tmp() / big));
+
+    // Low on space: the kept files go.
+    auto c = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, c, "c"));
+    w.retire(c);
+    REQUIRE(eventually([&] { return fs::exists(where.tmp() / c); }));
+    w.release_reusable();
+    CHECK(eventually([&] { return fs::is_empty(where.tmp()); }));
+    REQUIRE(!write_now(io, w, spool::next_queue_id(), "d"));
+    CHECK(w.stats().reused == 1);
 }
 
 TEST_CASE("a write that cannot happen reports the error and leaves nothing behind") {
