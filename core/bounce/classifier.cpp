@@ -161,6 +161,9 @@ std::vector<classification> classify_dsn(const dsn& report) {
             // "X-Unix; 71" is a local delivery program failing.
             const auto& own =
                 rcpt.diagnostic_code.empty() && about.empty() ? report.human_text : about;
+            auto host = detail::remote_host_in(rcpt.remote_mta);
+            if (host.empty())
+                host = detail::remote_host_in(rcpt.diagnostic_code + "\n" + own);
             c.why = decide(
                 {{},
                  rcpt.diagnostic_code + "\n" + own,
@@ -169,7 +172,8 @@ std::vector<classification> classify_dsn(const dsn& report) {
                  0,
                  rcpt.diagnostic_type,
                  delayed,
-                 {}}
+                 {},
+                 std::move(host)}
             );
         }
         finish(c, delayed || c.status.starts_with('4'));
@@ -196,7 +200,15 @@ std::vector<classification> classify_text(const entity& message) {
         // report is context, and nothing in it makes `onhold`.
         bool own = !named.line.empty() || named.text != report.text;
         c.why = decide(
-            {named.line, own ? named.text : std::string(), context, c.status, code, {}, delayed, {}}
+            {named.line,
+             own ? named.text : std::string(),
+             context,
+             c.status,
+             code,
+             {},
+             delayed,
+             {},
+             detail::remote_host_in(named.text)}
         );
         c.diagnostic = one_line(named.text);
         finish(c, temporary);

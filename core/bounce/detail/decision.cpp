@@ -307,6 +307,11 @@ reason decide(const evidence& ev) {
     auto context = bounded(normalize(ev.context));
     // Without a diagnostic of its own, the report's human-readable text is the diagnostic.
     const auto& text = own.empty() ? context : own;
+    // What the receiving provider means by its words, when one of its own hosts answered.
+    if (!ev.remote_host.empty() && !ev.status.starts_with("2."))
+        if (auto why =
+                rules().rhost(ev.remote_host, ev.status, command_of(ev, text, context), text))
+            return refine(*why, ev);
     if (auto why = decide_by_first_line(ev, context))
         return refine(*why, ev);
     if (auto why = decide_from(facts_of(ev, text, context)))

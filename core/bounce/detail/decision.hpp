@@ -33,6 +33,7 @@ struct evidence {
     std::string diagnostic_type;  // "smtp", "x-unix", ...; "" when not given
     bool delayed = false;
     std::optional<reply_phase> phase;  // known for synchronous replies
+    std::string remote_host = {};      // the receiving host that answered, "" when unknown
 };
 
 // The reason: the status and the reply code first, then MTA-specific phrases, then the phrases

@@ -2,6 +2,7 @@
 #include "core/bounce/detail/rules.hpp"
 
 #include <algorithm>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -16,7 +17,7 @@ constexpr std::size_t reason_count = static_cast<std::size_t>(reason::virusdetec
 bool valid_kind(std::string_view kind) {
     for (std::string_view k :
          {"text", "pair", "regex", "isnot", "lhost", "lhostre", "status", "command", "pseudo",
-          "marker", "autoreply", "bounce", "delayed"})
+          "marker", "autoreply", "bounce", "delayed", "rhost"})
         if (k == kind)
             return true;
     return false;
@@ -112,6 +113,43 @@ std::vector<std::string> guards_of(std::string_view pattern) {
     return {std::string(pattern.substr(0, n))};
 }
 
+// "mfsmax.docomo.ne.jp" is "docomo.ne.jp" or under it.
+bool host_under(std::string_view host, std::string_view domain) {
+    if (domain.starts_with('.'))
+        domain.remove_prefix(1);
+    if (domain.empty() || host.size() < domain.size() || !host.ends_with(domain))
+        return false;
+    return host.size() == domain.size() || host[host.size() - domain.size() - 1] == '.';
+}
+
+// rhost REASON PROVIDER HOSTS STATUS COMMAND PHRASE; an error message when malformed.
+std::string parse_rhost(std::span<const std::string_view> cols, rule& r) {
+    if (cols.size() != 7)
+        return "expected rhost<TAB>REASON<TAB>PROVIDER<TAB>HOSTS<TAB>STATUS<TAB>COMMAND<TAB>PHRASE";
+    auto why = parse_reason(cols[1]);
+    if (!why)
+        return fmt::format("unknown reason \"{}\"", cols[1]);
+    r.why = *why;
+    r.mtas.emplace_back(util::trim(cols[2]));
+    for (auto host : util::split(cols[3], ','))
+        if (auto h = util::trim(host); !h.empty())
+            r.hosts.push_back(normalize(h));
+    if (r.hosts.empty())
+        return "an rhost row needs its provider's hosts";
+    if (cols[4] != "-")
+        r.status = std::string(cols[4]);
+    if (cols[5] != "-") {
+        if (!valid_command(cols[5]))
+            return fmt::format("unknown command \"{}\"", cols[5]);
+        r.command = std::string(cols[5]);
+    }
+    if (cols[6] != "-")
+        r.pattern = normalize(cols[6]);
+    if (r.status.empty() && r.command.empty() && r.pattern.empty())
+        return "an rhost row needs a status, a command or a phrase";
+    return {};
+}
+
 bool is_phrase_kind(std::string_view kind) {
     return kind == "text" || kind == "pair" || kind == "regex";
 }
@@ -148,6 +186,17 @@ rule_set::rule_set(std::string_view tsv) : phrases_(reason_count), vetoes_(reaso
         if (line.empty() || line.front() == '#')
             continue;
         auto cols = util::split_tabs(line);
+        if (!cols.empty() && cols[0] == "rhost") {
+            rule r;
+            r.kind = "rhost";
+            r.line = line_no;
+            if (auto error = parse_rhost(cols, r); !error.empty()) {
+                errors_.push_back(fmt::format("rules.tsv:{}: {}", line_no, error));
+                continue;
+            }
+            add(std::move(r));
+            continue;
+        }
         bool lhost_row = !cols.empty() && (cols[0] == "lhost" || cols[0] == "lhostre");
         if (cols.size() == 4 && lhost_row)
             cols.pop_back();  // the MTA names, read below
@@ -214,19 +263,23 @@ rule_set::rule_set(std::string_view tsv) : phrases_(reason_count), vetoes_(reaso
         } else {
             r.pattern = normalize(cols[2]);
         }
-        auto index = rules_.size();
-        auto slot = std::find_if(kinds_.begin(), kinds_.end(), [&](const auto& k) {
-            return k.first == r.kind;
-        });
-        if (slot == kinds_.end())
-            slot = kinds_.insert(kinds_.end(), {r.kind, {}});
-        slot->second.push_back(index);
-        if (is_phrase_kind(r.kind))
-            phrases_[static_cast<std::size_t>(r.why)].push_back(index);
-        else if (r.kind == "isnot")
-            vetoes_[static_cast<std::size_t>(r.why)].push_back(index);
-        rules_.push_back(std::move(r));
+        add(std::move(r));
     }
+}
+
+void rule_set::add(rule r) {
+    auto index = rules_.size();
+    auto slot = std::find_if(kinds_.begin(), kinds_.end(), [&](const auto& k) {
+        return k.first == r.kind;
+    });
+    if (slot == kinds_.end())
+        slot = kinds_.insert(kinds_.end(), {r.kind, {}});
+    slot->second.push_back(index);
+    if (is_phrase_kind(r.kind))
+        phrases_[static_cast<std::size_t>(r.why)].push_back(index);
+    else if (r.kind == "isnot")
+        vetoes_[static_cast<std::size_t>(r.why)].push_back(index);
+    rules_.push_back(std::move(r));
 }
 
 bool rule_set::phrase_in(const rule& r, std::string_view text) {
@@ -378,6 +431,26 @@ scoped_rules::~scoped_rules() {
     replacement = previous_;
 }
 
+std::optional<reason> rule_set::rhost(
+    std::string_view host, std::string_view status, std::string_view command, std::string_view text
+) const {
+    if (host.empty())
+        return std::nullopt;
+    for (auto i : of_kind("rhost")) {
+        const auto& r = rules_[i];
+        if (std::none_of(r.hosts.begin(), r.hosts.end(), [&](const auto& h) {
+                return host_under(host, h);
+            }))
+            continue;
+        if ((!r.status.empty() && r.status != status) ||
+            (!r.command.empty() && r.command != command) ||
+            (!r.pattern.empty() && text.find(r.pattern) == std::string_view::npos))
+            continue;
+        return r.why;
+    }
+    return std::nullopt;
+}
+
 std::string rules_without(std::string_view tsv, std::string_view mta) {
     std::string out;
     std::size_t pos = 0;
@@ -390,6 +463,8 @@ std::string rules_without(std::string_view tsv, std::string_view mta) {
         if (cols.size() == 4 && (cols[0] == "lhost" || cols[0] == "lhostre"))
             for (auto name : util::split(cols[3], ','))
                 drop = drop || util::trim(name) == mta;
+        if (cols.size() == 7 && cols[0] == "rhost")
+            drop = util::trim(cols[2]) == mta;
         if (!drop)
             out.append(line);
     }

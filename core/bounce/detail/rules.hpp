@@ -36,6 +36,13 @@ std::string normalize(std::string_view text);
 //   autoreply -       a Subject: that marks an auto-reply ("out of office")
 //   bounce   -        a Subject: that marks a bounce ("undeliverable", "returned mail")
 //   delayed  -        text saying the message is only delayed, so the status is temporary
+//   rhost    REASON   what one receiving provider means, when its own hosts refused the mail:
+//                     rhost REASON PROVIDER HOSTS STATUS COMMAND PHRASE, "-" for any of the
+//                     last three. HOSTS: comma-separated names, each matching itself and its
+//                     subdomains ("docomo.ne.jp" matches "mfsmax.docomo.ne.jp"). Such a row
+//                     decides before every other kind; for texts that mean one thing at one
+//                     provider and another elsewhere ("550 Unknown user" after DATA at NTT
+//                     DOCOMO is the recipient refusing the sender).
 struct rule {
     std::string kind;
     // How the pattern matches, decided once from the kind: a substring, ordered fragments or a
@@ -45,7 +52,9 @@ struct rule {
     std::string command;                 // for `command` rows
     std::string pattern;                 // normalized, except status/pseudo/regex
     std::vector<std::string> fragments;  // for `pair` rows
-    std::vector<std::string> mtas;       // for `lhost` rows: who writes the phrase
+    std::vector<std::string> mtas;       // for `lhost` and `rhost` rows: who writes the phrase
+    std::vector<std::string> hosts;      // for `rhost` rows: the provider's receiving hosts
+    std::string status;                  // for `rhost` rows: the status it needs, "" for any
     std::optional<std::regex> compiled;
     // For regex rows: literals of which one must occur for the expression to match, read from
     // its start ("\bspf\b..." needs "spf", "\b(lpn|ofr)_..." needs "lpn" or "ofr"), so
@@ -73,6 +82,14 @@ public:
     std::optional<match_result> match(std::string_view normalized_text) const;
     // The reason an MTA-specific (`lhost`) phrase in the normalized text names; nullopt when none.
     std::optional<reason> lhost(std::string_view normalized_text) const;
+    // The reason a `rhost` row gives for a refusal by `host` (lower case) with this status,
+    // refused command and normalized text; nullopt when none applies.
+    std::optional<reason> rhost(
+        std::string_view host,
+        std::string_view status,
+        std::string_view command,
+        std::string_view normalized_text
+    ) const;
     // The SMTP command the text says was refused, the one named last; "" when none.
     std::string command(std::string_view normalized_text) const;
     // The reason an RFC 3463 code names on its own: an exact status row, then an "x.S.D" row.
@@ -93,6 +110,7 @@ public:
     std::size_t size() const { return rules_.size(); }
 
 private:
+    void add(rule r);
     bool any(std::string_view kind, std::string_view text, bool prefix) const;
     static bool phrase_in(const rule& r, std::string_view text);
     const std::vector<std::size_t>& of_kind(std::string_view kind) const;
@@ -126,7 +144,8 @@ private:
     const rule_set* previous_;
 };
 
-// The table without the lhost rows whose fourth column names `mta`.
+// The table without the lhost rows whose fourth column names `mta`, and the rhost rows of that
+// provider.
 std::string rules_without(std::string_view tsv, std::string_view mta);
 
 }  // namespace outpost::bounce::detail

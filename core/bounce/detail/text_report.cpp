@@ -246,6 +246,55 @@ int find_reply_code(std::string_view text) {
     return 0;
 }
 
+namespace {
+
+bool host_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+// The host name that starts `text` (lower case), when it has a dot; "" otherwise.
+std::string host_at(std::string_view text) {
+    std::size_t n = 0;
+    while (n < text.size() && n < 255 && host_char(text[n]))
+        ++n;
+    auto name = text.substr(0, n);
+    while (name.ends_with('.'))
+        name.remove_suffix(1);
+    if (name.find('.') == std::string_view::npos || name.starts_with('.'))
+        return {};
+    return std::string(name);
+}
+
+}  // namespace
+
+std::string remote_host_in(std::string_view text) {
+    constexpr std::size_t max_text = 64 * 1024;
+    auto lower = normalize(text.substr(0, max_text));
+    std::string_view t = lower;
+    // A Remote-MTA value: the host alone, maybe followed by its address.
+    if (auto name = host_at(t); !name.empty() && name.size() + 1 >= t.size())
+        return name;
+    if (auto name = host_at(t); !name.empty() && t.substr(name.size()).starts_with(" ["))
+        return name;
+    for (std::string_view lead : {"host ", "while talking to "}) {
+        for (auto at = t.find(lead); at != std::string_view::npos; at = t.find(lead, at + 1)) {
+            if (at > 0 && host_char(t[at - 1]))
+                continue;
+            auto rest = t.substr(at + lead.size());
+            auto name = host_at(rest);
+            if (name.empty())
+                continue;
+            auto after = rest.substr(name.size());
+            while (after.starts_with('.'))
+                after.remove_prefix(1);
+            if (lead == "host " ? (after.starts_with('[') || after.starts_with(" ["))
+                                : after.starts_with(':'))
+                return name;
+        }
+    }
+    return {};
+}
+
 text_report read_report(const entity& message) {
     std::string all;
     bool stop = false;

@@ -33,6 +33,12 @@ std::string find_status(std::string_view text, bool success = false);
 // A three-digit SMTP reply code (4xx, 5xx) at a word start in the text; 0 when none.
 int find_reply_code(std::string_view text);
 
+// The receiving host a report names as the one that answered: Postfix's "host mx.example.com
+// [192.0.2.1] said:", Exim's "host mx.example.com [192.0.2.1]:", Sendmail's "... while talking
+// to mx.example.com.:", or a Remote-MTA value ("mx.example.com [192.0.2.1]"). Lower case, without
+// a final dot; "" when none.
+std::string remote_host_in(std::string_view text);
+
 // The human-readable report of a bounce: the text parts before any enclosed message, decoded to
 // UTF-8 (HTML reduced to its text), cut at the line that starts the returned original message
 // (a `marker` rule, or the first header line of an inline copy).

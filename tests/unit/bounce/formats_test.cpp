@@ -6,6 +6,7 @@
 
 #include "core/bounce/classifier.hpp"
 #include "core/bounce/detail/rules.hpp"
+#include "core/bounce/detail/text_report.hpp"
 
 using namespace outpost::bounce;
 
@@ -502,4 +503,75 @@ TEST_CASE("Mimecast: a security policy's signature is a virus or spam score, not
     auto host = classify(outpost::smtp::reply{
         554, "", "Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554"});
     CHECK(host.why == reason::policyviolation);
+}
+
+TEST_CASE("the host that answered is read from Postfix, Exim, Sendmail and Remote-MTA") {
+    using detail::remote_host_in;
+    CHECK(
+        remote_host_in("<a@b.example>: host MFSMAX.docomo.ne.jp[203.0.113.1] said: 550 x") ==
+        "mfsmax.docomo.ne.jp"
+    );
+    CHECK(
+        remote_host_in("SMTP error from remote mail server after RCPT TO:<a@b.example>:\n"
+                       "    host mx.example.net [192.0.2.7]: 550 5.1.1 No such user"
+        ) == "mx.example.net"
+    );
+    CHECK(
+        remote_host_in("... while talking to mx1.example.org.:\n>>> DATA\n<<< 554 refused") ==
+        "mx1.example.org"
+    );
+    CHECK(remote_host_in("service222.mimecast.com") == "service222.mimecast.com");
+    CHECK(remote_host_in("mx.example.com [192.0.2.1]") == "mx.example.com");
+    CHECK(remote_host_in("550 5.1.1 user unknown").empty());
+    CHECK(remote_host_in("the host is down [192.0.2.1]").empty());     // no dotted name
+    CHECK(remote_host_in("ghost mx.example.com[192.0.2.1]").empty());  // not the word "host"
+}
+
+namespace {
+
+std::string docomo_bounce(const std::string& host, const std::string& command) {
+    return dsn(
+        "<kuro@docomo.example>: host " + host + "[192.0.2.9] said: 550 Unknown user " +
+            "kuro@docomo.example (in reply to " + command + " command)\n",
+        "Final-Recipient: rfc822; kuro@docomo.example\nAction: failed\nStatus: 5.0.0\n"
+        "Remote-MTA: dns; " +
+            host + "\nDiagnostic-Code: smtp; 550 Unknown user kuro@docomo.example\n"
+    );
+}
+
+}  // namespace
+
+TEST_CASE("NTT DOCOMO: Unknown user after DATA is a refused sender, after RCPT a missing mailbox") {
+    auto data = only(docomo_bounce("mfsmax.docomo.ne.jp", "end of DATA"));
+    CHECK(data.why == reason::rejected);
+    CHECK(data.hardness == severity::soft);
+    auto rcpt = only(docomo_bounce("mfsmax.docomo.ne.jp", "RCPT TO"));
+    CHECK(rcpt.why == reason::userunknown);
+    CHECK(rcpt.hardness == severity::hard);
+    // The same words from any other host after DATA: a filter (the generic reading).
+    auto elsewhere = only(docomo_bounce("mx.example.net", "end of DATA"));
+    CHECK(elsewhere.why == reason::filtered);
+}
+
+TEST_CASE("rhost rows: a provider's hosts and subdomains, every condition, malformed rows named") {
+    detail::rule_set r{
+        "rhost\trejected\tacme\tacme.example,.other.example\t5.0.0\tDATA\t-\n"
+        "rhost\tmailboxfull\tacme\tacme.example\t-\t-\ttoo much mail\n"
+        "rhost\tbogus\tacme\tacme.example\t-\t-\tx\n"
+        "rhost\trejected\tacme\tacme.example\t-\t-\t-\n"
+        "rhost\trejected\tacme\tacme.example\t-\tNOPE\t-\n"
+        "rhost\trejected\tacme\t\t5.0.0\t-\t-\n"
+        "rhost\trejected\tacme\tacme.example\t5.0.0\n"};
+    CHECK(r.errors().size() == 5);
+    CHECK(r.rhost("mx.acme.example", "5.0.0", "DATA", "") == reason::rejected);
+    CHECK(r.rhost("acme.example", "5.0.0", "DATA", "") == reason::rejected);
+    CHECK(r.rhost("mx.other.example", "5.0.0", "DATA", "") == reason::rejected);
+    CHECK(!r.rhost("notacme.example", "5.0.0", "DATA", ""));  // not a subdomain
+    CHECK(!r.rhost("mx.acme.example", "5.0.0", "RCPT", ""));
+    CHECK(!r.rhost("mx.acme.example", "5.1.1", "DATA", ""));
+    CHECK(r.rhost("mx.acme.example", "", "", "552 too much mail data") == reason::mailboxfull);
+    CHECK(!r.rhost("", "5.0.0", "DATA", ""));
+    CHECK(
+        detail::rules_without("rhost\trejected\tacme\tacme.example\t5.0.0\t-\t-\n", "acme").empty()
+    );
 }
