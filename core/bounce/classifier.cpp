@@ -271,7 +271,7 @@ std::vector<classification> classify_ses(const detail::ses_notification& n) {
 
 }  // namespace
 
-classification classify(const smtp::reply& reply, reply_phase phase) {
+classification classify(const smtp::reply& reply, reply_phase phase, std::string_view remote_host) {
     classification c;
     c.diagnostic = one_line(reply.text);
     c.status = reply.enhanced;
@@ -285,7 +285,17 @@ classification classify(const smtp::reply& reply, reply_phase phase) {
     if (reply.positive()) {
         c.why = reason::delivered;
     } else {
-        c.why = decide({{}, reply.text, {}, c.status, reply.code, "smtp", false, phase});
+        c.why = decide(
+            {{},
+             reply.text,
+             {},
+             c.status,
+             reply.code,
+             "smtp",
+             false,
+             phase,
+             detail::remote_host_in(remote_host)}
+        );
         if ((c.why == reason::undefined || c.why == reason::onhold) &&
             (reply.code == 421 || reply.code == 450 || reply.code == 451))
             c.why = reason::systemerror;

@@ -25,7 +25,10 @@ enum class reply_phase { rcpt, data, other };
 
 // Classifies a synchronous reply to RCPT, DATA or end of data. A positive reply is `delivered`.
 // The enhanced code is taken from the reply, or from the start of its text, or derived.
-classification classify(const smtp::reply& r, reply_phase phase = reply_phase::rcpt);
+// `remote_host`, the name of the host that answered, lets its provider's `rhost` rows decide.
+classification classify(
+    const smtp::reply& r, reply_phase phase = reply_phase::rcpt, std::string_view remote_host = {}
+);
 
 // Classifies a whole bounce message: an RFC 3464 DSN, an ARF report (RFC 5965, reason
 // `feedback`), an auto-reply (RFC 3834, `vacation`), or one of the non-standard formats the rules

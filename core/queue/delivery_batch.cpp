@@ -610,7 +610,8 @@ void delivery_batch::report(
             feedback->on_delivered(address);
         else if (bounced && outcome.reply)
             feedback->on_reply(
-                address, *outcome.reply, outcome.phase, it.j.id, message_id_of(it), t
+                address, *outcome.reply, outcome.phase, it.j.id, message_id_of(it), t,
+                r ? r->host : std::string()
             );
         else if (bounced && route_failure_ && route_failure_->permanent)
             feedback->on_reply(

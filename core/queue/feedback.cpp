@@ -107,10 +107,11 @@ void feedback::on_reply(
     bounce::reply_phase phase,
     const std::string& queue_id,
     const std::string& message_id,
-    std::int64_t now
+    std::int64_t now,
+    std::string_view host
 ) {
     record(
-        address, bounce::classify(reply, phase), suppression::source::smtp_reply, queue_id,
+        address, bounce::classify(reply, phase, host), suppression::source::smtp_reply, queue_id,
         message_id, now
     );
 }

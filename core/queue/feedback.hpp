@@ -39,14 +39,16 @@ public:
     ) const;
     void remember_sent(std::span<const suppression::sent_entry> entries);
 
-    // A permanent failure reported by the receiving server during delivery.
+    // A permanent failure reported by the receiving server (named by `host`, "" when none)
+    // during delivery.
     void on_reply(
         const std::string& address,
         const smtp::reply& reply,
         bounce::reply_phase phase,
         const std::string& queue_id,
         const std::string& message_id,
-        std::int64_t now
+        std::int64_t now,
+        std::string_view host = {}
     );
     void on_delivered(const std::string& address);
 

@@ -307,11 +307,15 @@ reason decide(const evidence& ev) {
     auto context = bounded(normalize(ev.context));
     // Without a diagnostic of its own, the report's human-readable text is the diagnostic.
     const auto& text = own.empty() ? context : own;
-    // What the receiving provider means by its words, when one of its own hosts answered.
-    if (!ev.remote_host.empty() && !ev.status.starts_with("2."))
-        if (auto why =
-                rules().rhost(ev.remote_host, ev.status, command_of(ev, text, context), text))
+    // What the receiving provider means by its words, when one of its own hosts answered. A
+    // reply without an enhanced code says only its class ("5.0.0").
+    if (!ev.remote_host.empty() && !ev.status.starts_with("2.")) {
+        auto status = ev.status;
+        if (status.empty() && ev.reply_code >= 400 && ev.reply_code < 600)
+            status = ev.reply_code >= 500 ? "5.0.0" : "4.0.0";
+        if (auto why = rules().rhost(ev.remote_host, status, command_of(ev, text, context), text))
             return refine(*why, ev);
+    }
     if (auto why = decide_by_first_line(ev, context))
         return refine(*why, ev);
     if (auto why = decide_from(facts_of(ev, text, context)))

@@ -551,6 +551,11 @@ TEST_CASE("NTT DOCOMO: Unknown user after DATA is a refused sender, after RCPT a
     // The same words from any other host after DATA: a filter (the generic reading).
     auto elsewhere = only(docomo_bounce("mx.example.net", "end of DATA"));
     CHECK(elsewhere.why == reason::filtered);
+    // Heard during delivery, from the MX host delivery talked to.
+    outpost::smtp::reply unknown{550, "", "Unknown user kuro@docomo.example"};
+    CHECK(classify(unknown, reply_phase::data, "mfsmax.docomo.ne.jp").why == reason::rejected);
+    CHECK(classify(unknown, reply_phase::rcpt, "mfsmax.docomo.ne.jp").why == reason::userunknown);
+    CHECK(classify(unknown, reply_phase::data, "mx.example.net").why == reason::filtered);
 }
 
 TEST_CASE("rhost rows: a provider's hosts and subdomains, every condition, malformed rows named") {
