@@ -4,6 +4,7 @@
 #include "core/bounce/detail/decision.hpp"
 
 #include <array>
+#include <string>
 
 #include "core/bounce/detail/rules.hpp"
 #include "core/bounce/detail/text_report.hpp"
@@ -313,7 +314,11 @@ reason decide(const evidence& ev) {
         auto status = ev.status;
         if (status.empty() && ev.reply_code >= 400 && ev.reply_code < 600)
             status = ev.reply_code >= 500 ? "5.0.0" : "4.0.0";
-        if (auto why = rules().rhost(ev.remote_host, status, command_of(ev, text, context), text))
+        // A reply heard during delivery comes without its code, which rows may quote.
+        auto said = text;
+        if (ev.reply_code > 0 && !said.starts_with(std::to_string(ev.reply_code)))
+            said = std::to_string(ev.reply_code) + " " + said;
+        if (auto why = rules().rhost(ev.remote_host, status, command_of(ev, text, context), said))
             return refine(*why, ev);
     }
     if (auto why = decide_by_first_line(ev, context))

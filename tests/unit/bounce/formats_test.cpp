@@ -525,6 +525,9 @@ TEST_CASE("the host that answered is read from Postfix, Exim, Sendmail and Remot
     CHECK(remote_host_in("550 5.1.1 user unknown").empty());
     CHECK(remote_host_in("the host is down [192.0.2.1]").empty());     // no dotted name
     CHECK(remote_host_in("ghost mx.example.com[192.0.2.1]").empty());  // not the word "host"
+    CHECK(remote_host_in("Host or domain name not found. Name service error for name=example.com "
+                         "type=A: Host not found")
+              .empty());
 }
 
 namespace {
@@ -556,6 +559,41 @@ TEST_CASE("NTT DOCOMO: Unknown user after DATA is a refused sender, after RCPT a
     CHECK(classify(unknown, reply_phase::data, "mfsmax.docomo.ne.jp").why == reason::rejected);
     CHECK(classify(unknown, reply_phase::rcpt, "mfsmax.docomo.ne.jp").why == reason::userunknown);
     CHECK(classify(unknown, reply_phase::data, "mx.example.net").why == reason::filtered);
+    // A policy refusal from the same host is no missing mailbox.
+    outpost::smtp::reply blocked{554, "", "Your IP is blocked"};
+    CHECK(classify(blocked, reply_phase::rcpt, "mfsmax.docomo.ne.jp").why != reason::userunknown);
+}
+
+TEST_CASE("au (KDDI): '550 : User unknown' from its hosts is a filter, with an address a mailbox") {
+    outpost::smtp::reply filter{550, "", ": User unknown"};
+    CHECK(classify(filter, reply_phase::rcpt, "msmx.au.com").why == reason::filtered);
+    CHECK(classify(filter, reply_phase::rcpt, "msmx.au.com").hardness == severity::soft);
+    outpost::smtp::reply missing{550, "", "<kuro@au.example>: User unknown"};
+    CHECK(classify(missing, reply_phase::rcpt, "msmx.au.com").why == reason::userunknown);
+}
+
+TEST_CASE("the host is read from a Postfix report's text when there is no DSN") {
+    auto c = only(
+        "From: MAILER-DAEMON@relay.example.org\n"
+        "To: sender@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n\n"
+        "This is the mail system at host relay.example.org.\n\n"
+        "<kuro@docomo.example>: host mfsmax.docomo.ne.jp[192.0.2.9] said: 550 Unknown user\n"
+        "    kuro@docomo.example (in reply to end of DATA command)\n"
+    );
+    CHECK(c.recipient == "kuro@docomo.example");
+    CHECK(c.why == reason::rejected);
+}
+
+TEST_CASE("a Facebook response code counts only from Facebook's hosts") {
+    outpost::smtp::reply code{
+        550, "5.1.1", "RCP-P1 https://postmaster.facebook.com/response_codes"};
+    CHECK(classify(code, reply_phase::rcpt, "mx.facebook.com").why == reason::userunknown);
+    outpost::smtp::reply pref{550, "", "RCP-P2 Refused due to recipient preferences"};
+    CHECK(classify(pref, reply_phase::rcpt, "smtpin.vvv.facebook.com").why == reason::filtered);
+    // A host name that looks like a code, elsewhere: not Facebook's "too big".
+    outpost::smtp::reply relay{554, "", "relay smtp-int-p2.corp.example refused the message"};
+    CHECK(classify(relay, reply_phase::data, "mx.example.net").why != reason::mesgtoobig);
 }
 
 TEST_CASE("rhost rows: a provider's hosts and subdomains, every condition, malformed rows named") {
