@@ -161,12 +161,13 @@ std::vector<classification> classify_dsn(const dsn& report) {
             // "X-Unix; 71" is a local delivery program failing.
             const auto& own =
                 rcpt.diagnostic_code.empty() && about.empty() ? report.human_text : about;
+            auto diagnostic = rcpt.diagnostic_code + "\n" + own;
             auto host = detail::remote_host_in(rcpt.remote_mta);
             if (host.empty())
-                host = detail::remote_host_in(rcpt.diagnostic_code + "\n" + own);
+                host = detail::remote_host_in(diagnostic);
             c.why = decide(
                 {{},
-                 rcpt.diagnostic_code + "\n" + own,
+                 diagnostic,
                  context,
                  c.status,
                  0,

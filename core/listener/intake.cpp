@@ -11,6 +11,7 @@
 #include "core/message/header.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/spool/record.hpp"
+#include "core/spool/space.hpp"
 #include "core/util/log.hpp"
 #include "core/util/metrics.hpp"
 #include "core/util/offload.hpp"
@@ -139,7 +140,7 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                 .count();
         if (ec) {
             log::error("spool_write_failed", {{"queue_id", id}, {"error", ec.message()}});
-            bool full = ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
+            bool full = spool::disk_full(ec);
             co_return result{
                 full ? result::kind::no_space : result::kind::temporary_failure, {}, {}};
         }

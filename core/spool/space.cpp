@@ -1,5 +1,7 @@
 #include "core/spool/space.hpp"
 
+#include <cerrno>
+
 #include <sys/statvfs.h>
 
 namespace outpost::spool {
@@ -10,6 +12,10 @@ std::optional<std::uint64_t> space_guard::free_bytes() const {
     if (::statvfs(dir_.c_str(), &st) != 0)
         return std::nullopt;
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+bool disk_full(const std::error_code& ec) {
+    return ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
 }
 
 bool space_guard::low(std::uint64_t extra) const {

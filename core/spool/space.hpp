@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <system_error>
 
 namespace outpost::spool {
 
@@ -27,5 +28,8 @@ private:
     std::filesystem::path dir_;
     std::uint64_t reserve_;
 };
+
+// Whether a write failed because the file system (or the user's quota) is full.
+bool disk_full(const std::error_code& ec);
 
 }  // namespace outpost::spool

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/spool/space.hpp"
 #include "core/util/log.hpp"
 
 namespace outpost::spool {
@@ -64,11 +65,14 @@ int rename_new(const std::filesystem::path& from, const std::filesystem::path& t
     return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
 }
 
-bool disk_full(const std::error_code& ec) {
-    return ec == std::errc::no_space_on_device || ec.value() == EDQUOT;
-}
-
 }  // namespace
+
+// New messages and appends; retirements write nothing.
+std::size_t writer::writes_in(const std::vector<job>& batch) {
+    return static_cast<std::size_t>(std::count_if(batch.begin(), batch.end(), [](const job& j) {
+        return j.op != operation::retire;
+    }));
+}
 
 // The file a job writes: queue/<id> for an append; for a new message tmp/<id>, made by renaming
 // a retired file when there is one, else created.
@@ -247,10 +251,7 @@ void writer::run() {
                 return disk_full(j.result);
             }))
             delete_pool();
-        auto written =
-            static_cast<std::uint64_t>(std::count_if(batch.begin(), batch.end(), [](const job& j) {
-                return j.op != operation::retire;
-            }));
+        auto written = static_cast<std::uint64_t>(writes_in(batch));
         {
             std::lock_guard lock(mutex_);
             stats_.files += written;
@@ -297,9 +298,7 @@ void writer::write_batch(std::vector<job>& batch) {
         if (j.result && append) [[maybe_unused]]
             auto undone = ::ftruncate(fds[i], before.st_size);
     }
-    if (std::count_if(batch.begin(), batch.end(), [](const job& j) {
-            return j.op != operation::retire;
-        }) > 1)
+    if (writes_in(batch) > 1)
         ::syncfs(queue_dir_fd_);  // errors surface through the fdatasync calls below
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];

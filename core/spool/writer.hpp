@@ -112,6 +112,7 @@ private:
     );
     void run();
     void write_batch(std::vector<job>& batch);
+    static std::size_t writes_in(const std::vector<job>& batch);
     int open_for(job& j);
     void retire_files(const std::vector<job>& batch);
     void complete(job& j);
