@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "config/redis_url.hpp"
+
 namespace outpost::config {
 
 namespace {
@@ -143,6 +145,13 @@ summaries summarize(const config& c) {
         c.bounce.suppressed_recipient, ms(c.bounce.soft_suppression_ttl)
     );
     s.restart["admin"] = c.admin.address;
+    s.restart["cluster"] =
+        c.cluster
+            ? fmt::format(
+                  "redis {}, prefix {}, node {}, timeout {}", redact_redis_url(c.cluster->redis),
+                  c.cluster->key_prefix, c.cluster->node, ms(c.cluster->timeout)
+              )
+            : "none";
     s.restart["dns_servers"] = fmt::format("[{}]", fmt::join(dns, " "));
     s.live["log"] = fmt::format(
         "level {}, format {}", static_cast<int>(c.log.level), static_cast<int>(c.log.format)

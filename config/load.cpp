@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include "config/redis_url.hpp"
 #include "core/util/text.hpp"
 
 namespace outpost::config {
@@ -1142,6 +1143,72 @@ void read_tls_report(section& root, config& c) {
     s.finish();
 }
 
+void read_cluster(section& root, config& c, const std::string& file) {
+    auto* n = root.node("cluster");
+    if (!n)
+        return;
+    section s(as_table(*n, "cluster"), "cluster");
+    cluster_section k;
+    k.redis = s.required_string("redis");
+    k.where = s.where("redis", file);
+    auto parsed = parse_redis_url(k.redis);
+    if (!parsed.address)
+        fail(
+            s.node("redis")->source(),
+            fmt::format("cluster.redis \"{}\": {}", redact_redis_url(k.redis), parsed.error)
+        );
+    k.host = parsed.address->host;
+    k.port = parsed.address->port;
+    k.socket_path = parsed.address->socket_path;
+    k.database = parsed.address->database;
+    k.password = parsed.address->password;
+    if (auto v = s.string("password_file")) {
+        if (v->empty() || v->front() != '/')
+            fail(
+                s.node("password_file")->source(), "cluster.password_file must be an absolute path"
+            );
+        std::ifstream in(*v, std::ios::binary);
+        if (!in)
+            fail(
+                s.node("password_file")->source(),
+                fmt::format("cluster.password_file \"{}\" cannot be read", *v)
+            );
+        std::getline(in, k.password);
+        if (!k.password.empty() && k.password.back() == '\r')
+            k.password.pop_back();
+        if (k.password.empty())
+            fail(
+                s.node("password_file")->source(),
+                fmt::format("cluster.password_file \"{}\" is empty", *v)
+            );
+        k.password_file = *v;
+    }
+    if (auto v = s.string("key_prefix")) {
+        if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
+            fail(
+                s.node("key_prefix")->source(),
+                "cluster.key_prefix must be non-empty and without white space"
+            );
+        k.key_prefix = *v;
+    }
+    if (auto v = s.duration_value("timeout")) {
+        if (*v < std::chrono::milliseconds(10) || *v > std::chrono::seconds(60))
+            fail(s.node("timeout")->source(), "cluster.timeout must be between 10ms and 60s");
+        k.timeout = *v;
+    }
+    if (auto v = s.string("node")) {
+        if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
+            fail(
+                s.node("node")->source(), "cluster.node must be non-empty and without white space"
+            );
+        k.node = *v;
+    }
+    if (k.node.empty())
+        k.node = c.server.hostname;
+    s.finish();
+    c.cluster = std::move(k);
+}
+
 config read_all(const toml::table& doc, const std::string& file) {
     config c;
     c.path = file;
@@ -1161,6 +1228,7 @@ config read_all(const toml::table& doc, const std::string& file) {
     read_shaping_section(root, c, file);
     read_bounce_admin(root, c);
     read_tls_report(root, c);
+    read_cluster(root, c, file);
     root.finish();
 
     for (const auto& l : c.listeners) {

@@ -259,6 +259,22 @@ struct tls_report_section {
     std::string contact;       // contact-info; empty: postmaster@server.hostname
 };
 
+// [cluster]: several nodes share state on one Redis (README, "Several nodes"). Absent: one
+// node, everything in the spool directory.
+struct cluster_section {
+    std::string redis;  // as written; logs show config::redact_redis_url(redis)
+    std::string host;   // TCP host; empty when socket_path is set
+    unsigned port = 6379;
+    std::string socket_path;
+    unsigned database = 0;
+    std::string password;       // from the URL or password_file (which wins); never logged
+    std::string password_file;  // absolute path, read when the config is loaded
+    std::string key_prefix = "outpost:";
+    duration timeout = std::chrono::milliseconds(500);  // per Redis call; then the link is down
+    std::string node;                                   // this node's name; default server.hostname
+    position where;
+};
+
 struct config {
     std::string path;
     server_section server;
@@ -282,6 +298,7 @@ struct config {
     bounce_section bounce;
     admin_section admin;
     tls_report_section tls_report;
+    std::optional<cluster_section> cluster;
 };
 
 // The [[route]] that carries mail for domain (the first that lists it, or "*"); null: by MX.

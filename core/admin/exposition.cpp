@@ -199,6 +199,39 @@ std::string render_metrics(const metrics_snapshot& s) {
         "outpost_config_last_reload_timestamp_seconds", {},
         static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.last_reload_at))
     );
+    if (s.cluster) {
+        const auto& c = *s.cluster;
+        e.describe(
+            "outpost_cluster_redis_up", "gauge", "Whether the link to the cluster's Redis is up."
+        );
+        e.sample("outpost_cluster_redis_up", {}, std::uint64_t{c.redis_up ? 1u : 0u});
+        e.describe(
+            "outpost_cluster_degraded", "gauge",
+            "1 while RCPT checks read a suppression list not synchronised with Redis."
+        );
+        e.sample("outpost_cluster_degraded", {}, std::uint64_t{c.degraded ? 1u : 0u});
+        e.describe(
+            "outpost_cluster_redis_latency_seconds", "gauge",
+            "The last PING to Redis took this long."
+        );
+        e.sample("outpost_cluster_redis_latency_seconds", {}, c.redis_latency_seconds);
+        e.describe(
+            "outpost_cluster_nodes", "gauge", "Nodes seen at the last heartbeat, this one included."
+        );
+        e.sample("outpost_cluster_nodes", {}, c.nodes);
+        e.describe(
+            "outpost_cluster_suppression_changes_applied_total", "counter",
+            "Suppression list changes heard from other nodes and merged here."
+        );
+        e.sample(
+            "outpost_cluster_suppression_changes_applied_total", {}, c.suppression_changes_applied
+        );
+        e.describe(
+            "outpost_cluster_rate_local_decisions_total", "counter",
+            "Rate permits decided by this node's share because Redis was unreachable."
+        );
+        e.sample("outpost_cluster_rate_local_decisions_total", {}, c.local_rate_decisions);
+    }
     // A counter with one label, one sample per value seen.
     auto by_label = [&e](
                         std::string_view name, std::string_view help, std::string_view label,

@@ -98,6 +98,18 @@ struct metrics_snapshot {
         double sum = 0;
     };
 
+    // [cluster]: how this node sees the shared state; absent without [cluster].
+    struct cluster_state {
+        bool redis_up = false;
+        bool degraded = false;
+        double redis_latency_seconds = 0;
+        std::uint64_t nodes = 0;
+        std::uint64_t suppression_changes_applied = 0;
+        std::uint64_t local_rate_decisions = 0;
+    };
+
+    std::optional<cluster_state> cluster;
+
     distribution signing_seconds;
     distribution transaction_seconds;
     distribution delivery_delay_seconds;

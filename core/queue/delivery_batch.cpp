@@ -16,6 +16,7 @@
 #include "core/queue/feedback.hpp"
 #include "core/queue/retry.hpp"
 #include "core/queue/runner.hpp"
+#include "core/queue/shared_shaping.hpp"
 #include "core/util/log.hpp"
 #include "core/util/metrics.hpp"
 #include "core/util/offload.hpp"
@@ -224,9 +225,19 @@ asio::awaitable<void> delivery_batch::transact() {
             co_await record(u, nullptr);
         co_return;
     }
+    // In a cluster the destination's rate is counted across nodes first; what it does not permit
+    // now waits like what this node's own shaping holds back.
+    auto cluster = co_await cluster_permits();
     auto admitted = r_.shaper_.admit(
-        *shaped_, units_.size(), std::chrono::system_clock::now(), std::chrono::steady_clock::now()
+        *shaped_, cluster ? cluster->granted : units_.size(), std::chrono::system_clock::now(),
+        std::chrono::steady_clock::now()
     );
+    if (cluster && cluster->granted < units_.size()) {
+        for (auto k = cluster->granted; k < units_.size(); ++k)
+            admitted.waiting.push_back(k);
+        if (!admitted.why)
+            admitted.why = cluster->why;
+    }
     for (const auto& g : admitted.groups)
         if (g.unit)
             untried_units_.insert(untried_units_.end(), g.transactions.size(), *g.unit);
@@ -254,6 +265,25 @@ asio::awaitable<void> delivery_batch::transact() {
         opts.on_connection = [this](const delivery::attempt& a) { note_tls_session(a); };
     for (const auto& group : admitted.groups)
         co_await send_from(group, opts);
+}
+
+// The permits of the destination's rate that the cluster grants this batch now; nullopt when
+// there is no cluster or the destination has no rate.
+asio::awaitable<std::optional<delivery_batch::shared_permits>> delivery_batch::cluster_permits() {
+    if (!r_.shared_shaping_ || !shaped_ || !shaped_->configured.pace)
+        co_return std::nullopt;
+    auto p = co_await r_.shared_shaping_->acquire(
+        shaped_->key, *shaped_->configured.pace, units_.size()
+    );
+    shared_permits out;
+    out.granted = std::min(p.granted, units_.size());
+    out.why.until =
+        std::chrono::system_clock::now() + std::max(p.wait, std::chrono::milliseconds(1));
+    out.why.reason = fmt::format(
+        "{} rate {}", p.shared ? "cluster" : "this node's share of the cluster's",
+        shaped_->configured.pace->text()
+    );
+    co_return out;
 }
 
 delivery::options delivery_batch::delivery_options() const {
@@ -460,6 +490,10 @@ void delivery_batch::react(
         util::metrics().backoffs_started.add(
             std::string_view(change->key).substr(0, change->key.find(':'))
         );
+        if (r_.shared_shaping_)
+            r_.shared_shaping_->backoff_started(
+                r_.shaper_.backoff_of(change->key, std::chrono::system_clock::now(), steady)
+            );
         log::warn(
             "throttle_backoff", {{"key", change->key},
                                  {"destination", destination_},

@@ -73,6 +73,13 @@ private:
     boost::asio::awaitable<void> read_messages();
     void form_units();
     boost::asio::awaitable<void> transact();
+
+    struct shared_permits {
+        std::size_t granted = 0;
+        shaping::wait why;  // of the rest
+    };
+
+    boost::asio::awaitable<std::optional<shared_permits>> cluster_permits();
     boost::asio::awaitable<void> send_from(
         const shaping::admission::group& group, delivery::options& opts
     );

@@ -96,6 +96,21 @@ void runner::suspend_key(const std::string& key, std::chrono::seconds length) {
     log::warn("throttle_suspended", {{"key", key}, {"for_s", length.count()}, {"by", "operator"}});
 }
 
+void runner::adopt_backoff(const shaping::backoff_record& r) {
+    if (!shaper_.adopt(r, std::chrono::system_clock::now(), std::chrono::steady_clock::now()))
+        return;
+    log::warn(
+        "throttle_backoff_adopted",
+        {{"key", r.key},
+         {"until",
+          util::iso8601(
+              std::chrono::duration_cast<std::chrono::seconds>(r.until.time_since_epoch()).count()
+          )},
+         {"rate_fraction", fmt::format("{:.2f}", r.fraction)},
+         {"reply", r.last_slowdown}}
+    );
+}
+
 void runner::resume_key(const std::string& key) {
     shaper_.resume(key, std::chrono::system_clock::now());
     log::info("throttle_resumed", {{"key", key}, {"by", "operator"}});

@@ -96,6 +96,13 @@ public:
     // permanent replies. Optional; must outlive the runner.
     void set_feedback(class feedback* f) { feedback_ = f; }
 
+    // [cluster]: rates counted and backoffs shared across nodes; null (the default): this node
+    // alone.
+    void set_shared_shaping(class shared_shaping* s) { shared_shaping_ = s; }
+
+    // A backoff another node started: taken when it ends later than this node's own.
+    void adopt_backoff(const shaping::backoff_record& r);
+
     // MTA-STS: the policy source for recipient domains reached by MX, and the context that checks
     // MX certificates under an enforced policy. Optional; must outlive the runner.
     void set_mta_sts(
@@ -146,6 +153,7 @@ private:
     std::mt19937_64 random_{std::random_device{}()};
     std::size_t in_flight_ = 0;
     class feedback* feedback_ = nullptr;
+    class shared_shaping* shared_shaping_ = nullptr;
     tlspolicy::sts_source* sts_ = nullptr;
     std::shared_ptr<boost::asio::ssl::context> verifying_tls_;
     std::set<std::string> held_;

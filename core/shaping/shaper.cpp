@@ -200,6 +200,24 @@ void shaper::suspend(
     }
 }
 
+bool shaper::adopt(const backoff_record& r, wall_time wall, steady_time now) {
+    auto until = now + std::chrono::duration_cast<steady_time::duration>(r.until - wall);
+    auto mine = throttles_.status(r.key, now);
+    if (until <= now || (mine.suspended && mine.suspended_until >= until))
+        return false;
+    throttles_.restore(r.key, r.fraction, until, r.repeats, r.last_slowdown, now);
+    if (backoffs_)
+        backoffs_->save(r);
+    return true;
+}
+
+backoff_record shaper::backoff_of(std::string_view key, wall_time wall, steady_time now) {
+    auto s = throttles_.status(key, now);
+    return {
+        std::string(key), to_wall(s.suspended_until, wall, now), s.fraction, s.repeats,
+        s.last_slowdown};
+}
+
 void shaper::resume(std::string_view key, wall_time wall) {
     auto forgotten = throttles_.reset(key);
     if (std::find(forgotten.begin(), forgotten.end(), key) == forgotten.end())

@@ -126,6 +126,13 @@ public:
     );
     void resume(std::string_view key, wall_time wall);
 
+    // A backoff that another node started (r.key may be a source key): taken, and kept across
+    // restarts, unless this node's own backoff of the key already lasts as long. True when taken.
+    bool adopt(const backoff_record& r, wall_time wall, steady_time now);
+
+    // The backoff of key as it stands, for sharing with other nodes.
+    backoff_record backoff_of(std::string_view key, wall_time wall, steady_time now);
+
     // A reply from d's receiver to mail sent from the source IP with this address (empty: no
     // source IP). A slow-down backs off that IP at d's key (the key itself without one); the
     // change is returned, for the log.

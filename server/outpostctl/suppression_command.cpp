@@ -15,6 +15,7 @@
 #include "core/suppression/sqlite_store.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/api_view.hpp"
+#include "server/outpostctl/cluster_push.hpp"
 #include "server/outpostctl/command.hpp"
 
 namespace outpost::ctl {
@@ -110,6 +111,18 @@ void print_entries(const std::vector<entry>& entries, const std::string& format)
     }
 }
 
+// A change that could not reach Redis stays in this node's list; the daemon publishes it at its
+// next synchronisation.
+void warn_unpublished(const std::optional<std::string>& error) {
+    if (error)
+        fmt::print(
+            stderr,
+            "outpostctl suppression: warning: Redis unreachable ({}): the change is in this "
+            "node's list and reaches the cluster when this node's outpostd next synchronises\n",
+            *error
+        );
+}
+
 // outpostctl suppression import FILE.csv [--source import|manual]: all rows or none.
 int import_csv(context& ctx, suppression::store& store) {
     auto source_name = ctx.take_option("--source");
@@ -153,6 +166,12 @@ int import_csv(context& ctx, suppression::store& store) {
         return exit_failure;
     }
     auto added = store.size() - before;
+    if (const auto& cluster = ctx.config().cluster) {
+        std::vector<std::string> addresses;
+        for (const auto& e : result.entries)
+            addresses.push_back(e.address);
+        warn_unpublished(publish_entries(*cluster, store, addresses));
+    }
     fmt::print(
         "imported {} rows from {}{}: {} new addresses, {} updated\n", result.entries.size(), file,
         result.format.empty() ? "" : fmt::format(" (an export of {})", result.format), added,
@@ -272,6 +291,8 @@ int run(context& ctx) {
             fmt::print(stderr, "outpostctl suppression: {}\n", store->last_error());
             return exit_failure;
         }
+        if (!db && ctx.config().cluster)
+            warn_unpublished(publish_entries(*ctx.config().cluster, *store, {e.address}));
         fmt::print("suppressed {}\n", suppression::normalize_address(e.address));
         return exit_ok;
     }
@@ -282,7 +303,23 @@ int run(context& ctx) {
     }
     const auto& address = ctx.args[1];
     if (word == "remove") {
-        if (!store->remove(address)) {
+        // In a cluster the shared list goes first: a removal made only here would come back
+        // from it at the next synchronisation.
+        bool shared = false;
+        if (!db && ctx.config().cluster) {
+            if (auto unreachable =
+                    remove_shared(*ctx.config().cluster, address, now_seconds(), &shared)) {
+                fmt::print(
+                    stderr,
+                    "outpostctl suppression: Redis unreachable ({}): nothing removed, because a "
+                    "removal made on this node alone would come back from the shared list\n",
+                    *unreachable
+                );
+                return exit_failure;
+            }
+        }
+        // This node's daemon may have heard of the shared removal and removed it first.
+        if (!store->remove(address) && !shared) {
             fmt::print(stderr, "outpostctl suppression: {} is not suppressed\n", address);
             return exit_failure;
         }

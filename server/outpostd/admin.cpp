@@ -30,6 +30,7 @@
 #include "core/util/metrics.hpp"
 #include "core/util/offload.hpp"
 #include "core/util/text.hpp"
+#include "server/outpostd/cluster_setup.hpp"
 
 namespace outpost::daemon {
 
@@ -466,6 +467,12 @@ std::string admin_server::metrics_text() const {
     s.signing_seconds = copy(counters.signing_seconds);
     s.transaction_seconds = copy(counters.transaction_seconds);
     s.delivery_delay_seconds = copy(counters.delivery_delay_seconds);
+    if (sources_.cluster && sources_.cluster->enabled()) {
+        auto v = sources_.cluster->look(sources_.cfg);
+        s.cluster = admin::metrics_snapshot::cluster_state{
+            v.redis_up, v.degraded,        v.latency_seconds,
+            v.nodes,    v.changes_applied, v.local_rate_decisions};
+    }
     return admin::render_metrics(s);
 }
 
@@ -512,6 +519,20 @@ std::string admin_server::status_json() const {
     totals["deferred"] = counters.rcpt_deferred.value();
     totals["bounced"] = counters.rcpt_bounced.value();
     o["counters"] = std::move(totals);
+    if (sources_.cluster && sources_.cluster->enabled()) {
+        auto v = sources_.cluster->look(sources_.cfg);
+        json::object c;
+        c["node"] = v.node;
+        c["redis"] = v.redis;
+        c["redis_up"] = v.redis_up;
+        c["degraded"] = v.degraded;
+        c["redis_latency_seconds"] = v.latency_seconds;
+        c["nodes"] = v.nodes;
+        c["last_sync"] = v.last_sync;
+        c["suppression_changes_applied"] = v.changes_applied;
+        c["local_rate_decisions"] = v.local_rate_decisions;
+        o["cluster"] = std::move(c);
+    }
     return json::serialize(o) + "\n";
 }
 

@@ -26,6 +26,8 @@
 
 namespace outpost::daemon {
 
+struct cluster_parts;
+
 // What the endpoint reports on and acts upon; all of it outlives the admin_server.
 struct admin_sources {
     const config::config& cfg;
@@ -37,6 +39,8 @@ struct admin_sources {
     std::string version;
     // The suppression list, for its removal counts (outpostctl removes entries too); may be null.
     suppression::store* suppressions = nullptr;
+    // [cluster]: how this node sees the shared state (nullptr or disabled: no cluster).
+    const cluster_parts* cluster = nullptr;
 };
 
 class admin_server {

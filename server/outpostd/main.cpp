@@ -38,6 +38,7 @@
 #include "core/util/metrics.hpp"
 #include "server/outpostd/admin.hpp"
 #include "server/outpostd/bounce_setup.hpp"
+#include "server/outpostd/cluster_setup.hpp"
 #include "server/outpostd/notify.hpp"
 #include "server/outpostd/signing.hpp"
 #include "server/outpostd/tls_reports.hpp"
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
         intake.set_storage_low(storage_low);
 
         auto stores = daemon::open_bounce_stores(cfg);
+        auto cluster = daemon::join_cluster(io, cfg, stores);
         queue::feedback feedback(cfg.bounce, stores.secrets, *stores.list, *stores.state);
         if (cfg.bounce.suppressed_recipient == "reject")
             server.set_suppressed([&](const std::string& address) {
@@ -316,6 +318,7 @@ int main(int argc, char** argv) {
             io, current, where, writer, workers, *resolver, counters.get(), counters.get()
         );
         delivery.set_feedback(&feedback);
+        daemon::start_cluster(cluster, cfg, delivery, OUTPOST_VERSION);
         delivery.set_mta_sts(&sts, verifying_tls);
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });
@@ -332,7 +335,8 @@ int main(int argc, char** argv) {
         delivery.start();
         tls_reports.start();
         daemon::admin_server admin(
-            io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION, stores.list.get()}
+            io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION, stores.list.get(),
+                 &cluster}
         );
         admin.start();
 
@@ -346,6 +350,7 @@ int main(int argc, char** argv) {
             reload_signal.cancel();
             admin.stop();
             tls_reports.stop();
+            cluster.stop();
             daemon::notify("STOPPING=1");
             log::info(
                 "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},

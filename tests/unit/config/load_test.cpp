@@ -293,6 +293,11 @@ TEST_CASE("the example config's commented-out examples load too") {
     CHECK(c.throttles[0].max_connections == 1);
     CHECK(c.bounce.domain == "bounces.example.com");
     CHECK(c.admin.token == "long random string");
+    REQUIRE(c.cluster);
+    CHECK(c.cluster->host == "127.0.0.1");
+    CHECK(c.cluster->password == "placeholder");
+    CHECK(c.cluster->node == "mta1");
+    CHECK(c.cluster->timeout == std::chrono::milliseconds(500));
 }
 
 TEST_CASE("delivery deadlines: RFC 5321's minimums by default, each settable, never under 1s") {

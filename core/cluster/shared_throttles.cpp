@@ -1,0 +1,231 @@
+#include "core/cluster/shared_throttles.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/shaping/gcra.hpp"
+#include "core/util/log.hpp"
+
+namespace outpost::cluster {
+
+namespace {
+
+// core/shaping/gcra.cpp in Lua, with Redis's clock, so that every node counts against one TAT.
+// KEYS[1]: the TAT key; ARGV: interval µs, burst, wanted. Returns {granted, wait µs}.
+constexpr const char* gcra_script = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = math.max(tonumber(ARGV[1]), 1)
+local burst = math.max(tonumber(ARGV[2]), 1)
+local wanted = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local limit = now + burst * interval
+local granted = math.floor((limit - tat) / interval)
+if granted < 0 then granted = 0 end
+if granted > wanted then granted = wanted end
+tat = tat + granted * interval
+local wait = 0
+if granted < wanted then wait = tat + interval - limit end
+if granted > 0 then
+  redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+end
+return {granted, wait}
+)lua";
+
+std::int64_t steady_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()
+    )
+        .count();
+}
+
+template <class T>
+bool number(std::string_view text, T& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size();
+}
+
+}  // namespace
+
+std::string encode_backoff(const shaping::backoff_record& r) {
+    auto until_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.until.time_since_epoch()).count();
+    return fmt::format("{} {:.4f} {} {}", until_ms, r.fraction, r.repeats, r.last_slowdown);
+}
+
+std::optional<shaping::backoff_record> decode_backoff(std::string_view key, std::string_view text) {
+    shaping::backoff_record r;
+    r.key = std::string(key);
+    std::string_view words[3];
+    for (auto& w : words) {
+        auto space = text.find(' ');
+        if (space == std::string_view::npos)
+            return std::nullopt;
+        w = text.substr(0, space);
+        text.remove_prefix(space + 1);
+    }
+    std::int64_t until_ms = 0;
+    if (!number(words[0], until_ms) || !number(words[2], r.repeats))
+        return std::nullopt;
+    try {
+        r.fraction = std::stod(std::string(words[1]));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (!(r.fraction > 0 && r.fraction <= 1))
+        return std::nullopt;
+    r.until = shaping::wall_time(std::chrono::duration_cast<shaping::wall_time::duration>(
+        std::chrono::milliseconds(until_ms)
+    ));
+    r.last_slowdown = std::string(text);
+    return r;
+}
+
+std::uint64_t burst_of(const shaping::rate& pace) {
+    return std::max<std::uint64_t>(2, static_cast<std::uint64_t>(std::ceil(pace.per_second())));
+}
+
+std::int64_t interval_of(const shaping::rate& pace) {
+    auto period = std::chrono::duration_cast<std::chrono::microseconds>(pace.period).count();
+    return std::max<std::int64_t>(
+        1, period / static_cast<std::int64_t>(std::max<std::uint64_t>(pace.count, 1))
+    );
+}
+
+shared_throttles::shared_throttles(
+    std::shared_ptr<redis_link> commands,
+    redis_link& subscriber,
+    std::string_view prefix,
+    std::string node,
+    adopt_fn adopt,
+    nodes_fn nodes
+)
+    : commands_(std::move(commands)),
+      prefix_(prefix),
+      channel_(fmt::format("{}backoff", prefix)),
+      node_(std::move(node)),
+      adopt_(std::move(adopt)),
+      nodes_(std::move(nodes)) {
+    subscriber.subscribe(channel_, [this](std::string_view payload) { heard(payload); });
+    subscriber.on_up([this] { catch_up(); });
+    commands_->on_up([this] { catch_up(); });
+}
+
+std::vector<std::string> shared_throttles::gcra_command(
+    const std::string& key, const shaping::rate& pace, std::size_t wanted
+) const {
+    std::vector<std::string> args;
+    args.emplace_back("EVAL");
+    args.emplace_back(gcra_script);
+    args.emplace_back("1");
+    args.push_back(fmt::format("{}rate:{}", prefix_, key));
+    args.push_back(std::to_string(interval_of(pace)));
+    args.push_back(std::to_string(burst_of(pace)));
+    args.push_back(std::to_string(wanted));
+    return args;
+}
+
+boost::asio::awaitable<queue::shared_shaping::permits> shared_throttles::acquire(
+    const std::string& key, const shaping::rate& pace, std::size_t wanted
+) {
+    if (wanted == 0)
+        co_return permits{};
+    auto reply = co_await commands_->call(gcra_command(key, pace, wanted));
+    if (!reply || reply->kind != redis_value::type::array || reply->items.size() != 2) {
+        if (reply && reply->is_error())
+            log::warn("cluster_rate_failed", {{"key", key}, {"error", reply->text}});
+        co_return local_share(key, pace, wanted);
+    }
+    permits p;
+    p.granted = static_cast<std::size_t>(std::max<std::int64_t>(0, reply->items[0].integer));
+    p.wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::microseconds(std::max<std::int64_t>(0, reply->items[1].integer)) +
+        std::chrono::microseconds(999)
+    );
+    co_return p;
+}
+
+// Without Redis: this node's share of the rate, rate ÷ nodes, and of the burst.
+queue::shared_shaping::permits shared_throttles::local_share(
+    const std::string& key, const shaping::rate& pace, std::size_t wanted
+) {
+    auto nodes = static_cast<std::int64_t>(std::max<std::size_t>(1, nodes_ ? nodes_() : 1));
+    auto burst = std::max<std::uint64_t>(1, burst_of(pace) / static_cast<std::uint64_t>(nodes));
+    auto& tat = local_tat_[key];
+    auto t = shaping::gcra(tat, steady_us(), interval_of(pace) * nodes, burst, wanted);
+    tat = t.tat;
+    ++local_decisions_;
+    permits p;
+    p.granted = t.granted;
+    p.wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::microseconds(t.wait) + std::chrono::microseconds(999)
+    );
+    p.shared = false;
+    return p;
+}
+
+void shared_throttles::backoff_started(const shaping::backoff_record& r) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    r.until - std::chrono::system_clock::now()
+    )
+                    .count();
+    if (left <= 0)
+        return;
+    auto ignore = [](std::optional<redis_value>) {};
+    commands_->command(
+        {"SET", fmt::format("{}backoff:{}", prefix_, r.key), encode_backoff(r), "PX",
+         std::to_string(left)},
+        ignore
+    );
+    commands_->command({"PUBLISH", channel_, fmt::format("{} {}", node_, r.key)}, ignore);
+}
+
+void shared_throttles::heard(std::string_view payload) {
+    auto space = payload.find(' ');
+    if (space == std::string_view::npos || space == 0 || space + 1 >= payload.size())
+        return;
+    if (payload.substr(0, space) == node_)
+        return;
+    fetch_and_adopt(std::string(payload.substr(space + 1)));
+}
+
+void shared_throttles::fetch_and_adopt(const std::string& key) {
+    commands_->command(
+        {"GET", fmt::format("{}backoff:{}", prefix_, key)},
+        [this, key](std::optional<redis_value> v) {
+            if (!v || v->kind != redis_value::type::string)
+                return;
+            if (auto r = decode_backoff(key, v->text))
+                adopt_(*r);
+        }
+    );
+}
+
+// After a (re)connection: every backoff in force, which this node may have missed.
+void shared_throttles::catch_up() {
+    if (commands_->up())
+        scan_from("0");
+}
+
+void shared_throttles::scan_from(std::string cursor) {
+    auto pattern = fmt::format("{}backoff:*", prefix_);
+    commands_->command(
+        {"SCAN", cursor, "MATCH", pattern, "COUNT", "500"},
+        [this](std::optional<redis_value> v) {
+            if (!v || v->kind != redis_value::type::array || v->items.size() != 2)
+                return;
+            auto prefix = prefix_.size() + 8;  // "backoff:"
+            for (const auto& k : v->items[1].items)
+                if (k.text.size() > prefix)
+                    fetch_and_adopt(k.text.substr(prefix));
+            if (v->items[0].text != "0")
+                scan_from(v->items[0].text);
+        }
+    );
+}
+
+}  // namespace outpost::cluster

@@ -1,0 +1,78 @@
+// Throttles shared by the nodes of a cluster on Redis:
+//  - a destination's rate is one GCRA per throttle key (PREFIXrate:KEY holds its TAT), taken by
+//    a Lua script in one atomic step, so two nodes together send no more than the rate allows;
+//  - a backoff one node starts (a receiver's "slow down") is written to PREFIXbackoff:KEY
+//    (expiring when it ends) and announced on the channel PREFIXbackoff, and every node takes
+//    it; a node that (re)connects takes those in force.
+// While Redis is unreachable each node keeps to its share of each rate (rate ÷ the nodes seen at
+// the last heartbeat), counted locally with the same algorithm (core/shaping/gcra.hpp).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/cluster/redis_link.hpp"
+#include "core/queue/shared_shaping.hpp"
+
+namespace outpost::cluster {
+
+// A backoff as stored: "UNTIL_MS FRACTION REPEATS REPLY...", and back (nullopt when malformed).
+std::string encode_backoff(const shaping::backoff_record& r);
+std::optional<shaping::backoff_record> decode_backoff(std::string_view key, std::string_view text);
+
+// The burst a rate allows at once: one second of it, at least 2 (as the local token bucket).
+std::uint64_t burst_of(const shaping::rate& pace);
+// µs between two permits of pace.
+std::int64_t interval_of(const shaping::rate& pace);
+
+class shared_throttles final : public queue::shared_shaping {
+public:
+    using adopt_fn = std::function<void(const shaping::backoff_record&)>;
+    using nodes_fn = std::function<std::size_t()>;
+
+    // commands as for shared_suppression; subscriber not yet started (this subscribes it to the
+    // backoff channel). adopt is given every backoff another node starts; nodes says how many
+    // nodes share the rates.
+    shared_throttles(
+        std::shared_ptr<redis_link> commands,
+        redis_link& subscriber,
+        std::string_view prefix,
+        std::string node,
+        adopt_fn adopt,
+        nodes_fn nodes
+    );
+
+    boost::asio::awaitable<permits> acquire(
+        const std::string& key, const shaping::rate& pace, std::size_t wanted
+    ) override;
+
+    void backoff_started(const shaping::backoff_record& r) override;
+
+    // Permits decided locally because Redis was away, since start.
+    std::uint64_t local_decisions() const { return local_decisions_; }
+
+private:
+    std::vector<std::string> gcra_command(
+        const std::string& key, const shaping::rate& pace, std::size_t wanted
+    ) const;
+    permits local_share(const std::string& key, const shaping::rate& pace, std::size_t wanted);
+    void heard(std::string_view payload);
+    void fetch_and_adopt(const std::string& key);
+    void catch_up();
+    void scan_from(std::string cursor);
+
+    std::shared_ptr<redis_link> commands_;
+    std::string prefix_;
+    std::string channel_;
+    std::string node_;
+    adopt_fn adopt_;
+    nodes_fn nodes_;
+    std::map<std::string, std::int64_t, std::less<>> local_tat_;  // by key, steady µs
+    std::uint64_t local_decisions_ = 0;
+};
+
+}  // namespace outpost::cluster

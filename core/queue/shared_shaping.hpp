@@ -1,0 +1,36 @@
+// What delivery asks of shaping state shared with other nodes ([cluster]): permits of a
+// destination's rate counted cluster-wide, and backoffs made known to every node. The runner
+// works without it (one node: its shaper alone decides).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/shaping/counters.hpp"
+#include "core/shaping/rate.hpp"
+
+namespace outpost::queue {
+
+class shared_shaping {
+public:
+    virtual ~shared_shaping() = default;
+
+    struct permits {
+        std::size_t granted = 0;
+        std::chrono::milliseconds wait{0};  // until the next permit, when fewer than wanted
+        bool shared = true;  // false: Redis was unreachable and this node's share decided
+    };
+
+    // Up to wanted sends to throttle key at its configured pace, counted over the whole cluster.
+    virtual boost::asio::awaitable<permits> acquire(
+        const std::string& key, const shaping::rate& pace, std::size_t wanted
+    ) = 0;
+
+    // This node's shaper started (or lengthened) a backoff: every node is to take it.
+    virtual void backoff_started(const shaping::backoff_record& r) = 0;
+};
+
+}  // namespace outpost::queue

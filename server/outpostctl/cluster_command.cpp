@@ -1,0 +1,191 @@
+// outpostctl cluster status, and the Redis half of suppression edits (cluster_push.hpp).
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "config/redis_url.hpp"
+#include "core/cluster/endpoint.hpp"
+#include "core/cluster/heartbeat.hpp"
+#include "core/cluster/redis_blocking.hpp"
+#include "core/cluster/suppression_sync.hpp"
+#include "core/util/text.hpp"
+#include "server/outpostctl/api_view.hpp"
+#include "server/outpostctl/cluster_push.hpp"
+#include "server/outpostctl/command.hpp"
+
+namespace outpost::ctl {
+
+namespace {
+
+constexpr const char* usage =
+    "usage: outpostctl cluster status [--format table|json]\n"
+    "  With [cluster] redis = ... in the config: whether Redis answers and how fast (one PING\n"
+    "  from here), the nodes that announced themselves in the last 10 s (version, start time,\n"
+    "  suppression entries, last synchronisation, Redis latency, degraded or not) and the size of\n"
+    "  the shared suppression list. Exit 1 when Redis cannot be reached, 2 without [cluster].\n";
+
+std::string node_name_of(const std::string& key, const std::string& prefix) {
+    return key.substr(std::min(key.size(), prefix.size() + 5));
+}
+
+int status(context& ctx) {
+    const auto& cfg = ctx.config();
+    if (!cfg.cluster) {
+        fmt::print(stderr, "outpostctl cluster: the config has no [cluster] section\n");
+        return exit_usage;
+    }
+    const auto& c = *cfg.cluster;
+    auto endpoint = cluster::endpoint_for(c);
+    cluster::suppression_keys keys(c.key_prefix);
+    std::string error;
+    auto started = std::chrono::steady_clock::now();
+    auto ping = cluster::run_blocking(endpoint, {{"PING"}}, &error);
+    auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started
+    );
+    auto redis = config::redact_redis_url(c.redis);
+    if (!ping) {
+        if (ctx.format == "json")
+            fmt::print(
+                "{{\"redis\":{},\"reachable\":false,\"error\":{}}}\n", json_string(redis),
+                json_string(error)
+            );
+        else
+            fmt::print("redis {}: unreachable ({})\n", redis, error);
+        return exit_failure;
+    }
+    // The nodes that beat in the last node_ttl_seconds (heartbeat.hpp), and the shared list.
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()
+    )
+                   .count();
+    auto listed = cluster::run_blocking(
+        endpoint,
+        {{"ZRANGEBYSCORE", cluster::nodes_key(c.key_prefix),
+          std::to_string(now - cluster::node_ttl_seconds), "+inf"},
+         {"HLEN", keys.entries}},
+        &error
+    );
+    if (!listed) {
+        fmt::print(stderr, "outpostctl cluster: {}\n", error);
+        return exit_failure;
+    }
+    std::vector<std::string> node_keys;
+    for (const auto& n : (*listed)[0].items)
+        node_keys.push_back(cluster::node_key(c.key_prefix, n.text));
+    std::sort(node_keys.begin(), node_keys.end());
+    std::vector<std::map<std::string, std::string>> nodes;
+    if (!node_keys.empty()) {
+        std::vector<std::string> get{"MGET"};
+        get.insert(get.end(), node_keys.begin(), node_keys.end());
+        auto values = cluster::run_blocking(endpoint, {get}, &error);
+        if (!values) {
+            fmt::print(stderr, "outpostctl cluster: {}\n", error);
+            return exit_failure;
+        }
+        const auto& items = (*values)[0].items;
+        for (std::size_t i = 0; i < node_keys.size() && i < items.size(); ++i) {
+            if (items[i].kind != cluster::redis_value::type::string)
+                continue;  // expired between KEYS and MGET
+            auto fields = cluster::parse_announcement(items[i].text);
+            fields["node"] = node_name_of(node_keys[i], c.key_prefix);
+            nodes.push_back(std::move(fields));
+        }
+    }
+    auto shared_entries = (*listed)[1].integer;
+    auto field = [](const std::map<std::string, std::string>& m, const char* k) {
+        auto it = m.find(k);
+        return it == m.end() ? std::string() : it->second;
+    };
+    if (ctx.format == "json") {
+        std::string list;
+        for (const auto& n : nodes) {
+            std::string fields;
+            for (const auto& [k, v] : n)
+                fields += fmt::format(
+                    "{}{}:{}", fields.empty() ? "" : ",", json_string(k), json_string(v)
+                );
+            list += fmt::format("{}{{{}}}", list.empty() ? "" : ",", fields);
+        }
+        fmt::print(
+            "{{\"redis\":{},\"reachable\":true,\"ping_us\":{},\"shared_suppression_entries\":{},"
+            "\"nodes\":[{}]}}\n",
+            json_string(redis), rtt.count(), shared_entries, list
+        );
+        return exit_ok;
+    }
+    fmt::print(
+        "redis {}: reachable, PING {:.2f} ms, key prefix {}\n", redis,
+        static_cast<double>(rtt.count()) / 1000.0, c.key_prefix
+    );
+    fmt::print("shared suppression list: {} entries\n", shared_entries);
+    fmt::print("nodes seen in the last {} s: {}\n", cluster::node_ttl_seconds, nodes.size());
+    if (!nodes.empty())
+        fmt::print(
+            "  {:<24} {:<10} {:>8} {:>10} {:<20} {:<8}\n", "NODE", "DEGRADED", "ENTRIES", "LATENCY",
+            "LAST SYNC", "VERSION"
+        );
+    for (const auto& n : nodes) {
+        auto sync = field(n, "last_sync");
+        auto latency = field(n, "latency_us");
+        fmt::print(
+            "  {:<24} {:<10} {:>8} {:>10} {:<20} {:<8}\n", field(n, "node"), field(n, "degraded"),
+            field(n, "suppression_entries"),
+            latency.empty() ? "-" : fmt::format("{:.2f} ms", std::stod(latency) / 1000.0),
+            sync.empty() || sync == "0" ? "never" : util::iso8601(std::stoll(sync)),
+            field(n, "version")
+        );
+    }
+    return exit_ok;
+}
+
+int run(context& ctx) {
+    if (ctx.args.size() == 1 && ctx.args[0] == "status")
+        return status(ctx);
+    fmt::print(stderr, "{}", usage);
+    return exit_usage;
+}
+
+const registration reg{"cluster", "the nodes sharing state on Redis ([cluster])", usage, run};
+
+}  // namespace
+
+std::optional<std::string> publish_entries(
+    const config::cluster_section& cluster,
+    suppression::store& local,
+    const std::vector<std::string>& addresses
+) {
+    cluster::suppression_keys keys(cluster.key_prefix);
+    std::vector<cluster::command_args> commands;
+    for (const auto& address : addresses)
+        if (auto e = local.lookup(address))
+            for (auto& c : cluster::put_commands(keys, "outpostctl", *e))
+                commands.push_back(std::move(c));
+    std::string error;
+    if (!commands.empty() &&
+        !cluster::run_blocking(cluster::endpoint_for(cluster), commands, &error))
+        return error;
+    return std::nullopt;
+}
+
+std::optional<std::string> remove_shared(
+    const config::cluster_section& cluster,
+    const std::string& address,
+    std::int64_t now,
+    bool* was_there
+) {
+    cluster::suppression_keys keys(cluster.key_prefix);
+    std::string error;
+    auto replies = cluster::run_blocking(
+        cluster::endpoint_for(cluster), cluster::remove_commands(keys, "outpostctl", address, now),
+        &error
+    );
+    if (!replies)
+        return error;
+    // The first command is the HDEL: 1 when the entry was there.
+    *was_there = !replies->empty() && replies->front().integer == 1;
+    return std::nullopt;
+}
+
+}  // namespace outpost::ctl
