@@ -1,6 +1,7 @@
 // outpostctl cluster status, and the Redis half of suppression edits (cluster_push.hpp).
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -8,7 +9,10 @@
 #include "core/cluster/endpoint.hpp"
 #include "core/cluster/heartbeat.hpp"
 #include "core/cluster/redis_blocking.hpp"
+#include "core/cluster/shared_counters.hpp"
 #include "core/cluster/suppression_sync.hpp"
+#include "core/shaping/provider.hpp"
+#include "core/suppression/sqlite_store.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/api_view.hpp"
 #include "server/outpostctl/cluster_push.hpp"
@@ -20,10 +24,17 @@ namespace {
 
 constexpr const char* usage =
     "usage: outpostctl cluster status [--format table|json]\n"
+    "       outpostctl cluster migrate\n"
     "  With [cluster] redis = ... in the config: whether Redis answers and how fast (one PING\n"
     "  from here), the nodes that announced themselves in the last 10 s (version, start time,\n"
     "  suppression entries, last synchronisation, Redis latency, degraded or not) and the size of\n"
-    "  the shared suppression list. Exit 1 when Redis cannot be reached, 2 without [cluster].\n";
+    "  the shared suppression list. Exit 1 when Redis cannot be reached, 2 without [cluster].\n"
+    "  migrate copies this node's suppression list (SPOOL_DIR/suppression.sqlite) and warming\n"
+    "  counts (SPOOL_DIR/shaping.sqlite, every [[source_ip]] with a schedule × provider, from\n"
+    "  its warming_start) into Redis, keeping the larger count where Redis has one already:\n"
+    "  run it once per node when a running fleet turns [cluster] on, so that no IP starts its\n"
+    "  day again from zero. Running it twice changes nothing. (outpostd also publishes its\n"
+    "  suppression list on its first connection.)\n";
 
 std::string node_name_of(const std::string& key, const std::string& prefix) {
     return key.substr(std::min(key.size(), prefix.size() + 5));
@@ -140,14 +151,95 @@ int status(context& ctx) {
     return exit_ok;
 }
 
+// KEYS[1]: a warming hash; ARGV: field, value. The field becomes the larger of both.
+constexpr const char* raise_script = R"lua(
+local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > now then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+)lua";
+
+int migrate(context& ctx) {
+    const auto& cfg = ctx.config();
+    if (!cfg.cluster) {
+        fmt::print(stderr, "outpostctl cluster: the config has no [cluster] section\n");
+        return exit_usage;
+    }
+    const auto& c = *cfg.cluster;
+    std::filesystem::path spool = cfg.server.spool_dir;
+    std::string error;
+    std::vector<cluster::command_args> commands;
+    std::size_t entries = 0, counts = 0;
+    auto list = suppression::sqlite_store::open((spool / "suppression.sqlite").string(), &error);
+    if (!list) {
+        fmt::print(stderr, "outpostctl cluster: {}\n", error);
+        return exit_failure;
+    }
+    cluster::suppression_keys keys(c.key_prefix);
+    for (const auto& e : list->list({})) {
+        // The shared row merges as an import does: HSET only where Redis lacks it or is older.
+        commands.push_back(
+            {"HSETNX", keys.entries, suppression::match_key(e.address), cluster::encode_entry(e)}
+        );
+        ++entries;
+    }
+    auto counters = shaping::sqlite_counter_store::open(
+        (spool / shaping::sqlite_counter_store::default_file).string(), &error
+    );
+    if (!counters) {
+        fmt::print(stderr, "outpostctl cluster: {}\n", error);
+        return exit_failure;
+    }
+    std::vector<std::string> providers;
+    for (const auto& p : cfg.providers)
+        providers.push_back(p.name);
+    providers.emplace_back(shaping::default_provider);
+    auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    for (const auto& ip : cfg.source_ips) {
+        auto start = shaping::parse_date(ip.warming_start);
+        if (ip.warming.empty() || !start)
+            continue;
+        auto address = ip.address.to_string();
+        for (const auto& provider : providers)
+            for (const auto& [d, n] :
+                 counters->history(address, provider, *start, today + std::chrono::days(1))) {
+                auto hash = cluster::warming_key(c.key_prefix, address, provider);
+                for (auto [name, value] :
+                     {std::pair{"sent", n.sent},
+                      {"deferred", n.deferred},
+                      {"bounced", n.bounced},
+                      {"complaints", n.complaints}})
+                    if (value) {
+                        commands.push_back(
+                            {"EVAL", raise_script, "1", hash, cluster::warming_field(d, name),
+                             std::to_string(value)}
+                        );
+                        ++counts;
+                    }
+            }
+    }
+    if (!commands.empty() && !cluster::run_blocking(cluster::endpoint_for(c), commands, &error)) {
+        fmt::print(stderr, "outpostctl cluster: Redis: {}\n", error);
+        return exit_failure;
+    }
+    fmt::print(
+        "migrated to {}: {} suppression entries (kept where Redis had them), {} warming counts "
+        "(the larger kept)\n",
+        config::redact_redis_url(c.redis), entries, counts
+    );
+    return exit_ok;
+}
+
 int run(context& ctx) {
     if (ctx.args.size() == 1 && ctx.args[0] == "status")
         return status(ctx);
+    if (ctx.args.size() == 1 && ctx.args[0] == "migrate")
+        return migrate(ctx);
     fmt::print(stderr, "{}", usage);
     return exit_usage;
 }
 
-const registration reg{"cluster", "the nodes sharing state on Redis ([cluster])", usage, run};
+const registration reg{
+    "cluster", "the nodes sharing state on Redis ([cluster]), and joining them", usage, run};
 
 }  // namespace
 

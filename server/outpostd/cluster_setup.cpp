@@ -37,6 +37,19 @@ cluster_parts join_cluster(
     return parts;
 }
 
+shaping::counter_store* share_counters(
+    cluster_parts& parts, const config::config& cfg, shaping::counter_store& local
+) {
+    if (!parts.enabled())
+        return &local;
+    auto* where = &parts;
+    parts.counters = std::make_unique<cluster::shared_counters>(
+        local, parts.commands, cfg.cluster->key_prefix,
+        [where] { return where->beat ? where->beat->nodes() : std::size_t{1}; }
+    );
+    return parts.counters.get();
+}
+
 void start_cluster(
     cluster_parts& parts,
     const config::config& cfg,

@@ -10,6 +10,7 @@
 #include "config/schema.hpp"
 #include "core/cluster/heartbeat.hpp"
 #include "core/cluster/redis_link.hpp"
+#include "core/cluster/shared_counters.hpp"
 #include "core/cluster/shared_suppression.hpp"
 #include "core/cluster/shared_throttles.hpp"
 #include "core/queue/runner.hpp"
@@ -22,6 +23,7 @@ struct cluster_parts {
     std::shared_ptr<cluster::redis_link> subscriber;
     cluster::shared_suppression* suppression = nullptr;  // owned by bounce_stores::list
     std::unique_ptr<cluster::shared_throttles> throttles;
+    std::unique_ptr<cluster::shared_counters> counters;
     std::unique_ptr<cluster::heartbeat> beat;
 
     bool enabled() const { return commands != nullptr; }
@@ -48,6 +50,12 @@ struct cluster_parts {
 // With [cluster]: wraps stores.list in the shared list. Nothing connects yet.
 cluster_parts join_cluster(
     boost::asio::io_context& io, const config::config& cfg, bounce_stores& stores
+);
+
+// The warming counters delivery is to use: local itself without [cluster], else the cluster's
+// counters over it (owned by parts).
+shaping::counter_store* share_counters(
+    cluster_parts& parts, const config::config& cfg, shaping::counter_store& local
 );
 
 // Shares delivery's throttles and starts connecting: the daemon serves at once, and the shared

@@ -314,8 +314,10 @@ int main(int argc, char** argv) {
                     .count();
             }
         );
+        // In a cluster the warming caps are counted in Redis, the backoffs kept here as well.
+        auto* warming_counters = daemon::share_counters(cluster, cfg, *counters);
         queue::runner delivery(
-            io, current, where, writer, workers, *resolver, counters.get(), counters.get()
+            io, current, where, writer, workers, *resolver, warming_counters, counters.get()
         );
         delivery.set_feedback(&feedback);
         daemon::start_cluster(cluster, cfg, delivery, OUTPOST_VERSION);
