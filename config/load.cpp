@@ -1161,6 +1161,7 @@ void read_cluster(section& root, config& c, const std::string& file) {
     k.port = parsed.address->port;
     k.socket_path = parsed.address->socket_path;
     k.database = parsed.address->database;
+    k.username = parsed.address->username;
     k.password = parsed.address->password;
     if (auto v = s.string("password_file")) {
         if (v->empty() || v->front() != '/')
@@ -1184,10 +1185,13 @@ void read_cluster(section& root, config& c, const std::string& file) {
         k.password_file = *v;
     }
     if (auto v = s.string("key_prefix")) {
-        if (v->empty() || v->find_first_of(" \t\r\n") != std::string::npos)
+        // Letters, digits and : _ . - only: the prefix goes into SCAN patterns unescaped.
+        if (v->empty() ||
+            v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789:_.-") != std::string::npos)
             fail(
                 s.node("key_prefix")->source(),
-                "cluster.key_prefix must be non-empty and without white space"
+                "cluster.key_prefix must be non-empty letters, digits and : _ . - only"
             );
         k.key_prefix = *v;
     }
@@ -1203,8 +1207,10 @@ void read_cluster(section& root, config& c, const std::string& file) {
             );
         k.node = *v;
     }
+    // The host's own name, not server.hostname: nodes behind one submission name often share
+    // that, and two nodes with one name would take each other's changes for their own.
     if (k.node.empty())
-        k.node = c.server.hostname;
+        k.node = default_hostname();
     s.finish();
     c.cluster = std::move(k);
 }

@@ -41,6 +41,19 @@ redis_url_result parse_unix(std::string_view rest) {
 
 redis_url_result parse_tcp(std::string_view rest) {
     redis_address a;
+    // The user information ends at the last '@' (a password may hold '/' or '@'; a host and a
+    // database number hold neither).
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+        auto user_info = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        auto colon = user_info.find(':');
+        if (colon == std::string_view::npos) {
+            a.password = std::string(user_info);
+        } else {
+            a.username = std::string(user_info.substr(0, colon));
+            a.password = std::string(user_info.substr(colon + 1));
+        }
+    }
     auto slash = rest.find('/');
     auto authority = rest.substr(0, slash);
     if (slash != std::string_view::npos) {
@@ -51,13 +64,6 @@ redis_url_result parse_tcp(std::string_view rest) {
                 return failure("the path after the host must be a database number");
             a.database = *db;
         }
-    }
-    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-        auto user_info = authority.substr(0, at);
-        authority = authority.substr(at + 1);
-        auto colon = user_info.find(':');
-        a.password =
-            std::string(colon == std::string_view::npos ? user_info : user_info.substr(colon + 1));
     }
     std::string_view port_text;
     if (authority.starts_with('[')) {
@@ -104,7 +110,7 @@ std::string redact_redis_url(std::string_view url) {
     if (!url.starts_with("redis://"))
         return std::string(url);
     auto rest = url.substr(8);
-    auto at = rest.substr(0, rest.find('/')).rfind('@');
+    auto at = rest.rfind('@');
     if (at == std::string_view::npos)
         return std::string(url);
     auto user_info = rest.substr(0, at);

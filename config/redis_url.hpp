@@ -13,6 +13,7 @@ struct redis_address {
     unsigned port = 6379;     // TCP port
     std::string socket_path;  // unix socket path; empty for TCP
     unsigned database = 0;    // SELECT index
+    std::string username;     // from the URL's user information (Redis 6 ACL); may be empty
     std::string password;     // from the URL's user information; may be empty
 };
 

@@ -267,11 +267,13 @@ struct cluster_section {
     unsigned port = 6379;
     std::string socket_path;
     unsigned database = 0;
+    std::string username;       // from the URL (Redis 6 ACL user); empty: the default user
     std::string password;       // from the URL or password_file (which wins); never logged
     std::string password_file;  // absolute path, read when the config is loaded
     std::string key_prefix = "outpost:";
     duration timeout = std::chrono::milliseconds(500);  // per Redis call; then the link is down
-    std::string node;                                   // this node's name; default server.hostname
+    std::string
+        node;  // this node's name; default the host's name (gethostname), not server.hostname
     position where;
 };
 

@@ -12,6 +12,7 @@ inline redis_endpoint endpoint_for(const config::cluster_section& c) {
     e.port = c.port;
     e.socket_path = c.socket_path;
     e.database = c.database;
+    e.username = c.username;
     e.password = c.password;
     e.timeout = c.timeout;
     return e;

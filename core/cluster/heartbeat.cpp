@@ -1,8 +1,11 @@
 #include "core/cluster/heartbeat.hpp"
 
 #include <chrono>
+#include <random>
 
 #include <fmt/format.h>
+
+#include "core/util/log.hpp"
 
 namespace outpost::cluster {
 
@@ -48,6 +51,9 @@ heartbeat::heartbeat(
       key_(node_key(prefix, node)),
       nodes_key_(nodes_key(prefix)),
       node_(node),
+      instance_(
+          fmt::format("{:016x}", std::random_device{}() * 0x100000000ull + std::random_device{}())
+      ),
       fields_(std::move(fields)),
       timer_(commands_->executor()) {}
 
@@ -73,8 +79,27 @@ void heartbeat::beat() {
         )
                        .count();
         auto ignore = [](std::optional<redis_value>) {};
+        // Two live nodes of one name would take each other's changes for their own and count as
+        // one: said loudly (the names come from [cluster] node or the host's name).
+        commands_->command({"GET", key_}, [this](std::optional<redis_value> v) {
+            if (!v || v->kind != redis_value::type::string || said_name_taken_)
+                return;
+            auto other = parse_announcement(v->text)["instance"];
+            if (!other.empty() && other != instance_) {
+                said_name_taken_ = true;
+                log::error(
+                    "cluster_node_name_taken",
+                    {{"node", node_},
+                     {"fix",
+                      "give each node its own [cluster] node name; changes between "
+                      "nodes of one name are not shared"}}
+                );
+            }
+        });
+        auto fields = fields_();
+        fields["instance"] = instance_;
         commands_->command(
-            {"SET", key_, format_announcement(fields_()), "EX", std::to_string(node_ttl_seconds)},
+            {"SET", key_, format_announcement(fields), "EX", std::to_string(node_ttl_seconds)},
             ignore
         );
         commands_->command({"ZADD", nodes_key_, std::to_string(now), node_}, ignore);

@@ -52,6 +52,8 @@ private:
     std::string nodes_key_;
     std::string node_;
     std::size_t nodes_ = 1;
+    std::string instance_;  // random, per process: tells two nodes of one name apart
+    bool said_name_taken_ = false;
     std::function<std::map<std::string, std::string>()> fields_;
     boost::asio::steady_timer timer_;
     bool stopped_ = false;

@@ -46,8 +46,12 @@ std::optional<std::vector<redis_value>> run_blocking(
     }
     redisSetTimeout(c.get(), tv);
     std::vector<command_args> all;
-    if (!endpoint.password.empty())
-        all.push_back({"AUTH", endpoint.password});
+    if (!endpoint.password.empty()) {
+        all.push_back({"AUTH"});
+        if (!endpoint.username.empty())
+            all.back().push_back(endpoint.username);
+        all.back().push_back(endpoint.password);
+    }
     if (endpoint.database != 0)
         all.push_back({"SELECT", std::to_string(endpoint.database)});
     auto handshake = all.size();

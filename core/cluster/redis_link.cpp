@@ -105,6 +105,23 @@ void redis_link::stop() {
         redisAsyncFree(context_);
 }
 
+asio::awaitable<void> redis_link::close(std::chrono::milliseconds limit) {
+    stopping_ = true;
+    reconnect_timer_.cancel();
+    watch_timer_.cancel();
+    if (!context_)
+        co_return;
+    redisAsyncDisconnect(context_);
+    auto deadline = clock::now() + limit;
+    asio::steady_timer pause(executor_);
+    while (context_ && clock::now() < deadline) {
+        pause.expires_after(std::chrono::milliseconds(10));
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+    if (context_)
+        redisAsyncFree(context_);
+}
+
 void redis_link::connect() {
     if (stopping_ || context_)
         return;
@@ -134,6 +151,11 @@ void redis_link::connect() {
     ac->ev.delWrite = ev_del_write;
     ac->ev.cleanup = ev_cleanup;
     socket_ = std::make_shared<asio::posix::stream_descriptor>(executor_, ac->c.fd);
+    // A peer that vanished without a FIN (a half-open connection) is found by TCP keepalive; a
+    // subscriber has no replies to time out on.
+    if (endpoint_.socket_path.empty())
+        redisEnableKeepAlive(&ac->c);
+    connect_started_ = clock::now();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     handshake();
@@ -185,7 +207,11 @@ void redis_link::handshake() {
     };
     if (endpoint_.password.empty())
         return select();
-    send({"AUTH", endpoint_.password}, [select, failed](std::optional<redis_value> v) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!endpoint_.username.empty())
+        auth.push_back(endpoint_.username);
+    auth.push_back(endpoint_.password);
+    send(std::move(auth), [select, failed](std::optional<redis_value> v) {
         // The reply never contains the password; Redis says WRONGPASS or NOAUTH.
         if (!v || v->is_error())
             return failed(v ? "AUTH: " + v->text : "no answer to AUTH");
@@ -246,12 +272,19 @@ void redis_link::schedule_watch() {
 
 void redis_link::watch() {
     auto now = clock::now();
-    if (context_ && !in_flight_.empty() && now - in_flight_.front()->sent > endpoint_.timeout) {
-        log::warn(
-            "redis_timeout", {{"link", name_},
-                              {"timeout_ms", endpoint_.timeout.count()},
-                              {"in_flight", in_flight_.size()}}
-        );
+    // Down when nothing has come back for the timeout while calls wait (a long reply that keeps
+    // coming is not a hung Redis), or when the connection, AUTH, SELECT and SUBSCRIBE take longer.
+    auto waited_since =
+        in_flight_.empty() ? clock::time_point{} : std::max(in_flight_.front()->sent, last_reply_);
+    bool hung = !in_flight_.empty() && now - waited_since > endpoint_.timeout;
+    bool slow_start = !up_ && now - connect_started_ > endpoint_.timeout;
+    if (context_ && (hung || slow_start)) {
+        if (last_error_ != "timeout")
+            log::warn(
+                "redis_timeout", {{"link", name_},
+                                  {"timeout_ms", endpoint_.timeout.count()},
+                                  {"in_flight", in_flight_.size()}}
+            );
         last_error_ = "timeout";
         redisAsyncFree(context_);
         return;
@@ -317,6 +350,7 @@ void redis_link::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
         return;
     auto done = std::move((*it)->done);
     self->in_flight_.erase(it);
+    self->last_reply_ = clock::now();
     std::optional<redis_value> value;
     if (reply)
         value = copy_reply(*static_cast<redisReply*>(reply));
@@ -364,8 +398,13 @@ void redis_link::on_connect(const redisAsyncContext* ac, int status) {
 
 void redis_link::on_disconnect(const redisAsyncContext* ac, int status) {
     auto* self = static_cast<redis_link*>(ac->data);
-    if (status != REDIS_OK && !self->stopping_)
-        self->last_error_ = ac->errstr;
+    if (status == REDIS_OK || self->stopping_ || !ac->errstr)
+        return;
+    // Said once per kind of failure, so a reconnection every second does not flood the log.
+    std::string why = ac->errstr;
+    if (why != self->last_error_)
+        log::warn("redis_disconnected", {{"link", self->name_}, {"error", why}});
+    self->last_error_ = why;
 }
 
 void redis_link::arm_read() {

@@ -33,6 +33,7 @@ struct redis_endpoint {
     unsigned port = 6379;
     std::string socket_path;
     unsigned database = 0;
+    std::string username;  // Redis 6 ACL user; empty: AUTH with the password alone
     std::string password;  // never logged
     std::chrono::milliseconds timeout{500};
 };
@@ -66,6 +67,10 @@ public:
     void start();
     // Closes the connection; calls in flight complete with nullopt. No reconnection after it.
     void stop();
+
+    // Like stop(), after the commands already handed in are written and answered (at most
+    // within limit): what a node says just before it exits still reaches Redis.
+    boost::asio::awaitable<void> close(std::chrono::milliseconds limit);
 
     bool up() const { return up_; }
 
@@ -122,6 +127,8 @@ private:
     boost::asio::steady_timer reconnect_timer_;
     boost::asio::steady_timer watch_timer_;
     std::chrono::steady_clock::time_point last_ping_{};
+    std::chrono::steady_clock::time_point connect_started_{};
+    std::chrono::steady_clock::time_point last_reply_{};
     std::chrono::microseconds latency_{0};
     std::vector<event_fn> on_up_, on_down_;
 };

@@ -44,8 +44,9 @@ std::string key_id(const shaping::counter_key& k) {
 }
 
 shaping::daily_counts larger(const shaping::daily_counts& a, const shaping::daily_counts& b) {
-    return {std::max(a.sent, b.sent), std::max(a.deferred, b.deferred),
-            std::max(a.bounced, b.bounced), std::max(a.complaints, b.complaints)};
+    return {
+        std::max(a.sent, b.sent), std::max(a.deferred, b.deferred), std::max(a.bounced, b.bounced),
+        std::max(a.complaints, b.complaints)};
 }
 
 }  // namespace
@@ -207,8 +208,8 @@ void shared_counters::reserve(const shaping::counter_key& key, std::uint64_t cap
     auto batch = reservation_batch(cap, sent, nodes_ ? nodes_() : 1);
     commands_->command(
         {"EVAL", reserve_script, "1", warming_key(prefix_, key.ip, key.provider),
-         warming_field(key.date, "sent"), warming_field(key.date, "reserved"),
-         std::to_string(cap), std::to_string(batch)},
+         warming_field(key.date, "sent"), warming_field(key.date, "reserved"), std::to_string(cap),
+         std::to_string(batch)},
         [this, alive = alive_, id, key](std::optional<redis_value> v) {
             if (!*alive)
                 return;
@@ -223,7 +224,9 @@ void shared_counters::reserve(const shaping::counter_key& key, std::uint64_t cap
             res.units += static_cast<std::uint64_t>(granted);
             res.last_used = clock::now();
             auto& day = cluster_[pair_id(key.ip, key.provider)][key.date];
-            day.sent = std::max<std::uint64_t>(day.sent, static_cast<std::uint64_t>(std::max<std::int64_t>(0, v->items[1].integer)));
+            day.sent = std::max<std::uint64_t>(
+                day.sent, static_cast<std::uint64_t>(std::max<std::int64_t>(0, v->items[1].integer))
+            );
         }
     );
 }

@@ -84,7 +84,7 @@ private:
     std::shared_ptr<redis_link> commands_;
     std::string prefix_;
     nodes_fn nodes_;
-    std::map<std::string, reservation> reservations_;  // by "ip|provider|day"
+    std::map<std::string, reservation> reservations_;   // by "ip|provider|day"
     std::map<std::string, shaping::counter_key> keys_;  // the same keys
     // The cluster's counts by "ip|provider", as last read from Redis.
     std::map<std::string, std::map<shaping::day, shaping::daily_counts>> cluster_;

@@ -1,15 +1,18 @@
 #include "core/cluster/shared_suppression.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include "core/util/log.hpp"
 
 namespace outpost::cluster {
 
 namespace {
 
-std::vector<std::string> strings_of(const std::optional<redis_value>& v) {
+std::vector<std::string> strings_of(const redis_value& v) {
     std::vector<std::string> out;
-    if (v && v->kind == redis_value::type::array)
-        for (const auto& item : v->items)
+    if (v.kind == redis_value::type::array)
+        for (const auto& item : v.items)
             out.push_back(item.text);
     return out;
 }
@@ -26,6 +29,7 @@ shared_suppression::shared_suppression(
 )
     : local_(std::move(local)),
       commands_(std::move(commands)),
+      subscriber_(subscriber),
       keys_(prefix),
       node_(std::move(node)),
       now_(std::move(now)) {
@@ -76,69 +80,107 @@ void shared_suppression::send_all(std::vector<command_args> commands) {
         commands_->command(std::move(c), [](std::optional<redis_value>) {});
 }
 
+// What another node changed is read back on the command link, in the order heard: a removal
+// heard after an addition is applied after it.
 void shared_suppression::heard(std::string_view payload) {
     auto c = parse_change(payload);
     if (!c || c->node == node_)
         return;
-    if (c->removed) {
-        if (local_->remove(c->key)) {
-            ++applied_;
-            log::info("suppression_shared_removal", {{"rcpt", c->key}, {"from_node", c->node}});
-        }
-        return;
-    }
+    auto& hash = c->removed ? keys_.removed : keys_.entries;
     commands_->command(
-        {"HGET", keys_.entries, c->key},
-        [this, key = c->key, from = c->node](std::optional<redis_value> v) {
-            if (!v || v->kind != redis_value::type::string)
+        {"HGET", hash, c->key},
+        [this, removed = c->removed, key = c->key, from = c->node](std::optional<redis_value> v) {
+            if (!v)
                 return;
-            auto e = decode_entry(v->text);
-            if (!e || suppression::match_key(e->address) != key)
-                return;
-            if (local_->add_all(std::span(&*e, 1)))
-                ++applied_;
+            if (removed)
+                remove_heard(key, from, *v);
+            else
+                merge_fetched(key, from, *v);
         }
     );
+}
+
+void shared_suppression::remove_heard(
+    const std::string& key, const std::string& from, const redis_value& when
+) {
+    std::int64_t at = 0;
+    if (when.kind != redis_value::type::string ||
+        std::from_chars(when.text.data(), when.text.data() + when.text.size(), at).ec !=
+            std::errc{})
+        return;
+    auto& known = removed_[key];
+    known = std::max(known, at);
+    // Suppressed here again since the removal: that stays (and is published at the next sync).
+    auto mine = local_->lookup(key);
+    if (!mine || mine->last_seen > at || !local_->remove(key))
+        return;
+    ++applied_;
+    log::info("suppression_shared_removal", {{"rcpt", key}, {"from_node", from}});
+}
+
+void shared_suppression::merge_fetched(
+    const std::string& key, const std::string& from, const redis_value& row
+) {
+    if (row.kind != redis_value::type::string)
+        return;
+    auto e = decode_entry(row.text);
+    if (!e || suppression::match_key(e->address) != key)
+        return;
+    if (auto gone = removed_.find(key); gone != removed_.end() && gone->second >= e->last_seen)
+        return;
+    if (!local_->add_all(std::span(&*e, 1)))
+        return;
+    ++applied_;
+    log::info("suppression_shared_change", {{"rcpt", key}, {"from_node", from}});
+    // Two nodes that wrote the same address at once: the last write won in Redis. If what this
+    // node holds says more (hard, counted more, seen later), it publishes the merged entry.
+    auto merged = local_->lookup(key);
+    if (merged && (merged->severity != e->severity || merged->count != e->count ||
+                   merged->last_seen != e->last_seen))
+        publish(*merged);
 }
 
 void shared_suppression::resync() {
     if (!commands_->up())
         return;
-    commands_->command({"HGETALL", keys_.entries}, [this](std::optional<redis_value> entries) {
-        if (!entries || entries->kind != redis_value::type::array)
+    // Both hashes in one transaction, so a change between the two reads cannot split them.
+    auto ignore = [](std::optional<redis_value>) {};
+    commands_->command({"MULTI"}, ignore);
+    commands_->command({"HGETALL", keys_.entries}, ignore);
+    commands_->command({"HGETALL", keys_.removed}, ignore);
+    commands_->command({"EXEC"}, [this](std::optional<redis_value> both) {
+        if (!both || both->kind != redis_value::type::array || both->items.size() != 2)
             return;
-        commands_->command(
-            {"HGETALL", keys_.removed},
-            [this, shared = strings_of(entries)](std::optional<redis_value> removed) {
-                if (!removed || removed->kind != redis_value::type::array)
-                    return;
-                auto tombstones = strings_of(removed);
-                auto plan = plan_sync(shared, tombstones, local_->list({}));
-                bool ok = plan.merge_locally.empty() || local_->add_all(plan.merge_locally);
-                for (const auto& key : plan.remove_locally)
-                    ok = local_->remove(key) && ok;
-                // Publish from the merged list: what Redis lacks, or holds older.
-                auto after = plan_sync(shared, tombstones, local_->list({}));
-                for (const auto& e : after.publish)
-                    publish(e);
-                if (!ok) {
-                    log::warn("suppression_sync_failed", {{"error", local_->last_error()}});
-                    return;
-                }
-                synced_ = true;
-                last_sync_ = now_();
-                log::info(
-                    "suppression_synced", {{"merged", plan.merge_locally.size()},
-                                           {"removed", plan.remove_locally.size()},
-                                           {"published", after.publish.size()},
-                                           {"unreadable", plan.unreadable},
-                                           {"entries", local_->size()}}
-                );
-                if (on_synced_)
-                    on_synced_();
-            }
-        );
+        apply_sync(strings_of(both->items[0]), strings_of(both->items[1]));
     });
+}
+
+void shared_suppression::apply_sync(
+    const std::vector<std::string>& shared, const std::vector<std::string>& tombstones
+) {
+    auto plan = plan_sync(shared, tombstones, local_->list({}));
+    bool ok = plan.merge_locally.empty() || local_->add_all(plan.merge_locally);
+    for (const auto& key : plan.remove_locally)
+        ok = local_->remove(key) && ok;
+    // Publish from the merged list: what Redis lacks, or holds older.
+    auto after = plan_sync(shared, tombstones, local_->list({}));
+    for (const auto& e : after.publish)
+        publish(e);
+    if (!ok) {
+        log::warn("suppression_sync_failed", {{"error", local_->last_error()}});
+        return;
+    }
+    synced_ = true;
+    last_sync_ = now_();
+    log::info(
+        "suppression_synced", {{"merged", plan.merge_locally.size()},
+                               {"removed", plan.remove_locally.size()},
+                               {"published", after.publish.size()},
+                               {"unreadable", plan.unreadable},
+                               {"entries", local_->size()}}
+    );
+    if (on_synced_)
+        on_synced_();
 }
 
 }  // namespace outpost::cluster

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -57,7 +58,7 @@ public:
 
     // True from start until the first synchronisation, and while Redis is unreachable: RCPT
     // checks then read what was last synchronised.
-    bool degraded() const { return !synced_ || !commands_->up(); }
+    bool degraded() const { return !synced_ || !commands_->up() || !subscriber_.up(); }
 
     // Unix time of the last completed synchronisation; 0: none yet.
     std::int64_t last_sync() const { return last_sync_; }
@@ -72,12 +73,21 @@ private:
     void publish(const suppression::entry& e);
     void publish_key(const std::string& key);
     void heard(std::string_view payload);
+    void merge_fetched(const std::string& key, const std::string& from, const redis_value& row);
+    void remove_heard(const std::string& key, const std::string& from, const redis_value& when);
     void resync();
+    void apply_sync(
+        const std::vector<std::string>& shared, const std::vector<std::string>& tombstones
+    );
     void send_all(std::vector<command_args> commands);
 
     std::unique_ptr<suppression::store> local_;
     std::shared_ptr<redis_link> commands_;
+    redis_link& subscriber_;
     suppression_keys keys_;
+    // Removals heard from other nodes, by key: the time of each, so that an entry fetched for an
+    // older "+KEY" does not come back after it.
+    std::map<std::string, std::int64_t> removed_;
     std::string node_;
     clock_fn now_;
     bool synced_ = false;

@@ -36,6 +36,29 @@ end
 return {granted, wait}
 )lua";
 
+// KEYS[1]: the TAT key; ARGV: µs to take off. The TAT moves back, never before now.
+constexpr const char* refund_script = R"lua(
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat == 0 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local back = math.max(now, tat - tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%d', back), 'KEEPTTL')
+return 1
+)lua";
+
+// KEYS[1]: the backoff key; ARGV: the record, its end (unix ms), ms left. A shorter backoff never
+// replaces a longer one.
+constexpr const char* backoff_script = R"lua(
+local old = redis.call('GET', KEYS[1])
+if old then
+  local until_ms = tonumber(string.match(old, '^(%d+) '))
+  if until_ms and until_ms >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+)lua";
+
 std::int64_t steady_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch()
@@ -168,6 +191,24 @@ queue::shared_shaping::permits shared_throttles::local_share(
     return p;
 }
 
+void shared_throttles::refund(
+    const std::string& key, const shaping::rate& pace, std::size_t unused
+) {
+    if (unused == 0)
+        return;
+    auto back = interval_of(pace) * static_cast<std::int64_t>(unused);
+    if (!commands_->up()) {
+        auto it = local_tat_.find(key);
+        if (it != local_tat_.end())
+            it->second = std::max(steady_us(), it->second - back);
+        return;
+    }
+    commands_->command(
+        {"EVAL", refund_script, "1", fmt::format("{}rate:{}", prefix_, key), std::to_string(back)},
+        [](std::optional<redis_value>) {}
+    );
+}
+
 void shared_throttles::backoff_started(const shaping::backoff_record& r) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     r.until - std::chrono::system_clock::now()
@@ -176,9 +217,11 @@ void shared_throttles::backoff_started(const shaping::backoff_record& r) {
     if (left <= 0)
         return;
     auto ignore = [](std::optional<redis_value>) {};
+    auto until_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.until.time_since_epoch()).count();
     commands_->command(
-        {"SET", fmt::format("{}backoff:{}", prefix_, r.key), encode_backoff(r), "PX",
-         std::to_string(left)},
+        {"EVAL", backoff_script, "1", fmt::format("{}backoff:{}", prefix_, r.key),
+         encode_backoff(r), std::to_string(until_ms), std::to_string(left)},
         ignore
     );
     commands_->command({"PUBLISH", channel_, fmt::format("{} {}", node_, r.key)}, ignore);

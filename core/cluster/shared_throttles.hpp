@@ -50,6 +50,8 @@ public:
         const std::string& key, const shaping::rate& pace, std::size_t wanted
     ) override;
 
+    void refund(const std::string& key, const shaping::rate& pace, std::size_t unused) override;
+
     void backoff_started(const shaping::backoff_record& r) override;
 
     // Permits decided locally because Redis was away, since start.

@@ -103,6 +103,9 @@ sync_plan plan_sync(
             plan.publish.push_back(e);
     }
     for (const auto& [key, e] : remote) {
+        // A row older than its tombstone (written by a node that had not heard of the removal).
+        if (auto gone = removed.find(key); gone != removed.end() && gone->second >= e.last_seen)
+            continue;
         auto it = mine.find(key);
         if (it == mine.end() || it->second->last_seen < e.last_seen ||
             it->second->count < e.count ||

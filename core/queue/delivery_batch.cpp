@@ -232,6 +232,15 @@ asio::awaitable<void> delivery_batch::transact() {
         *shaped_, cluster ? cluster->granted : units_.size(), std::chrono::system_clock::now(),
         std::chrono::steady_clock::now()
     );
+    if (cluster) {
+        std::size_t sent = 0;
+        for (const auto& g : admitted.groups)
+            sent += g.transactions.size();
+        if (sent < cluster->granted)
+            r_.shared_shaping_->refund(
+                shaped_->key, *shaped_->configured.pace, cluster->granted - sent
+            );
+    }
     if (cluster && cluster->granted < units_.size()) {
         for (auto k = cluster->granted; k < units_.size(); ++k)
             admitted.waiting.push_back(k);

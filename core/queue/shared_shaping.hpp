@@ -29,6 +29,10 @@ public:
         const std::string& key, const shaping::rate& pace, std::size_t wanted
     ) = 0;
 
+    // Gives back permits acquire() granted that this node's own shaping then held back (its
+    // token bucket, a warming cap, a backoff), so that they do not starve the other nodes.
+    virtual void refund(const std::string& key, const shaping::rate& pace, std::size_t unused) = 0;
+
     // This node's shaper started (or lengthened) a backoff: every node is to take it.
     virtual void backoff_started(const shaping::backoff_record& r) = 0;
 };

@@ -1,5 +1,6 @@
 // outpostctl cluster status, and the Redis half of suppression edits (cluster_push.hpp).
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 
@@ -38,6 +39,23 @@ constexpr const char* usage =
 
 std::string node_name_of(const std::string& key, const std::string& prefix) {
     return key.substr(std::min(key.size(), prefix.size() + 5));
+}
+
+// A node's announcement comes from Redis: a value that is not a number prints as "-".
+std::string latency_text(const std::string& us) {
+    std::int64_t n = 0;
+    if (std::from_chars(us.data(), us.data() + us.size(), n).ec != std::errc{} || us.empty())
+        return "-";
+    return fmt::format("{:.2f} ms", static_cast<double>(n) / 1000.0);
+}
+
+std::string sync_text(const std::string& unix_time) {
+    std::int64_t n = 0;
+    if (std::from_chars(unix_time.data(), unix_time.data() + unix_time.size(), n).ec !=
+            std::errc{} ||
+        n <= 0)
+        return "never";
+    return util::iso8601(n);
 }
 
 int status(context& ctx) {
@@ -142,9 +160,7 @@ int status(context& ctx) {
         auto latency = field(n, "latency_us");
         fmt::print(
             "  {:<24} {:<10} {:>8} {:>10} {:<20} {:<8}\n", field(n, "node"), field(n, "degraded"),
-            field(n, "suppression_entries"),
-            latency.empty() ? "-" : fmt::format("{:.2f} ms", std::stod(latency) / 1000.0),
-            sync.empty() || sync == "0" ? "never" : util::iso8601(std::stoll(sync)),
+            field(n, "suppression_entries"), latency_text(latency), sync_text(sync),
             field(n, "version")
         );
     }

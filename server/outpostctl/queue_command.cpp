@@ -580,7 +580,7 @@ int status(context& ctx) {
             listeners += (listeners.empty() ? "" : ", ") + text_of(a);
     const auto& q = field(doc, "queue");
     const auto& c = field(doc, "counters");
-    print_table({
+    std::vector<std::vector<std::string>> rows{
         {"version", text_of(field(doc, "version"))},
         {"hostname", text_of(field(doc, "hostname"))},
         {"uptime", age(int_of(field(doc, "uptime_seconds")))},
@@ -601,7 +601,23 @@ int status(context& ctx) {
                             text_of(field(c, "deferred")), text_of(field(c, "bounced"))
                         )},
         {"last reload", reload_text(field(doc, "last_reload"))},
-    });
+    };
+    if (const auto& k = field(doc, "cluster"); k.is_object()) {
+        auto latency = field(k, "redis_latency_seconds");
+        rows.push_back(
+            {"cluster",
+             fmt::format(
+                 "node {} on {}, Redis {} ({:.2f} ms), {} nodes, {}", text_of(field(k, "node")),
+                 text_of(field(k, "redis")), field(k, "redis_up") == true ? "up" : "DOWN",
+                 (latency.is_number() ? latency.to_number<double>() : 0.0) * 1000.0,
+                 text_of(field(k, "nodes")),
+                 field(k, "degraded") == true
+                     ? "DEGRADED (suppression from the last synchronised list)"
+                     : "synchronised"
+             )}
+        );
+    }
+    print_table(rows);
     return exit_ok;
 }
 

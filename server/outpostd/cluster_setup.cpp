@@ -103,6 +103,15 @@ cluster_parts::view cluster_parts::look(const config::config& cfg) const {
     return v;
 }
 
+boost::asio::awaitable<void> cluster_parts::close(std::chrono::milliseconds limit) {
+    if (beat)
+        beat->stop();
+    if (subscriber)
+        subscriber->stop();
+    if (commands)
+        co_await commands->close(limit);
+}
+
 void cluster_parts::stop() {
     if (beat)
         beat->stop();

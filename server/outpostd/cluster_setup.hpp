@@ -2,9 +2,11 @@
 // one, and the node's heartbeat. Without [cluster] nothing is created and nothing changes.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "config/schema.hpp"
@@ -44,7 +46,16 @@ struct cluster_parts {
 
     view look(const config::config& cfg) const;
 
+    // After delivery has stopped: the last changes (a bounce heard while draining) are written
+    // and answered, within limit, before the links close.
+    boost::asio::awaitable<void> close(std::chrono::milliseconds limit);
     void stop();
+
+    cluster_parts() = default;
+    cluster_parts(cluster_parts&&) = default;
+    cluster_parts& operator=(cluster_parts&&) = default;
+
+    ~cluster_parts() { stop(); }
 };
 
 // With [cluster]: wraps stores.list in the shared list. Nothing connects yet.

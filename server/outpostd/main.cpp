@@ -352,7 +352,6 @@ int main(int argc, char** argv) {
             reload_signal.cancel();
             admin.stop();
             tls_reports.stop();
-            cluster.stop();
             daemon::notify("STOPPING=1");
             log::info(
                 "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
@@ -363,6 +362,7 @@ int main(int argc, char** argv) {
                 [&]() -> asio::awaitable<void> {
                     co_await server.drain(cfg.server.shutdown_timeout);
                     co_await delivery.stop(std::chrono::seconds(10));
+                    co_await cluster.close(std::chrono::milliseconds(500));
                     resolver->shutdown();
                 },
                 [&](std::exception_ptr) {

@@ -110,6 +110,15 @@ TEST_CASE("after a reconnection: merge what is newer there, publish what is newe
     CHECK(plan.unreadable == 2);  // a bad row, and a row under another address's key
 }
 
+TEST_CASE("after a reconnection: a shared row older than its tombstone is not taken") {
+    auto stale = entry_of("stale@x.org", 100);
+    auto plan = plan_sync({"stale@x.org", encode_entry(stale)}, {"stale@x.org", "150"}, {});
+    CHECK(plan.merge_locally.empty());
+    auto fresh = entry_of("fresh@x.org", 200);
+    auto again = plan_sync({"fresh@x.org", encode_entry(fresh)}, {"fresh@x.org", "150"}, {});
+    CHECK(again.merge_locally.size() == 1);
+}
+
 TEST_CASE("after a reconnection: a larger count or a hard kind counts as newer") {
     auto there = entry_of("a@x.org", 100, 5);
     auto here = entry_of("a@x.org", 100, 2);

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include "config/redis_url.hpp"
 #include "tests/support/config_text.hpp"
@@ -31,7 +32,17 @@ TEST_CASE("redis URLs: host, port, database, password, IPv6 and unix sockets") {
     REQUIRE(c.address);
     CHECK(c.address->host == "::1");
     CHECK(c.address->port == 7000);
+    CHECK(c.address->username == "default");
     CHECK(c.address->password == "pw");
+
+    // A password may hold '/' and '@': the user information ends at the last '@'.
+    auto slashed = parse_redis_url("redis://app:p/a@ss@10.0.0.7:6390/5");
+    REQUIRE(slashed.address);
+    CHECK(slashed.address->username == "app");
+    CHECK(slashed.address->password == "p/a@ss");
+    CHECK(slashed.address->host == "10.0.0.7");
+    CHECK(slashed.address->port == 6390);
+    CHECK(slashed.address->database == 5);
 
     auto d = parse_redis_url("unix:/run/redis/redis.sock?db=4");
     REQUIRE(d.address);
@@ -55,6 +66,7 @@ TEST_CASE("redis URLs: host, port, database, password, IPv6 and unix sockets") {
 TEST_CASE("redis URLs in logs hide the password") {
     CHECK(redact_redis_url("redis://:s3cret@h:1/2") == "redis://:***@h:1/2");
     CHECK(redact_redis_url("redis://user:s3cret@h") == "redis://user:***@h");
+    CHECK(redact_redis_url("redis://:s/e@c@h:1/2") == "redis://:***@h:1/2");
     CHECK(redact_redis_url("redis://h:1/2") == "redis://h:1/2");
     CHECK(redact_redis_url("unix:/s") == "unix:/s");
 }
@@ -69,7 +81,9 @@ TEST_CASE("[cluster] is read with its defaults; without it there is no cluster")
     CHECK(c.cluster->host == "127.0.0.1");
     CHECK(c.cluster->database == 1);
     CHECK(c.cluster->key_prefix == "outpost:");
-    CHECK(c.cluster->node == "mta1.example.com");
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    CHECK(c.cluster->node == std::string(host));  // the host's name, not server.hostname
     CHECK(c.cluster->timeout == std::chrono::milliseconds(500));
 
     auto path = std::filesystem::temp_directory_path() / "outpost-cluster-test.password";
@@ -97,6 +111,10 @@ TEST_CASE("[cluster] errors name the line and column, never the password") {
     );
     CHECK(config_error_of("[cluster]\nredis = \"redis://h\"\ntimeout = \"1ms\"\n")
               .starts_with("t.toml:3:11: cluster.timeout must be between 10ms and 60s"));
+    CHECK(config_error_of("[cluster]\nredis = \"redis://h\"\nkey_prefix = \"a*\"\n")
+              .starts_with("t.toml:3:14: cluster.key_prefix must be"));
+    auto bad_slash = config_error_of("[cluster]\nredis = \"redis://:pa/ss@h:0\"\n");
+    CHECK(bad_slash.find("pa/ss") == std::string::npos);
     CHECK(config_error_of("[cluster]\nredis = \"redis://h\"\nnode = \"a b\"\n")
               .starts_with("t.toml:3:8: cluster.node"));
     CHECK(
