@@ -65,6 +65,15 @@ void heartbeat::start() {
     beat();
 }
 
+void heartbeat::leave() {
+    stop();
+    if (!commands_->up())
+        return;
+    auto ignore = [](std::optional<redis_value>) {};
+    commands_->command({"DEL", key_}, ignore);
+    commands_->command({"ZREM", nodes_key_, node_}, ignore);
+}
+
 void heartbeat::stop() {
     stopped_ = true;
     timer_.cancel();
@@ -81,8 +90,9 @@ void heartbeat::beat() {
         auto ignore = [](std::optional<redis_value>) {};
         // Two live nodes of one name would take each other's changes for their own and count as
         // one: said loudly (the names come from [cluster] node or the host's name).
+        // From the second beat on: before it, the key may still hold this node's previous run.
         commands_->command({"GET", key_}, [this](std::optional<redis_value> v) {
-            if (!v || v->kind != redis_value::type::string || said_name_taken_)
+            if (!v || v->kind != redis_value::type::string || said_name_taken_ || !announced_)
                 return;
             auto other = parse_announcement(v->text)["instance"];
             if (!other.empty() && other != instance_) {
@@ -100,7 +110,10 @@ void heartbeat::beat() {
         fields["instance"] = instance_;
         commands_->command(
             {"SET", key_, format_announcement(fields), "EX", std::to_string(node_ttl_seconds)},
-            ignore
+            [this](std::optional<redis_value> v) {
+                if (v && !v->is_error())
+                    announced_ = true;
+            }
         );
         commands_->command({"ZADD", nodes_key_, std::to_string(now), node_}, ignore);
         commands_->command(

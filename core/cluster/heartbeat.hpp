@@ -37,6 +37,8 @@ public:
     );
     void start();
     void stop();
+    // Stops, and takes this node's announcement out of Redis at once (a graceful exit).
+    void leave();
 
     // The nodes that beat in the last node_ttl_seconds, this one included, as of the last beat
     // Redis answered; 1 before any.
@@ -54,6 +56,7 @@ private:
     std::size_t nodes_ = 1;
     std::string instance_;  // random, per process: tells two nodes of one name apart
     bool said_name_taken_ = false;
+    bool announced_ = false;  // this process has written its announcement once
     std::function<std::map<std::string, std::string>()> fields_;
     boost::asio::steady_timer timer_;
     bool stopped_ = false;

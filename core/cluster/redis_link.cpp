@@ -420,8 +420,11 @@ void redis_link::arm_read() {
             self->read_armed_ = false;
             if (ec || !self->context_)
                 return;
-            if (self->want_read_)
+            if (self->want_read_) {
+                // Bytes arriving count as an answer: a long reply is not a hung Redis.
+                self->last_reply_ = clock::now();
                 redisAsyncHandleRead(self->context_);
+            }
             if (generation == self->generation_ && self->context_ && self->want_read_)
                 self->arm_read();
         }

@@ -26,13 +26,21 @@ return {take, sent}
 )lua";
 
 // KEYS[1]: the hash; ARGV: sent field, reserved field, units spent (moved from reserved to
-// sent), units returned (taken off reserved). reserved never goes below 0 (Redis may have lost
-// it meanwhile).
+// sent; -1 moves a unit given back from sent to reserved), units returned (taken off reserved).
+// reserved never goes below 0 (Redis may have lost it meanwhile).
 constexpr const char* settle_script = R"lua(
-if tonumber(ARGV[3]) > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3]) end
+if tonumber(ARGV[3]) ~= 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[3]) end
 local left = redis.call('HINCRBY', KEYS[1], ARGV[2], -(tonumber(ARGV[3]) + tonumber(ARGV[4])))
 if left < 0 then redis.call('HSET', KEYS[1], ARGV[2], 0) end
 return left
+)lua";
+
+// KEYS[1]: the hash; ARGV: field, value. The field becomes the larger of both (after Redis lost
+// data, the counts this node last read are put back).
+constexpr const char* raise_script = R"lua(
+local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > now then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
 )lua";
 
 std::string pair_id(std::string_view ip, std::string_view provider) {
@@ -108,6 +116,10 @@ shared_counters::shared_counters(
       nodes_(std::move(nodes)),
       timer_(commands_->executor()),
       alive_(std::make_shared<bool>(true)) {
+    commands_->on_up([this, alive = alive_] {
+        if (*alive)
+            restore();
+    });
     tick();
 }
 
@@ -136,9 +148,23 @@ bool shared_counters::add(const shaping::counter_key& key, const shaping::daily_
 }
 
 bool shared_counters::take(const shaping::counter_key& key, std::uint64_t cap) {
+    auto pair = pair_id(key.ip, key.provider);
+    // Not before the cluster's counts are known: the cap and the gates read them.
+    if (!loaded_.count(pair)) {
+        if (!cluster_.count(pair)) {
+            cluster_[pair];
+            refresh(key.ip, key.provider);
+        }
+        return false;
+    }
     auto id = key_id(key);
     auto& r = reservations_[id];
     keys_.emplace(id, key);
+    // The cap fell (a reload, a health gate) under what was reserved for it: give it all back.
+    if (r.units > 0 && cap < r.cap) {
+        settle(key, 0, static_cast<std::int64_t>(r.units));
+        r.units = 0;
+    }
     if (r.units == 0) {
         reserve(key, cap);
         return false;
@@ -156,11 +182,12 @@ bool shared_counters::take(const shaping::counter_key& key, std::uint64_t cap) {
 bool shared_counters::give_back(const shaping::counter_key& key) {
     if (!local_.give_back(key))
         return false;
-    // Still counted in Redis: it joins the reservation, which goes back when left idle.
+    // Not sent after all: back from sent to this node's reservation, which goes back when idle.
     auto& r = reservations_[key_id(key)];
     keys_.emplace(key_id(key), key);
     ++r.units;
     r.last_used = clock::now();
+    settle(key, -1, 0);
     return true;
 }
 
@@ -210,7 +237,7 @@ void shared_counters::reserve(const shaping::counter_key& key, std::uint64_t cap
         {"EVAL", reserve_script, "1", warming_key(prefix_, key.ip, key.provider),
          warming_field(key.date, "sent"), warming_field(key.date, "reserved"), std::to_string(cap),
          std::to_string(batch)},
-        [this, alive = alive_, id, key](std::optional<redis_value> v) {
+        [this, alive = alive_, id, key, cap](std::optional<redis_value> v) {
             if (!*alive)
                 return;
             auto& res = reservations_[id];
@@ -222,6 +249,7 @@ void shared_counters::reserve(const shaping::counter_key& key, std::uint64_t cap
             }
             auto granted = std::max<std::int64_t>(0, v->items[0].integer);
             res.units += static_cast<std::uint64_t>(granted);
+            res.cap = cap;
             res.last_used = clock::now();
             auto& day = cluster_[pair_id(key.ip, key.provider)][key.date];
             day.sent = std::max<std::uint64_t>(
@@ -234,7 +262,7 @@ void shared_counters::reserve(const shaping::counter_key& key, std::uint64_t cap
 // A unit spent is sent (Redis's count of sent mail is what the other nodes' gates and caps
 // read); a unit returned is free again. Sent is raised before reserved is lowered, in one script.
 void shared_counters::settle(
-    const shaping::counter_key& key, std::uint64_t spent, std::uint64_t returned
+    const shaping::counter_key& key, std::int64_t spent, std::int64_t returned
 ) {
     // While Redis is away the unit was counted when it was reserved: still within the cap.
     commands_->command(
@@ -257,8 +285,53 @@ void shared_counters::refresh(const std::string& ip, const std::string& provider
             for (const auto& item : v->items)
                 flat.push_back(item.text);
             cluster_[id] = parse_warming_hash(flat);
+            loaded_.insert(id);
         }
     );
+}
+
+// After a (re)connection: if Redis lost the counts (a restart without persistence, a failover
+// to a replica that lagged), the counts this node last read and the units it holds go back in,
+// so no IP starts its day again. Then everything is read afresh.
+void shared_counters::restore() {
+    auto ignore = [](std::optional<redis_value>) {};
+    for (const auto& [pair, days] : cluster_) {
+        auto bar = pair.find('|');
+        auto hash = warming_key(prefix_, pair.substr(0, bar), pair.substr(bar + 1));
+        for (const auto& [d, c] : days)
+            for (auto [name, value] :
+                 {std::pair{"sent", c.sent},
+                  {"deferred", c.deferred},
+                  {"bounced", c.bounced},
+                  {"complaints", c.complaints}})
+                if (value)
+                    commands_->command(
+                        {"EVAL", raise_script, "1", hash, warming_field(d, name),
+                         std::to_string(value)},
+                        ignore
+                    );
+    }
+    for (const auto& [id, r] : reservations_)
+        if (r.units > 0) {
+            const auto& key = keys_.at(id);
+            commands_->command(
+                {"EVAL", raise_script, "1", warming_key(prefix_, key.ip, key.provider),
+                 warming_field(key.date, "reserved"), std::to_string(r.units)},
+                ignore
+            );
+        }
+    for (const auto& [pair, days] : cluster_) {
+        auto bar = pair.find('|');
+        refresh(pair.substr(0, bar), pair.substr(bar + 1));
+    }
+}
+
+void shared_counters::return_all() {
+    for (auto& [id, r] : reservations_)
+        if (r.units > 0) {
+            settle(keys_.at(id), 0, static_cast<std::int64_t>(r.units));
+            r.units = 0;
+        }
 }
 
 // Every few seconds: reservations left idle go back, and the cluster's counts are read again.
@@ -267,8 +340,22 @@ void shared_counters::tick() {
     for (auto& [id, r] : reservations_) {
         if (r.units == 0 || r.asking || now - r.last_used < idle_return || !commands_->up())
             continue;
-        settle(keys_.at(id), 0, r.units);
+        settle(keys_.at(id), 0, static_cast<std::int64_t>(r.units));
         r.units = 0;
+    }
+    // Past days' reservations, spent or returned, are forgotten.
+    auto yesterday = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) -
+                     std::chrono::days(1);
+    for (auto it = reservations_.begin(); it != reservations_.end();) {
+        auto k = keys_.find(it->first);
+        if (it->second.units == 0 && !it->second.asking &&
+            (k == keys_.end() || k->second.date < yesterday)) {
+            if (k != keys_.end())
+                keys_.erase(k);
+            it = reservations_.erase(it);
+        } else {
+            ++it;
+        }
     }
     for (const auto& [id, counts] : cluster_) {
         auto bar = id.find('|');

@@ -68,15 +68,20 @@ public:
     // Units reserved from Redis and not yet spent, over all keys.
     std::uint64_t reserved() const;
 
+    // Gives every unit held back to Redis (before the node stops).
+    void return_all();
+
 private:
     struct reservation {
         std::uint64_t units = 0;
+        std::uint64_t cap = 0;  // the cap the units were reserved under
         std::chrono::steady_clock::time_point last_used{};
         bool asking = false;
     };
 
     void reserve(const shaping::counter_key& key, std::uint64_t cap);
-    void settle(const shaping::counter_key& key, std::uint64_t spent, std::uint64_t returned);
+    void settle(const shaping::counter_key& key, std::int64_t spent, std::int64_t returned);
+    void restore();
     void refresh(const std::string& ip, const std::string& provider);
     void tick();
 
@@ -88,6 +93,7 @@ private:
     std::map<std::string, shaping::counter_key> keys_;  // the same keys
     // The cluster's counts by "ip|provider", as last read from Redis.
     std::map<std::string, std::map<shaping::day, shaping::daily_counts>> cluster_;
+    std::set<std::string> loaded_;  // pairs whose counts have been read at least once
     boost::asio::steady_timer timer_;
     std::shared_ptr<bool> alive_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -56,6 +57,30 @@ if old then
   if until_ms and until_ms >= tonumber(ARGV[2]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+)lua";
+
+constexpr std::int64_t lease_ttl_ms = 30'000;
+constexpr auto lease_renewal = std::chrono::seconds(10);
+
+// KEYS[1]: the key's lease set; ARGV: max, lease id, ttl ms. Expired leases (of nodes that died)
+// are dropped first; scores are expiry times by Redis's clock.
+constexpr const char* lease_script = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+return 1
+)lua";
+
+// KEYS[1]: the lease set; ARGV: lease id, ttl ms. Extends a lease still held.
+constexpr const char* renew_script = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
 return 1
 )lua";
 
@@ -132,7 +157,11 @@ shared_throttles::shared_throttles(
       channel_(fmt::format("{}backoff", prefix)),
       node_(std::move(node)),
       adopt_(std::move(adopt)),
-      nodes_(std::move(nodes)) {
+      nodes_(std::move(nodes)),
+      instance_(fmt::format("{:08x}", std::random_device{}())),
+      renew_timer_(commands_->executor()),
+      alive_(std::make_shared<bool>(true)) {
+    renew();
     subscriber.subscribe(channel_, [this](std::string_view payload) { heard(payload); });
     subscriber.on_up([this] { catch_up(); });
     commands_->on_up([this] { catch_up(); });
@@ -150,6 +179,75 @@ std::vector<std::string> shared_throttles::gcra_command(
     args.push_back(std::to_string(burst_of(pace)));
     args.push_back(std::to_string(wanted));
     return args;
+}
+
+shared_throttles::~shared_throttles() {
+    *alive_ = false;
+    renew_timer_.cancel();
+}
+
+std::size_t shared_throttles::local_connections(const std::string& key) const {
+    std::size_t n = 0;
+    for (const auto& [id, h] : leases_)
+        n += h.key == key;
+    return n;
+}
+
+boost::asio::awaitable<std::optional<std::string>> shared_throttles::open_connection(
+    const std::string& key, unsigned max
+) {
+    auto id = fmt::format("{}/{}/{}", node_, instance_, ++next_lease_);
+    std::vector<std::string> args;
+    args.emplace_back("EVAL");
+    args.emplace_back(lease_script);
+    args.emplace_back("1");
+    args.push_back(fmt::format("{}conn:{}", prefix_, key));
+    args.push_back(std::to_string(max));
+    args.push_back(id);
+    args.push_back(std::to_string(lease_ttl_ms));
+    auto reply = co_await commands_->call(std::move(args));
+    if (reply && reply->kind == redis_value::type::integer) {
+        if (reply->integer != 1)
+            co_return std::nullopt;
+        leases_[id] = held{key, false};
+        co_return id;
+    }
+    // Without Redis: this node's share of the connections, at least one.
+    auto nodes = std::max<std::size_t>(1, nodes_ ? nodes_() : 1);
+    auto share = std::max<std::size_t>(1, max / nodes);
+    if (local_connections(key) >= share)
+        co_return std::nullopt;
+    leases_[id] = held{key, true};
+    co_return id;
+}
+
+void shared_throttles::close_connection(const std::string& key, const std::string& lease) {
+    auto it = leases_.find(lease);
+    if (it == leases_.end())
+        return;
+    bool local = it->second.local;
+    leases_.erase(it);
+    if (!local)
+        commands_->command(
+            {"ZREM", fmt::format("{}conn:{}", prefix_, key), lease},
+            [](std::optional<redis_value>) {}
+        );
+}
+
+void shared_throttles::renew() {
+    if (commands_->up())
+        for (const auto& [id, h] : leases_)
+            if (!h.local)
+                commands_->command(
+                    {"EVAL", renew_script, "1", fmt::format("{}conn:{}", prefix_, h.key), id,
+                     std::to_string(lease_ttl_ms)},
+                    [](std::optional<redis_value>) {}
+                );
+    renew_timer_.expires_after(lease_renewal);
+    renew_timer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+        if (!ec && *alive)
+            renew();
+    });
 }
 
 boost::asio::awaitable<queue::shared_shaping::permits> shared_throttles::acquire(
@@ -192,17 +290,22 @@ queue::shared_shaping::permits shared_throttles::local_share(
 }
 
 void shared_throttles::refund(
-    const std::string& key, const shaping::rate& pace, std::size_t unused
+    const std::string& key, const shaping::rate& pace, std::size_t unused, bool shared
 ) {
     if (unused == 0)
         return;
-    auto back = interval_of(pace) * static_cast<std::int64_t>(unused);
-    if (!commands_->up()) {
+    if (!shared) {
+        // Back to this node's share, whose permits are nodes intervals apart.
+        auto nodes = static_cast<std::int64_t>(std::max<std::size_t>(1, nodes_ ? nodes_() : 1));
         auto it = local_tat_.find(key);
         if (it != local_tat_.end())
-            it->second = std::max(steady_us(), it->second - back);
+            it->second = std::max(
+                steady_us(),
+                it->second - interval_of(pace) * nodes * static_cast<std::int64_t>(unused)
+            );
         return;
     }
+    auto back = interval_of(pace) * static_cast<std::int64_t>(unused);
     commands_->command(
         {"EVAL", refund_script, "1", fmt::format("{}rate:{}", prefix_, key), std::to_string(back)},
         [](std::optional<redis_value>) {}

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "core/cluster/redis_link.hpp"
 #include "core/queue/shared_shaping.hpp"
 
@@ -45,12 +47,22 @@ public:
         adopt_fn adopt,
         nodes_fn nodes
     );
+    ~shared_throttles() override;
 
     boost::asio::awaitable<permits> acquire(
         const std::string& key, const shaping::rate& pace, std::size_t wanted
     ) override;
 
-    void refund(const std::string& key, const shaping::rate& pace, std::size_t unused) override;
+    void refund(const std::string& key, const shaping::rate& pace, std::size_t unused, bool shared)
+        override;
+
+    boost::asio::awaitable<std::optional<std::string>> open_connection(
+        const std::string& key, unsigned max
+    ) override;
+    void close_connection(const std::string& key, const std::string& lease) override;
+
+    // Connection leases this node holds (in Redis, or locally while Redis was away).
+    std::size_t leases() const { return leases_.size(); }
 
     void backoff_started(const shaping::backoff_record& r) override;
 
@@ -58,6 +70,7 @@ public:
     std::uint64_t local_decisions() const { return local_decisions_; }
 
 private:
+    std::size_t local_connections(const std::string& key) const;
     std::vector<std::string> gcra_command(
         const std::string& key, const shaping::rate& pace, std::size_t wanted
     ) const;
@@ -74,6 +87,20 @@ private:
     adopt_fn adopt_;
     nodes_fn nodes_;
     std::map<std::string, std::int64_t, std::less<>> local_tat_;  // by key, steady µs
+
+    // Connection leases held: lease id → (key, taken while Redis was away). Renewed in Redis
+    // every few seconds, so a node that dies lets its connections go after lease_ttl.
+    struct held {
+        std::string key;
+        bool local = false;
+    };
+
+    std::map<std::string, held> leases_;
+    std::uint64_t next_lease_ = 0;
+    std::string instance_;
+    boost::asio::steady_timer renew_timer_;
+    std::shared_ptr<bool> alive_;
+    void renew();
     std::uint64_t local_decisions_ = 0;
 };
 

@@ -26,15 +26,37 @@ std::optional<suppression::entry> decode_entry(std::string_view row) {
     return read.entries.front();
 }
 
+namespace {
+
+// KEYS: entries, removed; ARGV: key, row, last_seen, channel, message. A row never goes in over
+// a later removal (a node republishing what it fetched just before the removal); a removal it
+// is newer than is lifted.
+constexpr const char* put_script = R"lua(
+local gone = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-1')
+if gone > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+)lua";
+
+// KEYS: entries, removed; ARGV: key, time, channel, message. Returns 1 when the row was there.
+constexpr const char* remove_script = R"lua(
+local was = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return was
+)lua";
+
+}  // namespace
+
 std::vector<command_args> put_commands(
     const suppression_keys& k, std::string_view node, const suppression::entry& e
 ) {
     auto key = suppression::match_key(e.address);
     return {
-        {"HSET", k.entries, key, encode_entry(e)},
-        {"HDEL", k.removed, key},
-        {"PUBLISH", k.channel, fmt::format("{} +{}", node, key)},
-    };
+        {"EVAL", put_script, "2", k.entries, k.removed, key, encode_entry(e),
+         std::to_string(e.last_seen), k.channel, fmt::format("{} +{}", node, key)}};
 }
 
 std::vector<command_args> remove_commands(
@@ -42,10 +64,8 @@ std::vector<command_args> remove_commands(
 ) {
     auto key = suppression::match_key(address);
     return {
-        {"HDEL", k.entries, key},
-        {"HSET", k.removed, key, std::to_string(now)},
-        {"PUBLISH", k.channel, fmt::format("{} -{}", node, key)},
-    };
+        {"EVAL", remove_script, "2", k.entries, k.removed, key, std::to_string(now), k.channel,
+         fmt::format("{} -{}", node, key)}};
 }
 
 std::optional<change> parse_change(std::string_view payload) {

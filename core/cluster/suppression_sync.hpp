@@ -35,11 +35,14 @@ struct suppression_keys {
 std::string encode_entry(const suppression::entry& e);
 std::optional<suppression::entry> decode_entry(std::string_view row);
 
-// The commands that publish e (as the local store now holds it) from node.
+// The command (one Lua script: atomic) that publishes e, as the local store now holds it, from
+// node: the row under its match key unless a later removal is recorded, the removal lifted, the
+// change announced.
 std::vector<command_args> put_commands(
     const suppression_keys& k, std::string_view node, const suppression::entry& e
 );
-// The commands that remove address (any spelling) at time now, from node.
+// The command (one script) that removes address (any spelling) at time now, from node: the row
+// gone, a tombstone, the change announced.
 std::vector<command_args> remove_commands(
     const suppression_keys& k, std::string_view node, std::string_view address, std::int64_t now
 );

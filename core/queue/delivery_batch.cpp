@@ -70,8 +70,10 @@ delivery_batch::delivery_batch(runner& owner, std::vector<job> jobs)
 asio::awaitable<void> delivery_batch::run() {
     try {
         co_await resolve();
-        if (!route_failure_)
+        if (!route_failure_) {
             admit_destination();
+            co_await lease_connection();
+        }
         if (provider_label_.empty())
             provider_label_ = r_.shaper_.classify(destination_, {}).provider;
         co_await read_messages();
@@ -156,6 +158,28 @@ void delivery_batch::admit_destination() {
     jobs_.resize(std::min(keep, jobs_.size()));
 }
 
+asio::awaitable<void> delivery_batch::lease_connection() {
+    if (!holding_ || !r_.shared_shaping_ || !holding_->configured.max_connections)
+        co_return;
+    auto destination = *holding_;
+    lease_ = co_await r_.shared_shaping_->open_connection(
+        destination.key, destination.configured.max_connections
+    );
+    if (lease_)
+        co_return;
+    r_.shaper_.closed(destination);
+    holding_.reset();
+    shaping::wait w{
+        std::chrono::system_clock::now() + std::chrono::seconds(1),
+        fmt::format(
+            "{}: cluster max_connections {} reached", destination.key,
+            destination.configured.max_connections
+        )};
+    for (auto& j : jobs_)
+        hold_back(std::move(j), w);
+    jobs_.clear();
+}
+
 // The messages, read off the event loop. A file that vanished was deleted meanwhile. Jobs whose
 // lifetime ran out while shaping held them back are read with the rest and bounced, never sent.
 asio::awaitable<void> delivery_batch::read_messages() {
@@ -238,7 +262,7 @@ asio::awaitable<void> delivery_batch::transact() {
             sent += g.transactions.size();
         if (sent < cluster->granted)
             r_.shared_shaping_->refund(
-                shaped_->key, *shaped_->configured.pace, cluster->granted - sent
+                shaped_->key, *shaped_->configured.pace, cluster->granted - sent, cluster->shared
             );
     }
     if (cluster && cluster->granted < units_.size()) {
@@ -286,6 +310,7 @@ asio::awaitable<std::optional<delivery_batch::shared_permits>> delivery_batch::c
     );
     shared_permits out;
     out.granted = std::min(p.granted, units_.size());
+    out.shared = p.shared;
     out.why.until =
         std::chrono::system_clock::now() + std::max(p.wait, std::chrono::milliseconds(1));
     out.why.reason = fmt::format(
@@ -698,6 +723,8 @@ void delivery_batch::abandon(const std::exception& e) {
 asio::awaitable<void> delivery_batch::finish() {
     if (holding_)
         r_.shaper_.closed(*holding_);
+    if (holding_ && lease_ && r_.shared_shaping_)
+        r_.shared_shaping_->close_connection(holding_->key, *lease_);
     for (const auto& c : mine_)
         r_.claimed_.erase(c);
     for (const auto& id : messages_)

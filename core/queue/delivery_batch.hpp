@@ -70,13 +70,17 @@ private:
     // a host whose look-up failed is left out; [[domain]] tls = "dane" keeps only DANE hosts.
     boost::asio::awaitable<void> apply_dane();
     void admit_destination();
+    // In a cluster: the connection admit_destination() opened counts against the key's
+    // max_connections on every node; without a lease the batch waits.
+    boost::asio::awaitable<void> lease_connection();
     boost::asio::awaitable<void> read_messages();
     void form_units();
     boost::asio::awaitable<void> transact();
 
     struct shared_permits {
         std::size_t granted = 0;
-        shaping::wait why;  // of the rest
+        bool shared = true;  // granted by Redis (false: by this node's share, Redis away)
+        shaping::wait why;   // of the rest
     };
 
     boost::asio::awaitable<std::optional<shared_permits>> cluster_permits();
@@ -153,6 +157,7 @@ private:
     // The connection slot this batch holds against its throttle key's max_connections, from
     // the moment may_connect() said yes until the batch ends.
     std::optional<shaping::destination> holding_;
+    std::optional<std::string> lease_;  // the cluster's connection lease of holding_'s key
     std::string provider_label_;  // the metrics' provider: by MX when the destination resolved
     // Warming units taken for transactions not yet handed to delivery: given back when the batch
     // fails before it gets that far (what delivery was handed stays spent: it may have been seen).

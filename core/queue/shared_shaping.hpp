@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -31,7 +32,17 @@ public:
 
     // Gives back permits acquire() granted that this node's own shaping then held back (its
     // token bucket, a warming cap, a backoff), so that they do not starve the other nodes.
-    virtual void refund(const std::string& key, const shaping::rate& pace, std::size_t unused) = 0;
+    // shared: where the permits came from (permits::shared).
+    virtual void refund(
+        const std::string& key, const shaping::rate& pace, std::size_t unused, bool shared
+    ) = 0;
+
+    // One more connection to throttle key, counted over the whole cluster against max (the
+    // key's max_connections): a lease to close, or nullopt when max are open already.
+    virtual boost::asio::awaitable<std::optional<std::string>> open_connection(
+        const std::string& key, unsigned max
+    ) = 0;
+    virtual void close_connection(const std::string& key, const std::string& lease) = 0;
 
     // This node's shaper started (or lengthened) a backoff: every node is to take it.
     virtual void backoff_started(const shaping::backoff_record& r) = 0;

@@ -32,7 +32,8 @@ constexpr const char* usage =
     "  the shared suppression list. Exit 1 when Redis cannot be reached, 2 without [cluster].\n"
     "  migrate copies this node's suppression list (SPOOL_DIR/suppression.sqlite) and warming\n"
     "  counts (SPOOL_DIR/shaping.sqlite, every [[source_ip]] with a schedule × provider, from\n"
-    "  its warming_start) into Redis, keeping the larger count where Redis has one already:\n"
+    "  its warming_start) into Redis: entries are published (merged by every node, never over a\n"
+    "  later removal), counts keep the larger where Redis has one already:\n"
     "  run it once per node when a running fleet turns [cluster] on, so that no IP starts its\n"
     "  day again from zero. Running it twice changes nothing. (outpostd also publishes its\n"
     "  suppression list on its first connection.)\n";
@@ -192,10 +193,9 @@ int migrate(context& ctx) {
     }
     cluster::suppression_keys keys(c.key_prefix);
     for (const auto& e : list->list({})) {
-        // The shared row merges as an import does: HSET only where Redis lacks it or is older.
-        commands.push_back(
-            {"HSETNX", keys.entries, suppression::match_key(e.address), cluster::encode_entry(e)}
-        );
+        // Published as the daemon publishes (never over a later removal); running nodes merge it.
+        for (auto& command : cluster::put_commands(keys, "outpostctl", e))
+            commands.push_back(std::move(command));
         ++entries;
     }
     auto counters = shaping::sqlite_counter_store::open(
@@ -238,7 +238,8 @@ int migrate(context& ctx) {
         return exit_failure;
     }
     fmt::print(
-        "migrated to {}: {} suppression entries (kept where Redis had them), {} warming counts "
+        "migrated to {}: {} suppression entries (published; every node merges them), {} warming "
+        "counts "
         "(the larger kept)\n",
         config::redact_redis_url(c.redis), entries, counts
     );
@@ -291,7 +292,6 @@ std::optional<std::string> remove_shared(
     );
     if (!replies)
         return error;
-    // The first command is the HDEL: 1 when the entry was there.
     *was_there = !replies->empty() && replies->front().integer == 1;
     return std::nullopt;
 }

@@ -42,10 +42,9 @@ shaping::counter_store* share_counters(
 ) {
     if (!parts.enabled())
         return &local;
-    auto* where = &parts;
     parts.counters = std::make_unique<cluster::shared_counters>(
         local, parts.commands, cfg.cluster->key_prefix,
-        [where] { return where->beat ? where->beat->nodes() : std::size_t{1}; }
+        [count = parts.node_count] { return (*count)(); }
     );
     return parts.counters.get();
 }
@@ -73,6 +72,7 @@ void start_cluster(
         };
     });
     auto* beat = parts.beat.get();
+    *parts.node_count = [beat] { return beat->nodes(); };
     parts.throttles = std::make_unique<cluster::shared_throttles>(
         parts.commands, *parts.subscriber, c.key_prefix, c.node,
         [&delivery](const shaping::backoff_record& r) { delivery.adopt_backoff(r); },
@@ -104,8 +104,11 @@ cluster_parts::view cluster_parts::look(const config::config& cfg) const {
 }
 
 boost::asio::awaitable<void> cluster_parts::close(std::chrono::milliseconds limit) {
+    // Handed to the command link before it closes, so they are written and answered.
+    if (counters)
+        counters->return_all();
     if (beat)
-        beat->stop();
+        beat->leave();
     if (subscriber)
         subscriber->stop();
     if (commands)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,10 @@ struct cluster_parts {
     std::unique_ptr<cluster::shared_throttles> throttles;
     std::unique_ptr<cluster::shared_counters> counters;
     std::unique_ptr<cluster::heartbeat> beat;
+    // How many nodes share the cluster (the heartbeat's count once it runs): a holder that stays
+    // put when cluster_parts is moved.
+    std::shared_ptr<std::function<std::size_t()>> node_count =
+        std::make_shared<std::function<std::size_t()>>([] { return std::size_t{1}; });
 
     bool enabled() const { return commands != nullptr; }
 
