@@ -52,6 +52,14 @@ redis_value copy_reply(const redisReply& r) {
     return v;
 }
 
+std::vector<std::string> texts_of(const redis_value& v) {
+    std::vector<std::string> out;
+    if (v.kind == redis_value::type::array)
+        for (const auto& item : v.items)
+            out.push_back(item.text);
+    return out;
+}
+
 struct redis_link::pending {
     reply_fn done;
     clock::time_point sent;
@@ -223,6 +231,7 @@ void redis_link::became_up() {
     if (up_)
         return;
     up_ = true;
+    ++connections_;
     last_error_.clear();
     last_ping_ = clock::now();
     log::info("redis_up", {{"link", name_}});

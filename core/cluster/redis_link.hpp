@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -74,6 +75,10 @@ public:
 
     bool up() const { return up_; }
 
+    // How many times the link has come up: tells a read made on this connection from one made
+    // before a reconnection.
+    std::uint64_t connections() const { return connections_; }
+
     const boost::asio::any_io_executor& executor() const { return executor_; }
 
     // The time the last PING took (the link pings every few seconds while up).
@@ -120,6 +125,7 @@ private:
     unsigned generation_ = 0;  // of context_: handlers of an older one do nothing
     bool want_read_ = false, want_write_ = false, read_armed_ = false, write_armed_ = false;
     bool up_ = false, stopping_ = false, started_ = false;
+    std::uint64_t connections_ = 0;
     std::string last_error_;  // the last failure logged, so a reconnect loop logs it once
     std::deque<std::shared_ptr<pending>> in_flight_;  // oldest first
     std::vector<std::unique_ptr<subscription>> subscriptions_;

@@ -23,4 +23,10 @@ struct redis_value {
 
 redis_value copy_reply(const redisReply& r);
 
+// A command in argv form, as redis_link::command and run_blocking take it.
+using command_args = std::vector<std::string>;
+
+// The texts of an array reply (an HGETALL's fields and values, in order); empty for anything else.
+std::vector<std::string> texts_of(const redis_value& v);
+
 }  // namespace outpost::cluster

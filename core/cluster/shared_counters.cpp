@@ -97,6 +97,29 @@ std::map<shaping::day, shaping::daily_counts> parse_warming_hash(
     return out;
 }
 
+command_args raise_field(std::string hash, std::string field, std::uint64_t value) {
+    return {"EVAL", raise_script, "1", std::move(hash), std::move(field), std::to_string(value)};
+}
+
+std::vector<command_args> raise_counts(
+    std::string_view prefix,
+    std::string_view ip,
+    std::string_view provider,
+    shaping::day d,
+    const shaping::daily_counts& counts
+) {
+    std::vector<command_args> out;
+    auto hash = warming_key(prefix, ip, provider);
+    for (auto [name, value] :
+         {std::pair{"sent", counts.sent},
+          {"deferred", counts.deferred},
+          {"bounced", counts.bounced},
+          {"complaints", counts.complaints}})
+        if (value)
+            out.push_back(raise_field(hash, warming_field(d, name), value));
+    return out;
+}
+
 std::uint64_t reservation_batch(std::uint64_t cap, std::uint64_t sent, std::size_t nodes) {
     if (sent >= cap)
         return 1;  // the script grants nothing; 1 asks the least
@@ -281,10 +304,7 @@ void shared_counters::refresh(const std::string& ip, const std::string& provider
         [this, alive = alive_, id = pair_id(ip, provider)](std::optional<redis_value> v) {
             if (!*alive || !v || v->kind != redis_value::type::array)
                 return;
-            std::vector<std::string> flat;
-            for (const auto& item : v->items)
-                flat.push_back(item.text);
-            cluster_[id] = parse_warming_hash(flat);
+            cluster_[id] = parse_warming_hash(texts_of(*v));
             loaded_.insert(id);
         }
     );
@@ -297,26 +317,19 @@ void shared_counters::restore() {
     auto ignore = [](std::optional<redis_value>) {};
     for (const auto& [pair, days] : cluster_) {
         auto bar = pair.find('|');
-        auto hash = warming_key(prefix_, pair.substr(0, bar), pair.substr(bar + 1));
         for (const auto& [d, c] : days)
-            for (auto [name, value] :
-                 {std::pair{"sent", c.sent},
-                  {"deferred", c.deferred},
-                  {"bounced", c.bounced},
-                  {"complaints", c.complaints}})
-                if (value)
-                    commands_->command(
-                        {"EVAL", raise_script, "1", hash, warming_field(d, name),
-                         std::to_string(value)},
-                        ignore
-                    );
+            for (auto& command :
+                 raise_counts(prefix_, pair.substr(0, bar), pair.substr(bar + 1), d, c))
+                commands_->command(std::move(command), ignore);
     }
     for (const auto& [id, r] : reservations_)
         if (r.units > 0) {
             const auto& key = keys_.at(id);
             commands_->command(
-                {"EVAL", raise_script, "1", warming_key(prefix_, key.ip, key.provider),
-                 warming_field(key.date, "reserved"), std::to_string(r.units)},
+                raise_field(
+                    warming_key(prefix_, key.ip, key.provider), warming_field(key.date, "reserved"),
+                    r.units
+                ),
                 ignore
             );
         }

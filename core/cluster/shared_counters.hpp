@@ -39,6 +39,19 @@ std::map<shaping::day, shaping::daily_counts> parse_warming_hash(
     const std::vector<std::string>& fields_and_values
 );
 
+// The command that raises field of hash to at least value (never lowers it).
+command_args raise_field(std::string hash, std::string field, std::uint64_t value);
+
+// raise_field for each count of day d of ip × provider that is not zero: putting back counts
+// Redis lost, or copying a node's own into Redis (outpostctl cluster migrate).
+std::vector<command_args> raise_counts(
+    std::string_view prefix,
+    std::string_view ip,
+    std::string_view provider,
+    shaping::day d,
+    const shaping::daily_counts& counts
+);
+
 // How many units to reserve at once: a share of what is left, so that several nodes can all
 // send, at least 1 and at most 20.
 std::uint64_t reservation_batch(std::uint64_t cap, std::uint64_t sent, std::size_t nodes);

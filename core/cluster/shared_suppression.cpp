@@ -2,22 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 #include "core/util/log.hpp"
 
 namespace outpost::cluster {
-
-namespace {
-
-std::vector<std::string> strings_of(const redis_value& v) {
-    std::vector<std::string> out;
-    if (v.kind == redis_value::type::array)
-        for (const auto& item : v.items)
-            out.push_back(item.text);
-    return out;
-}
-
-}  // namespace
 
 shared_suppression::shared_suppression(
     std::unique_ptr<suppression::store> local,
@@ -34,8 +23,9 @@ shared_suppression::shared_suppression(
       node_(std::move(node)),
       now_(std::move(now)) {
     subscriber.subscribe(keys_.channel, [this](std::string_view payload) { heard(payload); });
-    // A message published while the subscriber was away is lost: the subscriber's return starts
-    // a resynchronisation as the command link's does.
+    // A message published while the subscriber was away is lost, so either link's return starts
+    // a resynchronisation; it runs once both are up (the subscription first, then the read), so
+    // the start-up, when both links come up, reads the list once.
     subscriber.on_up([this] { resync(); });
     commands_->on_up([this] { resync(); });
 }
@@ -141,17 +131,28 @@ void shared_suppression::merge_fetched(
 }
 
 void shared_suppression::resync() {
-    if (!commands_->up())
+    if (!commands_->up() || !subscriber_.up())
         return;
+    // One at a time. A read under way that began on the subscriber's current connection sees all
+    // a second would (at start-up both links come up together); one that began before the
+    // subscriber reconnected may have missed messages, so another follows it.
+    if (syncing_) {
+        again_ = again_ || subscriber_.connections() != synced_on_;
+        return;
+    }
+    syncing_ = true;
+    synced_on_ = subscriber_.connections();
     // Both hashes in one transaction, so a change between the two reads cannot split them.
     auto ignore = [](std::optional<redis_value>) {};
     commands_->command({"MULTI"}, ignore);
     commands_->command({"HGETALL", keys_.entries}, ignore);
     commands_->command({"HGETALL", keys_.removed}, ignore);
     commands_->command({"EXEC"}, [this](std::optional<redis_value> both) {
-        if (!both || both->kind != redis_value::type::array || both->items.size() != 2)
-            return;
-        apply_sync(strings_of(both->items[0]), strings_of(both->items[1]));
+        syncing_ = false;
+        if (both && both->kind == redis_value::type::array && both->items.size() == 2)
+            apply_sync(texts_of(both->items[0]), texts_of(both->items[1]));
+        if (std::exchange(again_, false))
+            resync();
     });
 }
 

@@ -91,6 +91,9 @@ private:
     std::string node_;
     clock_fn now_;
     bool synced_ = false;
+    bool syncing_ = false;         // a resynchronisation's read is under way
+    std::uint64_t synced_on_ = 0;  // the subscriber connection it began on
+    bool again_ = false;           // another is due when it ends
     std::int64_t last_sync_ = 0;
     std::uint64_t applied_ = 0;
     std::function<void()> on_synced_;

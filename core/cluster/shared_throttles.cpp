@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -153,6 +154,7 @@ shared_throttles::shared_throttles(
     nodes_fn nodes
 )
     : commands_(std::move(commands)),
+      subscriber_(subscriber),
       prefix_(prefix),
       channel_(fmt::format("{}backoff", prefix)),
       node_(std::move(node)),
@@ -174,7 +176,7 @@ std::vector<std::string> shared_throttles::gcra_command(
     args.emplace_back("EVAL");
     args.emplace_back(gcra_script);
     args.emplace_back("1");
-    args.push_back(fmt::format("{}rate:{}", prefix_, key));
+    args.push_back(rate_key(key));
     args.push_back(std::to_string(interval_of(pace)));
     args.push_back(std::to_string(burst_of(pace)));
     args.push_back(std::to_string(wanted));
@@ -184,6 +186,22 @@ std::vector<std::string> shared_throttles::gcra_command(
 shared_throttles::~shared_throttles() {
     *alive_ = false;
     renew_timer_.cancel();
+}
+
+std::int64_t shared_throttles::node_count() const {
+    return static_cast<std::int64_t>(std::max<std::size_t>(1, nodes_ ? nodes_() : 1));
+}
+
+std::string shared_throttles::rate_key(std::string_view key) const {
+    return fmt::format("{}rate:{}", prefix_, key);
+}
+
+std::string shared_throttles::conn_key(std::string_view key) const {
+    return fmt::format("{}conn:{}", prefix_, key);
+}
+
+std::string shared_throttles::backoff_key(std::string_view key) const {
+    return fmt::format("{}backoff:{}", prefix_, key);
 }
 
 std::size_t shared_throttles::local_connections(const std::string& key) const {
@@ -201,7 +219,7 @@ boost::asio::awaitable<std::optional<std::string>> shared_throttles::open_connec
     args.emplace_back("EVAL");
     args.emplace_back(lease_script);
     args.emplace_back("1");
-    args.push_back(fmt::format("{}conn:{}", prefix_, key));
+    args.push_back(conn_key(key));
     args.push_back(std::to_string(max));
     args.push_back(id);
     args.push_back(std::to_string(lease_ttl_ms));
@@ -213,8 +231,7 @@ boost::asio::awaitable<std::optional<std::string>> shared_throttles::open_connec
         co_return id;
     }
     // Without Redis: this node's share of the connections, at least one.
-    auto nodes = std::max<std::size_t>(1, nodes_ ? nodes_() : 1);
-    auto share = std::max<std::size_t>(1, max / nodes);
+    auto share = std::max<std::size_t>(1, max / static_cast<std::size_t>(node_count()));
     if (local_connections(key) >= share)
         co_return std::nullopt;
     leases_[id] = held{key, true};
@@ -228,10 +245,7 @@ void shared_throttles::close_connection(const std::string& key, const std::strin
     bool local = it->second.local;
     leases_.erase(it);
     if (!local)
-        commands_->command(
-            {"ZREM", fmt::format("{}conn:{}", prefix_, key), lease},
-            [](std::optional<redis_value>) {}
-        );
+        commands_->command({"ZREM", conn_key(key), lease}, [](std::optional<redis_value>) {});
 }
 
 void shared_throttles::renew() {
@@ -239,8 +253,7 @@ void shared_throttles::renew() {
         for (const auto& [id, h] : leases_)
             if (!h.local)
                 commands_->command(
-                    {"EVAL", renew_script, "1", fmt::format("{}conn:{}", prefix_, h.key), id,
-                     std::to_string(lease_ttl_ms)},
+                    {"EVAL", renew_script, "1", conn_key(h.key), id, std::to_string(lease_ttl_ms)},
                     [](std::optional<redis_value>) {}
                 );
     renew_timer_.expires_after(lease_renewal);
@@ -274,7 +287,7 @@ boost::asio::awaitable<queue::shared_shaping::permits> shared_throttles::acquire
 queue::shared_shaping::permits shared_throttles::local_share(
     const std::string& key, const shaping::rate& pace, std::size_t wanted
 ) {
-    auto nodes = static_cast<std::int64_t>(std::max<std::size_t>(1, nodes_ ? nodes_() : 1));
+    auto nodes = node_count();
     auto burst = std::max<std::uint64_t>(1, burst_of(pace) / static_cast<std::uint64_t>(nodes));
     auto& tat = local_tat_[key];
     auto t = shaping::gcra(tat, steady_us(), interval_of(pace) * nodes, burst, wanted);
@@ -296,7 +309,7 @@ void shared_throttles::refund(
         return;
     if (!shared) {
         // Back to this node's share, whose permits are nodes intervals apart.
-        auto nodes = static_cast<std::int64_t>(std::max<std::size_t>(1, nodes_ ? nodes_() : 1));
+        auto nodes = node_count();
         auto it = local_tat_.find(key);
         if (it != local_tat_.end())
             it->second = std::max(
@@ -307,7 +320,7 @@ void shared_throttles::refund(
     }
     auto back = interval_of(pace) * static_cast<std::int64_t>(unused);
     commands_->command(
-        {"EVAL", refund_script, "1", fmt::format("{}rate:{}", prefix_, key), std::to_string(back)},
+        {"EVAL", refund_script, "1", rate_key(key), std::to_string(back)},
         [](std::optional<redis_value>) {}
     );
 }
@@ -323,8 +336,8 @@ void shared_throttles::backoff_started(const shaping::backoff_record& r) {
     auto until_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(r.until.time_since_epoch()).count();
     commands_->command(
-        {"EVAL", backoff_script, "1", fmt::format("{}backoff:{}", prefix_, r.key),
-         encode_backoff(r), std::to_string(until_ms), std::to_string(left)},
+        {"EVAL", backoff_script, "1", backoff_key(r.key), encode_backoff(r),
+         std::to_string(until_ms), std::to_string(left)},
         ignore
     );
     commands_->command({"PUBLISH", channel_, fmt::format("{} {}", node_, r.key)}, ignore);
@@ -340,21 +353,28 @@ void shared_throttles::heard(std::string_view payload) {
 }
 
 void shared_throttles::fetch_and_adopt(const std::string& key) {
-    commands_->command(
-        {"GET", fmt::format("{}backoff:{}", prefix_, key)},
-        [this, key](std::optional<redis_value> v) {
-            if (!v || v->kind != redis_value::type::string)
-                return;
-            if (auto r = decode_backoff(key, v->text))
-                adopt_(*r);
-        }
-    );
+    commands_->command({"GET", backoff_key(key)}, [this, key](std::optional<redis_value> v) {
+        if (!v || v->kind != redis_value::type::string)
+            return;
+        if (auto r = decode_backoff(key, v->text))
+            adopt_(*r);
+    });
 }
 
-// After a (re)connection: every backoff in force, which this node may have missed.
+// After a (re)connection of either link, once both are up: every backoff in force, which this
+// node may have missed.
 void shared_throttles::catch_up() {
-    if (commands_->up())
-        scan_from("0");
+    // One scan at a time, and another after it when the subscriber reconnected meanwhile, as
+    // for the suppression list's resynchronisation.
+    if (!commands_->up() || !subscriber_.up())
+        return;
+    if (scanning_) {
+        again_ = again_ || subscriber_.connections() != scanned_on_;
+        return;
+    }
+    scanning_ = true;
+    scanned_on_ = subscriber_.connections();
+    scan_from("0");
 }
 
 void shared_throttles::scan_from(std::string cursor) {
@@ -362,14 +382,19 @@ void shared_throttles::scan_from(std::string cursor) {
     commands_->command(
         {"SCAN", cursor, "MATCH", pattern, "COUNT", "500"},
         [this](std::optional<redis_value> v) {
-            if (!v || v->kind != redis_value::type::array || v->items.size() != 2)
-                return;
-            auto prefix = prefix_.size() + 8;  // "backoff:"
-            for (const auto& k : v->items[1].items)
-                if (k.text.size() > prefix)
-                    fetch_and_adopt(k.text.substr(prefix));
-            if (v->items[0].text != "0")
-                scan_from(v->items[0].text);
+            bool more = v && v->kind == redis_value::type::array && v->items.size() == 2;
+            if (more) {
+                auto prefix = prefix_.size() + 8;  // "backoff:"
+                for (const auto& k : v->items[1].items)
+                    if (k.text.size() > prefix)
+                        fetch_and_adopt(k.text.substr(prefix));
+                more = v->items[0].text != "0";
+            }
+            if (more)
+                return scan_from(v->items[0].text);
+            scanning_ = false;
+            if (std::exchange(again_, false))
+                catch_up();
         }
     );
 }

@@ -71,6 +71,11 @@ public:
 
 private:
     std::size_t local_connections(const std::string& key) const;
+    // The nodes sharing the rates and connections (at least 1): this node's share without Redis.
+    std::int64_t node_count() const;
+    std::string rate_key(std::string_view key) const;
+    std::string conn_key(std::string_view key) const;
+    std::string backoff_key(std::string_view key) const;
     std::vector<std::string> gcra_command(
         const std::string& key, const shaping::rate& pace, std::size_t wanted
     ) const;
@@ -81,6 +86,7 @@ private:
     void scan_from(std::string cursor);
 
     std::shared_ptr<redis_link> commands_;
+    redis_link& subscriber_;
     std::string prefix_;
     std::string channel_;
     std::string node_;
@@ -102,6 +108,9 @@ private:
     std::shared_ptr<bool> alive_;
     void renew();
     std::uint64_t local_decisions_ = 0;
+    bool scanning_ = false;         // catch_up()'s SCAN is under way
+    std::uint64_t scanned_on_ = 0;  // the subscriber connection it began on
+    bool again_ = false;            // another is due when it ends
 };
 
 }  // namespace outpost::cluster

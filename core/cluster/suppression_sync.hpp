@@ -17,11 +17,10 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cluster/redis_value.hpp"
 #include "core/suppression/store.hpp"
 
 namespace outpost::cluster {
-
-using command_args = std::vector<std::string>;
 
 struct suppression_keys {
     std::string entries;  // hash

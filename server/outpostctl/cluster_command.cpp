@@ -168,13 +168,6 @@ int status(context& ctx) {
     return exit_ok;
 }
 
-// KEYS[1]: a warming hash; ARGV: field, value. The field becomes the larger of both.
-constexpr const char* raise_script = R"lua(
-local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > now then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return 0
-)lua";
-
 int migrate(context& ctx) {
     const auto& cfg = ctx.config();
     if (!cfg.cluster) {
@@ -217,21 +210,11 @@ int migrate(context& ctx) {
         auto address = ip.address.to_string();
         for (const auto& provider : providers)
             for (const auto& [d, n] :
-                 counters->history(address, provider, *start, today + std::chrono::days(1))) {
-                auto hash = cluster::warming_key(c.key_prefix, address, provider);
-                for (auto [name, value] :
-                     {std::pair{"sent", n.sent},
-                      {"deferred", n.deferred},
-                      {"bounced", n.bounced},
-                      {"complaints", n.complaints}})
-                    if (value) {
-                        commands.push_back(
-                            {"EVAL", raise_script, "1", hash, cluster::warming_field(d, name),
-                             std::to_string(value)}
-                        );
-                        ++counts;
-                    }
-            }
+                 counters->history(address, provider, *start, today + std::chrono::days(1)))
+                for (auto& command : cluster::raise_counts(c.key_prefix, address, provider, d, n)) {
+                    commands.push_back(std::move(command));
+                    ++counts;
+                }
     }
     if (!commands.empty() && !cluster::run_blocking(cluster::endpoint_for(c), commands, &error)) {
         fmt::print(stderr, "outpostctl cluster: Redis: {}\n", error);
