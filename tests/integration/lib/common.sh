@@ -33,7 +33,8 @@ pass() { echo "ok - $*"; }
 # skip REASON: the test cannot run here. 77 is the SKIP_RETURN_CODE of tests/CMakeLists.txt.
 skip() { echo "SKIP: $*"; exit 77; }
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_port: a loopback port free for TCP and UDP that no other test in this run was given.
+free_port() { $PY "$SRC/tests/integration/helpers/free_port.py"; }
 
 wait_port() {  # wait_port PORT [SECONDS]
     for _ in $(seq $((${2:-10} * 20))); do

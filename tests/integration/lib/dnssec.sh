@@ -250,9 +250,8 @@ dnssec_stop_daemons() {
 start_dnssec_dns() {  # start_dnssec_dns SIGNED_BODY [PLAIN_BODY]
     DNSSEC_DIR=$WORK/dnssec
     mkdir -p "$DNSSEC_DIR"
-    DNSSEC_NSD_PORT=$($PY "$SRC/tests/integration/helpers/free_port.py")
-    DNSSEC_PORT=$($PY "$SRC/tests/integration/helpers/free_port.py")
-    [ "$DNSSEC_PORT" != "$DNSSEC_NSD_PORT" ] || DNSSEC_PORT=$($PY "$SRC/tests/integration/helpers/free_port.py")
+    DNSSEC_NSD_PORT=$(free_port)
+    DNSSEC_PORT=$(free_port)
     dnssec_sign "$@"
     dnssec_write_configs
     dnssec_run_daemons
