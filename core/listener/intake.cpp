@@ -83,8 +83,9 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                 return ours;
             });
             if (!returned.empty()) {
-                auto summary =
-                    inbound_(returned, std::string_view(content).substr(0, max_bounce_read));
+                auto summary = co_await inbound_(
+                    returned, std::string_view(content).substr(0, max_bounce_read)
+                );
                 if (!summary)
                     co_return result{result::kind::temporary_failure, {}, {}};
                 log::info(

@@ -115,7 +115,7 @@ public:
     // Handles a message to the bounce domain (its recipients there, and the bytes); returns a
     // sentence for the log. Runs on the event loop.
     // Returns nullopt when the result could not be recorded (451: the sender tries again).
-    using inbound_fn = std::function<std::optional<std::string>(
+    using inbound_fn = std::function<boost::asio::awaitable<std::optional<std::string>>(
         const std::vector<std::string>& recipients, std::string_view content
     )>;
 

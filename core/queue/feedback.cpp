@@ -40,8 +40,17 @@ std::string feedback::return_path(
 }
 
 void feedback::remember_sent(std::span<const suppression::sent_entry> entries) {
-    if (verp() && !state_.record_sent(entries))
+    if (!verp() || entries.empty())
+        return;
+    if (!state_.record_sent(entries))
         log::warn("verp_record_failed", {{"entries", entries.size()}});
+    if (shared_)
+        shared_->publish_sent(entries);
+    auto now = entries.front().at;
+    if (now - last_prune_ >= 3600) {
+        last_prune_ = now;
+        state_.prune_sent(now - sent_retention_seconds);
+    }
 }
 
 bool feedback::record(
@@ -120,51 +129,101 @@ void feedback::on_delivered(const std::string& address) {
     state_.reset_soft(address);
 }
 
-std::optional<std::string> feedback::on_inbound(
+boost::asio::awaitable<feedback::returned_to> feedback::find_returned(const std::string& rcpt) {
+    returned_to r;
+    if (auto token = bounce::parse_return_path(rcpt, settings_.domain, secrets_)) {
+        if (auto sent = state_.sent(token->queue_id, token->recipient_index)) {
+            r.is = returned_to::state::found;
+            r.token = std::move(*token);
+            r.sent = std::move(*sent);
+            co_return r;
+        }
+        // Sent by this node under its name before its records were lost, or never.
+        if (!shared_) {
+            r.is = returned_to::state::unknown;
+            r.token = std::move(*token);
+            co_return r;
+        }
+        co_return co_await find_shared(shared_->node(), std::move(*token));
+    }
+    if (!shared_)
+        co_return r;
+    auto others = co_await shared_->secrets();
+    if (!others) {
+        r.is = returned_to::state::unreachable;
+        co_return r;
+    }
+    for (const auto& [node, secret] : *others) {
+        std::string one[] = {secret};
+        if (auto token = bounce::parse_return_path(rcpt, settings_.domain, one))
+            co_return co_await find_shared(node, std::move(*token));
+    }
+    co_return r;
+}
+
+boost::asio::awaitable<feedback::returned_to> feedback::find_shared(
+    std::string node, bounce::verp_token token
+) {
+    returned_to r;
+    auto [found, sent] = co_await shared_->sent(node, token.queue_id, token.recipient_index);
+    r.token = std::move(token);
+    r.sent = std::move(sent);
+    r.is = found == shared_bounces::lookup::found    ? returned_to::state::found
+           : found == shared_bounces::lookup::absent ? returned_to::state::unknown
+                                                     : returned_to::state::unreachable;
+    co_return r;
+}
+
+boost::asio::awaitable<std::optional<std::string>> feedback::on_inbound(
     std::span<const std::string> recipients, std::string_view message, std::int64_t now
 ) {
     auto found = bounce::classify_message(message);
     std::string summary;
     for (const auto& rcpt : recipients) {
-        auto token = bounce::parse_return_path(rcpt, settings_.domain, secrets_);
-        if (!token) {
+        auto to = co_await find_returned(rcpt);
+        using state = returned_to::state;
+        if (to.is == state::unverified) {
             // Not one of ours (or forged): it names nobody, whatever its body says.
             log::warn("bounce_unverified", {{"rcpt", rcpt}, {"named", found.size()}});
             summary += fmt::format("{}: unverified; ", rcpt);
             continue;
         }
-        auto sent = state_.sent(token->queue_id, token->recipient_index);
-        auto address = sent ? std::optional<std::string>(sent->address) : std::nullopt;
-        if (!address) {
-            log::warn("bounce_unknown_token", {{"rcpt", rcpt}, {"queue_id", token->queue_id}});
+        if (to.is == state::unreachable) {
+            // Only the cluster can tell whose token this is: the sender tries again later.
+            log::warn("bounce_deferred", {{"rcpt", rcpt}, {"why", "cluster unreachable"}});
+            co_return std::nullopt;
+        }
+        if (to.is == state::unknown) {
+            log::warn("bounce_unknown_token", {{"rcpt", rcpt}, {"queue_id", to.token.queue_id}});
             summary += fmt::format("{}: unknown token; ", rcpt);
             continue;
         }
+        const auto& sent = to.sent;
         // The classification about this address (bounces name the recipient they are about);
         // else the only one; else an unparseable bounce about the verified address.
         const bounce::classification* match = nullptr;
         for (const auto& c : found)
-            if (util::iequals(c.recipient, *address))
+            if (util::iequals(c.recipient, sent.address))
                 match = &c;
         if (!match && found.size() == 1)
             match = &found.front();
         bounce::classification fallback;
-        fallback.recipient = *address;
+        fallback.recipient = sent.address;
         fallback.why = bounce::reason::undefined;
         const auto& c = match ? *match : fallback;
         if (!record(
-                *address, c,
+                sent.address, c,
                 c.why == bounce::reason::feedback ? suppression::source::complaint
                                                   : suppression::source::dsn,
-                token->queue_id, sent->message_id, now
+                to.token.queue_id, sent.message_id, now
             ))
-            return std::nullopt;
+            co_return std::nullopt;
         if (returned_ &&
             (c.why == bounce::reason::feedback || c.hardness == bounce::severity::hard))
-            returned_(*sent, c.why == bounce::reason::feedback, now);
-        summary += fmt::format("{}: {} {}; ", *address, bounce::to_string(c.why), c.status);
+            returned_(sent, c.why == bounce::reason::feedback, now);
+        summary += fmt::format("{}: {} {}; ", sent.address, bounce::to_string(c.why), c.status);
     }
-    return summary;
+    co_return summary;
 }
 
 }  // namespace outpost::queue

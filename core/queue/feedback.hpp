@@ -12,8 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "config/schema.hpp"
 #include "core/bounce/classifier.hpp"
+#include "core/bounce/verp.hpp"
+#include "core/queue/shared_bounces.hpp"
 #include "core/smtp/reply.hpp"
 #include "core/suppression/bounce_state.hpp"
 #include "core/suppression/store.hpp"
@@ -37,7 +41,13 @@ public:
     std::string return_path(
         const std::string& sender, const std::string& queue_id, std::uint32_t index
     ) const;
+    // Records what was sent with VERP return paths (and shares it with the cluster); entries
+    // older than sent_retention are pruned now and then.
     void remember_sent(std::span<const suppression::sent_entry> entries);
+
+    // [cluster]: bounces that come back to another node verify with that node's secret and
+    // find its records there. Must outlive this.
+    void share(shared_bounces* shared) { shared_ = shared; }
 
     // A permanent failure reported by the receiving server (named by `host`, "" when none)
     // during delivery.
@@ -54,8 +64,9 @@ public:
 
     // A message sent to the bounce domain: recipients are the bounce-domain addresses it was
     // sent to. Returns a sentence for the log; nullopt when the result could not be recorded
-    // (the sender should try again: 451).
-    std::optional<std::string> on_inbound(
+    // (the sender should try again: 451), also when a token can only be checked on a cluster
+    // that is unreachable.
+    boost::asio::awaitable<std::optional<std::string>> on_inbound(
         std::span<const std::string> recipients, std::string_view message, std::int64_t now
     );
 
@@ -71,6 +82,16 @@ public:
     const std::string& bounce_domain() const { return settings_.domain; }
 
 private:
+    // Which recipient a return path at the bounce domain stands for.
+    struct returned_to {
+        enum class state { found, unverified, unknown, unreachable } is = state::unverified;
+        bounce::verp_token token;
+        suppression::sent_entry sent;
+    };
+
+    boost::asio::awaitable<returned_to> find_returned(const std::string& rcpt);
+    boost::asio::awaitable<returned_to> find_shared(std::string node, bounce::verp_token token);
+
     bool record(
         const std::string& address,
         const bounce::classification& c,
@@ -85,6 +106,12 @@ private:
     suppression::store& list_;
     suppression::bounce_state& state_;
     returned_fn returned_;
+    shared_bounces* shared_ = nullptr;
+    std::int64_t last_prune_ = 0;
 };
+
+// How long a node keeps its records of what it sent: bounces and complaints come later than
+// that only rarely (complaint loops report within days).
+inline constexpr std::int64_t sent_retention_seconds = 30 * 24 * 3600;
 
 }  // namespace outpost::queue

@@ -34,6 +34,10 @@ cluster_parts join_cluster(
     );
     parts.suppression = shared.get();
     stores.list = std::move(shared);
+    if (!cfg.bounce.domain.empty() && !stores.secrets.empty())
+        parts.bounces = std::make_unique<cluster::shared_bounces>(
+            parts.commands, c.key_prefix, c.node, stores.secrets.front()
+        );
     return parts;
 }
 

@@ -13,6 +13,7 @@
 #include "config/schema.hpp"
 #include "core/cluster/heartbeat.hpp"
 #include "core/cluster/redis_link.hpp"
+#include "core/cluster/shared_bounces.hpp"
 #include "core/cluster/shared_counters.hpp"
 #include "core/cluster/shared_suppression.hpp"
 #include "core/cluster/shared_throttles.hpp"
@@ -28,6 +29,8 @@ struct cluster_parts {
     std::unique_ptr<cluster::shared_throttles> throttles;
     std::unique_ptr<cluster::shared_counters> counters;
     std::unique_ptr<cluster::heartbeat> beat;
+    // VERP secrets and sent records, when bounces come back ([bounce] domain).
+    std::unique_ptr<cluster::shared_bounces> bounces;
     // How many nodes share the cluster (the heartbeat's count once it runs): a holder that stays
     // put when cluster_parts is moved.
     std::shared_ptr<std::function<std::size_t()>> node_count =
@@ -63,7 +66,8 @@ struct cluster_parts {
     ~cluster_parts() { stop(); }
 };
 
-// With [cluster]: wraps stores.list in the shared list. Nothing connects yet.
+// With [cluster]: wraps stores.list in the shared list and shares the VERP secret and sent
+// records. Nothing connects yet.
 cluster_parts join_cluster(
     boost::asio::io_context& io, const config::config& cfg, bounce_stores& stores
 );

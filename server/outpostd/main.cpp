@@ -251,6 +251,8 @@ int main(int argc, char** argv) {
                            .count();
             return feedback.on_inbound(recipients, content, now);
         });
+        if (cluster.bounces)
+            feedback.share(cluster.bounces.get());
 
         dns::resolver_options dns_options;
         for (const auto& e : cfg.delivery.dns_servers)

@@ -96,3 +96,17 @@ TEST_CASE("soft bounces count per address whatever its case, also from an older 
     s->reset_soft("sOfT@example.org");
     CHECK(s->record_soft("soft@example.org", 400, 1000) == 1);
 }
+
+TEST_CASE("pruning forgets sent entries older than the cut-off, and only those") {
+    state_file f;
+    std::string error;
+    auto s = bounce_state::open(f.path(), &error);
+    REQUIRE_MESSAGE(s, error);
+    sent_entry old_one{"1A2B3C4D5E6F7081", 0, "old@example.org", 1000};
+    sent_entry new_one{"1A2B3C4D5E6F7082", 0, "new@example.org", 2000};
+    REQUIRE(s->record_sent({&old_one, 1}));
+    REQUIRE(s->record_sent({&new_one, 1}));
+    s->prune_sent(2000);
+    CHECK_FALSE(s->sent("1A2B3C4D5E6F7081", 0));
+    CHECK(s->sent("1A2B3C4D5E6F7082", 0));
+}
