@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "config/http_url.hpp"
 #include "config/redis_url.hpp"
 
 namespace outpost::config {
@@ -153,6 +154,25 @@ summaries summarize(const config& c) {
               )
             : "none";
     s.restart["dns_servers"] = fmt::format("[{}]", fmt::join(dns, " "));
+    s.restart["events"] = fmt::format(
+        "{}, retention {}, tag_header {}", c.events.enabled ? "on" : "off", ms(c.events.retention),
+        c.events.tag_header
+    );
+    std::vector<std::string> hooks;
+    for (const auto& w : c.webhooks)  // the secret itself never: only where it is read from
+        hooks.push_back(fmt::format(
+            "{} {} secret_file {} events [{}] batch {} timeout {} ca {}", w.name,
+            redact_http_url(w.url), w.secret_file, fmt::join(w.events, " "), w.batch_size,
+            ms(w.timeout), w.tls_ca_file.empty() ? "system" : w.tls_ca_file
+        ));
+    std::vector<std::string> own;
+    for (const auto& n : c.dmarc.own_networks)
+        own.push_back(n.text());
+    s.restart["dmarc"] = fmt::format(
+        "report_address {}, own_networks [{}]",
+        c.dmarc.report_address.empty() ? "none" : c.dmarc.report_address, fmt::join(own, " ")
+    );
+    s.restart["webhooks"] = fmt::format("[{}]", fmt::join(hooks, ", "));
     s.live["log"] = fmt::format(
         "level {}, format {}", static_cast<int>(c.log.level), static_cast<int>(c.log.format)
     );

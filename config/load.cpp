@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include "config/http_url.hpp"
 #include "config/redis_url.hpp"
 #include "core/util/text.hpp"
 
@@ -1215,6 +1216,137 @@ void read_cluster(section& root, config& c, const std::string& file) {
     c.cluster = std::move(k);
 }
 
+// What the event log records, in the words events and [[webhook]] events = [...] use.
+constexpr std::string_view event_kinds[] = {
+    "accepted", "delivered", "deferred", "bounced", "expired", "suppressed", "complaint",
+};
+
+void read_events(section& root, config& c, const std::string& file) {
+    if (auto* n = root.node("events")) {
+        section s(as_table(*n, "events"), "events");
+        if (auto v = s.boolean("enabled"))
+            c.events.enabled = *v;
+        if (auto v = s.duration_value("retention")) {
+            if (*v < std::chrono::hours(1))
+                fail(s.node("retention")->source(), "events.retention must be at least 1h");
+            c.events.retention = *v;
+        }
+        if (auto v = s.string("tag_header")) {
+            if (v->empty() || v->find_first_of(" :\t\r\n") != std::string::npos)
+                fail(s.node("tag_header")->source(), "events.tag_header must be a header name");
+            c.events.tag_header = *v;
+        }
+        s.finish();
+    }
+    std::set<std::string> names;
+    for (const auto* t : table_array(root, "webhook")) {
+        section s(*t, "webhook");
+        webhook w;
+        w.url = s.required_string("url");
+        w.where = s.where("url", file);
+        auto parsed = parse_http_url(w.url);
+        if (!parsed.address)
+            fail(
+                s.node("url")->source(), fmt::format("webhook.url \"{}\" {}", w.url, parsed.error)
+            );
+        w.name = s.string("name").value_or(parsed.address->host);
+        if (w.name.empty() ||
+            w.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789_.-") != std::string::npos)
+            fail(
+                s.node("name") ? s.node("name")->source() : s.node("url")->source(),
+                fmt::format(
+                    "webhook.name \"{}\" must be letters, digits and _ . - only (it names a file)",
+                    w.name
+                )
+            );
+        if (!names.insert(w.name).second)
+            fail(
+                s.node("name") ? s.node("name")->source() : s.node("url")->source(),
+                fmt::format("a second [[webhook]] named \"{}\": give each a name", w.name)
+            );
+        w.secret_file = s.required_string("secret_file");
+        if (w.secret_file.front() != '/')
+            fail(s.node("secret_file")->source(), "webhook.secret_file must be an absolute path");
+        check_file(*s.node("secret_file"), w.secret_file, "webhook.secret_file", true);
+        {
+            std::ifstream in(w.secret_file, std::ios::binary);
+            std::getline(in, w.secret);
+            if (!w.secret.empty() && w.secret.back() == '\r')
+                w.secret.pop_back();
+            if (w.secret.size() < 16)
+                fail(
+                    s.node("secret_file")->source(),
+                    fmt::format(
+                        "webhook.secret_file \"{}\": the secret's first line must have at least "
+                        "16 characters",
+                        w.secret_file
+                    )
+                );
+        }
+        if (auto* a = s.node("events")) {
+            for (const auto& kind : s.string_array("events")) {
+                if (std::find(std::begin(event_kinds), std::end(event_kinds), kind) ==
+                    std::end(event_kinds))
+                    fail(
+                        a->source(),
+                        fmt::format(
+                            "webhook.events: unknown event \"{}\" (known: accepted, delivered, "
+                            "deferred, bounced, expired, suppressed, complaint)",
+                            kind
+                        )
+                    );
+                w.events.push_back(kind);
+            }
+        }
+        s.unsigned_value("batch_size", w.batch_size, 1, 1000);
+        if (auto v = s.duration_value("timeout")) {
+            if (*v < std::chrono::seconds(1) || *v > std::chrono::minutes(5))
+                fail(s.node("timeout")->source(), "webhook.timeout must be between 1s and 5m");
+            w.timeout = *v;
+        }
+        if (auto v = s.string("tls_ca_file")) {
+            check_file(*s.node("tls_ca_file"), *v, "webhook.tls_ca_file", false);
+            w.tls_ca_file = *v;
+        }
+        s.finish();
+        c.webhooks.push_back(std::move(w));
+    }
+    if (!c.webhooks.empty() && !c.events.enabled)
+        fail(
+            root.node("events")->source(),
+            "events.enabled = false, but [[webhook]] sends events: remove one or the other"
+        );
+}
+
+void read_dmarc(section& root, config& c) {
+    auto* n = root.node("dmarc");
+    if (!n)
+        return;
+    section s(as_table(*n, "dmarc"), "dmarc");
+    auto address = s.required_string("report_address");
+    auto at = address.rfind('@');
+    if (at == std::string::npos || at == 0 || !valid_domain(address.substr(at + 1)) ||
+        address.find_first_of(" <>\"\\,;") != std::string::npos)
+        fail(
+            s.node("report_address")->source(),
+            fmt::format("dmarc.report_address \"{}\" is not an address", address)
+        );
+    c.dmarc.report_address = util::to_lower(address);
+    if (auto* a = s.array("own_networks"))
+        for (const auto& e : *a) {
+            auto net = e.is_string() ? parse_network(e.as_string()->get()) : std::nullopt;
+            if (!net)
+                fail(
+                    e.source(),
+                    "dmarc.own_networks must contain addresses or CIDR networks such as "
+                    "\"203.0.113.0/24\""
+                );
+            c.dmarc.own_networks.push_back(*net);
+        }
+    s.finish();
+}
+
 config read_all(const toml::table& doc, const std::string& file) {
     config c;
     c.path = file;
@@ -1235,6 +1367,8 @@ config read_all(const toml::table& doc, const std::string& file) {
     read_bounce_admin(root, c);
     read_tls_report(root, c);
     read_cluster(root, c, file);
+    read_events(root, c, file);
+    read_dmarc(root, c);
     root.finish();
 
     for (const auto& l : c.listeners) {

@@ -277,6 +277,32 @@ struct cluster_section {
     position where;
 };
 
+// [dmarc]: DMARC aggregate reports (rua=) received at report_address: read, never relayed.
+struct dmarc_section {
+    std::string report_address;         // lower case; empty: reports are not read
+    std::vector<network> own_networks;  // besides [[source_ip]]: addresses that send as us
+};
+
+// [events]: the durable log of every recipient's outcome (spool_dir/events/, JSON lines).
+struct events_section {
+    bool enabled = true;
+    duration retention = std::chrono::hours(24 * 7);  // segments older than this are removed
+    std::string tag_header = "X-Outpost-Tag";         // taken off before signing, kept in events
+};
+
+// [[webhook]]: events POSTed as JSON batches, signed with HMAC-SHA256, from the durable log.
+struct webhook {
+    std::string name;         // names its cursor file and its metrics; default: the URL's host
+    std::string url;          // https://HOST[:PORT]/PATH (http:// only to loopback)
+    std::string secret;       // read from secret_file
+    std::string secret_file;  // absolute path
+    std::vector<std::string> events;  // kinds sent; empty: all
+    unsigned batch_size = 100;
+    duration timeout = std::chrono::seconds(10);
+    std::string tls_ca_file;  // CA certificates trusted besides the system's
+    position where;
+};
+
 struct config {
     std::string path;
     server_section server;
@@ -301,6 +327,9 @@ struct config {
     admin_section admin;
     tls_report_section tls_report;
     std::optional<cluster_section> cluster;
+    events_section events;
+    std::vector<webhook> webhooks;
+    dmarc_section dmarc;
 };
 
 // The [[route]] that carries mail for domain (the first that lists it, or "*"); null: by MX.

@@ -232,6 +232,35 @@ std::string render_metrics(const metrics_snapshot& s) {
         );
         e.sample("outpost_cluster_rate_local_decisions_total", {}, c.local_rate_decisions);
     }
+    if (s.events) {
+        const auto& ev = *s.events;
+        e.describe("outpost_events_total", "counter", "Events written to the event log.");
+        e.sample("outpost_events_total", {}, ev.appended);
+        e.describe(
+            "outpost_events_write_failures_total", "counter",
+            "Events that could not be written to the event log (disk full)."
+        );
+        e.sample("outpost_events_write_failures_total", {}, ev.write_failures);
+        if (!ev.webhooks.empty()) {
+            e.describe(
+                "outpost_webhook_events_sent_total", "counter",
+                "Events a webhook's receiver acknowledged."
+            );
+            for (const auto& w : ev.webhooks)
+                e.sample("outpost_webhook_events_sent_total", {{"webhook", w.name}}, w.sent);
+            e.describe(
+                "outpost_webhook_failures_total", "counter", "Requests to a webhook that failed."
+            );
+            for (const auto& w : ev.webhooks)
+                e.sample("outpost_webhook_failures_total", {{"webhook", w.name}}, w.failures);
+            e.describe(
+                "outpost_webhook_lag_seconds", "gauge",
+                "Age of the oldest event a webhook has not had acknowledged; 0 when caught up."
+            );
+            for (const auto& w : ev.webhooks)
+                e.sample("outpost_webhook_lag_seconds", {{"webhook", w.name}}, w.lag_seconds);
+        }
+    }
     // A counter with one label, one sample per value seen.
     auto by_label = [&e](
                         std::string_view name, std::string_view help, std::string_view label,

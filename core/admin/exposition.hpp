@@ -110,6 +110,22 @@ struct metrics_snapshot {
 
     std::optional<cluster_state> cluster;
 
+    // [events]: the event log and its webhooks; absent when the log is off.
+    struct webhook_state {
+        std::string name;
+        std::uint64_t sent = 0;
+        std::uint64_t failures = 0;
+        double lag_seconds = 0;
+    };
+
+    struct event_state {
+        std::uint64_t appended = 0;
+        std::uint64_t write_failures = 0;
+        std::vector<webhook_state> webhooks;
+    };
+
+    std::optional<event_state> events;
+
     distribution signing_seconds;
     distribution transaction_seconds;
     distribution delivery_delay_seconds;

@@ -1,5 +1,6 @@
 #include "core/listener/intake.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -53,6 +54,28 @@ namespace {
 // Only this much of a returning bounce is read: what the classifier needs is at the top (the
 // report, the returned headers), and the event loop is not held up by a huge one.
 constexpr std::size_t max_bounce_read = 512 * 1024;
+
+// Tags go into every event of the message and on to webhooks: a few, short, printable.
+constexpr std::size_t max_tags = 10;
+constexpr std::size_t max_tag_length = 128;
+
+std::vector<std::string> event_tags(std::vector<std::string> asked, std::string_view queue_id) {
+    std::vector<std::string> tags;
+    for (auto& tag : asked) {
+        bool printable =
+            std::all_of(tag.begin(), tag.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+        if (tag.empty() || !printable || tag.size() > max_tag_length || tags.size() == max_tags) {
+            log::warn(
+                "tag_ignored", {{"queue_id", queue_id},
+                                {"tag", util::printable_ascii(tag.substr(0, max_tag_length))},
+                                {"expected", "up to 10 tags of 1-128 printable ASCII characters"}}
+            );
+            continue;
+        }
+        tags.push_back(std::move(tag));
+    }
+    return tags;
+}
 }  // namespace
 
 intake::intake(
@@ -98,6 +121,25 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                     co_return result{result::kind::queued, id, {}};
             }
         }
+        if (!settings_.report_address.empty() && reports_) {
+            auto before = env.recipients.size();
+            std::erase_if(env.recipients, [&](const smtp::recipient& r) {
+                return util::iequals(r.address, settings_.report_address);
+            });
+            if (env.recipients.size() != before) {
+                auto summary = co_await reports_(id, content);
+                if (!summary)
+                    co_return result{result::kind::temporary_failure, {}, {}};
+                log::info(
+                    "dmarc_report_received", {{"id", id},
+                                              {"from", env.reverse_path},
+                                              {"client", env.client_address},
+                                              {"result", *summary}}
+                );
+                if (env.recipients.empty())
+                    co_return result{result::kind::queued, id, {}};
+            }
+        }
         if (!settings_.priority_header.empty())
             if (auto asked = take_header_field(content, settings_.priority_header)) {
                 if (auto p = parse_priority(*asked))
@@ -110,6 +152,8 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                                              {"expected", "high, normal or low"}}
                     );
             }
+        if (!settings_.tag_header.empty())
+            env.tags = event_tags(take_header_fields(content, settings_.tag_header), id);
         auto prefix = trace_prefix(settings_, id, env, content, now);
         signing_result signing;
         if (sign_.sign) {
@@ -126,6 +170,14 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
         if (storage_low_ && storage_low_(size)) {
             log::warn("spool_reserve_reached", {{"queue_id", id}, {"size", size}});
             co_return result{result::kind::no_space, {}, {}};
+        }
+        // Before the pieces move into the spool: the Message-ID the events name (the one the
+        // trace prefix added when the message had none).
+        std::string message_id;
+        if (events_) {
+            message_id = message::message_id_of(content);
+            if (message_id.empty())
+                message_id = message::message_id_of(prefix);
         }
         std::vector<std::string> pieces;
         pieces.reserve(4);
@@ -156,6 +208,21 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                                  {"ms", fmt::format("{:.1f}", ms)}}
         );
         util::metrics().messages_received.add();
+        if (events_)
+            for (const auto& r : env.recipients) {
+                events::event e;
+                e.what = events::kind::accepted;
+                e.queue_id = id;
+                e.message_id = message_id;
+                e.auth_user = env.auth_user;
+                e.sender = env.reverse_path;
+                e.recipient = r.address;
+                auto at = r.address.rfind('@');
+                e.destination =
+                    at == std::string::npos ? "" : util::to_lower(r.address.substr(at + 1));
+                e.tags = env.tags;
+                events_(std::move(e));
+            }
         if (spooled_)
             spooled_(id, env, now);
         co_return result{result::kind::queued, id, {}};

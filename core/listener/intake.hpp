@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/events/event.hpp"
 #include "core/smtp/envelope.hpp"
 #include "core/smtp/session.hpp"
 #include "core/spool/writer.hpp"
@@ -63,6 +64,11 @@ struct intake_settings {
     std::string bounce_domain;  // mail to it is a returning bounce: classified, never relayed
     // Submission header that sets the message's priority; removed before signing. Empty: none.
     std::string priority_header = {};
+    // Submission header whose values tag the message's events; removed before signing. Empty:
+    // none.
+    std::string tag_header = {};
+    // [dmarc] report_address: mail to it is a DMARC aggregate report, read and never relayed.
+    std::string report_address = {};
 };
 
 // Received:, plus Date: and Message-ID: when the message has none (RFC 5321 §4.4, RFC 6854
@@ -121,6 +127,17 @@ public:
 
     void on_inbound(inbound_fn fn) { inbound_ = std::move(fn); }
 
+    // Handles a message to the DMARC report address (its queue id and bytes); returns a sentence
+    // for the log, nullopt when it could not be recorded (451: the sender tries again).
+    using report_fn = std::function<boost::asio::awaitable<std::optional<std::string>>(
+        const std::string& id, std::string_view content
+    )>;
+
+    void on_report(report_fn fn) { reports_ = std::move(fn); }
+
+    // An "accepted" event per recipient of each message made durable.
+    void on_event(events::sink fn) { events_ = std::move(fn); }
+
 private:
     boost::asio::awaitable<signing_result> sign_message(
         const std::string& prefix,
@@ -137,6 +154,8 @@ private:
     std::function<bool(std::uint64_t)> storage_low_;
     spooled_fn spooled_;
     inbound_fn inbound_;
+    events::sink events_;
+    report_fn reports_;
 };
 
 }  // namespace outpost::listener

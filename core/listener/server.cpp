@@ -111,6 +111,7 @@ server::server(
       tls_(std::move(tls)),
       workers_(workers),
       limiter_(cfg_->auth.max_failures, cfg_->auth.failure_window),
+      report_address_(cfg_->dmarc.report_address),
       bounce_domain_(cfg_->bounce.domain) {}
 
 server::~server() = default;
@@ -278,6 +279,7 @@ smtp::session_options server::session_options_for(const connection& c) const {
     if (c.listener->auth == config::auth_policy::required)
         o.auth = smtp::auth_mode::required;
     o.bounce_domain = bounce_domain_;
+    o.report_address = report_address_;
     o.max_message_size = cfg_->limits.max_message_size;
     o.max_recipients = cfg_->limits.max_recipients;
     o.max_line_length = cfg_->limits.max_line_length;

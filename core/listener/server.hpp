@@ -107,6 +107,7 @@ private:
     std::shared_ptr<boost::asio::ssl::context> tls_;
     boost::asio::thread_pool& workers_;
     auth_limiter limiter_;
+    std::string report_address_;  // [dmarc]: also a restart
     std::string bounce_domain_;   // as intake and feedback have it: bounce settings need a restart
     std::list<bound> acceptors_;  // closed ones stay (closed) until the server ends
     std::list<std::shared_ptr<connection>> connections_;

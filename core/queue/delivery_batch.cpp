@@ -482,7 +482,7 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
             retries += spool::format_retry({o.index, attempt, retry_at, o.reply});
 
     bool complete = co_await make_durable(it, lines, bounced, std::move(retries), t);
-    report(u, outcomes, r, attempt, t);
+    report(u, outcomes, r, attempt, t, retry_at);
 
     job again = it.j;
     again.rcpts.clear();
@@ -625,7 +625,8 @@ void delivery_batch::report(
     const std::vector<recipient_outcome>& outcomes,
     const delivery::delivery_result* r,
     unsigned attempt,
-    std::int64_t t
+    std::int64_t t,
+    std::int64_t retry_at
 ) {
     const auto& it = items_[u.item];
     auto delay_s = t - it.rec.arrived;
@@ -653,6 +654,8 @@ void delivery_batch::report(
                          {"attempt", attempt},
                          {"delay", delay_s}}
         );
+        if (r_.events_)
+            emit_event(it, u, outcome, r, attempt, retry_at);
         auto& metrics = util::metrics();
         (delivered ? metrics.rcpt_delivered
          : bounced ? metrics.rcpt_bounced
@@ -687,6 +690,61 @@ void delivery_batch::report(
                 bounce::reply_phase::other, it.j.id, message_id_of(it), t
             );
     }
+}
+
+// The event of one recipient's outcome: what the log line says, with the message's Message-ID,
+// the submitter, the tags, and for a bounce its classification.
+void delivery_batch::emit_event(
+    const loaded& it,
+    const unit& u,
+    const recipient_outcome& outcome,
+    const delivery::delivery_result* r,
+    unsigned attempt,
+    std::int64_t retry_at
+) {
+    const auto& o = outcome.line;
+    events::event e;
+    using kind = events::kind;
+    e.what = !u.suppressed.empty()                             ? kind::suppressed
+             : o.what == outcome_line::kind::delivered         ? kind::delivered
+             : o.what == outcome_line::kind::deferred          ? kind::deferred
+             : o.status == "4.4.7" && outcome.reply == nullptr ? kind::expired
+                                                               : kind::bounced;
+    e.queue_id = it.j.id;
+    e.message_id = message_id_of(it);
+    e.auth_user = it.rec.env.auth_user;
+    e.sender = it.rec.env.reverse_path;
+    e.recipient = it.rec.env.recipients[o.index].address;
+    e.destination = destination_;
+    e.tags = it.rec.env.tags;
+    e.attempt = attempt;
+    if (r) {
+        e.mx = r->host;
+        e.mx_address = r->address;
+        e.tls = r->tls;
+    }
+    if (sending_from_ && *sending_from_ < cfg_.source_ips.size())
+        e.source_ip = cfg_.source_ips[*sending_from_].address.to_string();
+    e.status = o.status;
+    e.reply = o.reply;
+    if (outcome.reply) {
+        e.reply_code = outcome.reply->code;
+        e.reply = outcome.reply->summary();
+    }
+    if (e.what == kind::deferred)
+        e.next_attempt = retry_at;
+    if (e.what == kind::bounced || e.what == kind::deferred) {
+        auto c = outcome.reply ? bounce::classify(*outcome.reply, outcome.phase, e.mx)
+                               : bounce::classification{};
+        if (outcome.reply) {
+            e.reason = std::string(bounce::to_string(c.why));
+            e.severity =
+                e.what == kind::bounced && c.hardness == bounce::severity::hard ? "hard" : "soft";
+        } else if (e.what == kind::bounced) {
+            e.severity = "hard";  // no reply: a route that cannot work (null MX, no such domain)
+        }
+    }
+    r_.events_(std::move(e));
 }
 
 // Something failed (an exception out of a stage): put back what this batch still holds, so

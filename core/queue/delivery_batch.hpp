@@ -103,7 +103,16 @@ private:
         const std::vector<recipient_outcome>& outcomes,
         const delivery::delivery_result* r,
         unsigned attempt,
-        std::int64_t t
+        std::int64_t t,
+        std::int64_t retry_at
+    );
+    void emit_event(
+        const loaded& it,
+        const unit& u,
+        const recipient_outcome& outcome,
+        const delivery::delivery_result* r,
+        unsigned attempt,
+        std::int64_t retry_at
     );
     void abandon(const std::exception& e);
     boost::asio::awaitable<void> finish();

@@ -178,20 +178,26 @@ boost::asio::awaitable<std::optional<std::string>> feedback::on_inbound(
     std::span<const std::string> recipients, std::string_view message, std::int64_t now
 ) {
     auto found = bounce::classify_message(message);
-    std::string summary;
+    using state = returned_to::state;
+    // Every token first: when one can only be checked on a cluster that is unreachable, the
+    // sender tries the whole message again, and nothing may have been recorded twice by then.
+    std::vector<returned_to> returns;
     for (const auto& rcpt : recipients) {
-        auto to = co_await find_returned(rcpt);
-        using state = returned_to::state;
+        returns.push_back(co_await find_returned(rcpt));
+        if (returns.back().is == state::unreachable) {
+            log::warn("bounce_deferred", {{"rcpt", rcpt}, {"why", "cluster unreachable"}});
+            co_return std::nullopt;
+        }
+    }
+    std::string summary;
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        const auto& rcpt = recipients[i];
+        const auto& to = returns[i];
         if (to.is == state::unverified) {
             // Not one of ours (or forged): it names nobody, whatever its body says.
             log::warn("bounce_unverified", {{"rcpt", rcpt}, {"named", found.size()}});
             summary += fmt::format("{}: unverified; ", rcpt);
             continue;
-        }
-        if (to.is == state::unreachable) {
-            // Only the cluster can tell whose token this is: the sender tries again later.
-            log::warn("bounce_deferred", {{"rcpt", rcpt}, {"why", "cluster unreachable"}});
-            co_return std::nullopt;
         }
         if (to.is == state::unknown) {
             log::warn("bounce_unknown_token", {{"rcpt", rcpt}, {"queue_id", to.token.queue_id}});
@@ -221,6 +227,23 @@ boost::asio::awaitable<std::optional<std::string>> feedback::on_inbound(
         if (returned_ &&
             (c.why == bounce::reason::feedback || c.hardness == bounce::severity::hard))
             returned_(sent, c.why == bounce::reason::feedback, now);
+        if (events_) {
+            events::event e;
+            bool complaint = c.why == bounce::reason::feedback;
+            e.what = complaint ? events::kind::complaint : events::kind::bounced;
+            e.queue_id = to.token.queue_id;
+            e.message_id = sent.message_id;
+            e.recipient = sent.address;
+            auto at = sent.address.rfind('@');
+            e.destination =
+                at == std::string::npos ? "" : util::to_lower(sent.address.substr(at + 1));
+            e.source_ip = sent.source;
+            e.status = c.status;
+            e.reply = complaint ? c.diagnostic : c.diagnostic.substr(0, 500);
+            e.reason = std::string(bounce::to_string(c.why));
+            e.severity = complaint || c.hardness == bounce::severity::hard ? "hard" : "soft";
+            events_(std::move(e));
+        }
         summary += fmt::format("{}: {} {}; ", sent.address, bounce::to_string(c.why), c.status);
     }
     co_return summary;

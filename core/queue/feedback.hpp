@@ -17,6 +17,7 @@
 #include "config/schema.hpp"
 #include "core/bounce/classifier.hpp"
 #include "core/bounce/verp.hpp"
+#include "core/events/event.hpp"
 #include "core/queue/shared_bounces.hpp"
 #include "core/smtp/reply.hpp"
 #include "core/suppression/bounce_state.hpp"
@@ -48,6 +49,9 @@ public:
     // [cluster]: bounces that come back to another node verify with that node's secret and
     // find its records there. Must outlive this.
     void share(shared_bounces* shared) { shared_ = shared; }
+
+    // Bounces and complaints that come back by mail, as events.
+    void set_events(events::sink s) { events_ = std::move(s); }
 
     // A permanent failure reported by the receiving server (named by `host`, "" when none)
     // during delivery.
@@ -107,6 +111,7 @@ private:
     suppression::bounce_state& state_;
     returned_fn returned_;
     shared_bounces* shared_ = nullptr;
+    events::sink events_;
     std::int64_t last_prune_ = 0;
 };
 

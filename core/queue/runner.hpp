@@ -23,6 +23,7 @@
 
 #include "config/schema.hpp"
 #include "core/dns/resolver.hpp"
+#include "core/events/event.hpp"
 #include "core/queue/dsn.hpp"
 #include "core/queue/scheduler.hpp"
 #include "core/shaping/shaper.hpp"
@@ -96,6 +97,9 @@ public:
     // permanent replies. Optional; must outlive the runner.
     void set_feedback(class feedback* f) { feedback_ = f; }
 
+    // Each recipient's outcome (delivered, deferred, bounced, expired, suppressed) as an event.
+    void set_events(events::sink s) { events_ = std::move(s); }
+
     // [cluster]: rates counted and backoffs shared across nodes; null (the default): this node
     // alone.
     void set_shared_shaping(class shared_shaping* s) { shared_shaping_ = s; }
@@ -153,6 +157,7 @@ private:
     std::mt19937_64 random_{std::random_device{}()};
     std::size_t in_flight_ = 0;
     class feedback* feedback_ = nullptr;
+    events::sink events_;
     class shared_shaping* shared_shaping_ = nullptr;
     tlspolicy::sts_source* sts_ = nullptr;
     std::shared_ptr<boost::asio::ssl::context> verifying_tls_;

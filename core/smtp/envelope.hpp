@@ -44,6 +44,9 @@ struct envelope {
     // high | normal | low: the listener's default, or what the submission's priority header said.
     // Higher priority mail gets a destination's warming and throttle capacity first.
     std::string priority = "normal";
+    // What the submission's tag header said ([events] tag_header), carried into its events so
+    // that applications can correlate them with their own records.
+    std::vector<std::string> tags;
 };
 
 }  // namespace outpost::smtp

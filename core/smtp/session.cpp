@@ -457,8 +457,11 @@ void session::rcpt_reply(std::string_view args, std::vector<action>& out) {
     const auto& box = path.path->box;
     if (envelope_.smtputf8 && !util::valid_utf8(box.text()))
         return error(out, 553, "5.6.7", "Malformed UTF-8 in the recipient address");
+    // Mail that comes back to us (bounces, complaints, DMARC reports) is read, never relayed:
+    // anyone may send it, and no suppression applies.
     bool to_bounce_domain =
-        !options_.bounce_domain.empty() && util::iequals(box.domain, options_.bounce_domain);
+        (!options_.bounce_domain.empty() && util::iequals(box.domain, options_.bounce_domain)) ||
+        (!options_.report_address.empty() && util::iequals(box.text(), options_.report_address));
     if (!may_relay() && !to_bounce_domain)
         return error(out, 554, "5.7.1", fmt::format("<{}>: Relay access denied", box.text()));
     rc.address = box.text();

@@ -27,7 +27,8 @@ struct session_options {
     bool starttls_available = false;  // listener tls = starttls
     bool tls_active = false;          // listener tls = implicit (or after STARTTLS)
     auth_mode auth = auth_mode::optional;
-    std::string bounce_domain;  // anyone may send to this domain, without AUTH
+    std::string bounce_domain;   // anyone may send to this domain, without AUTH
+    std::string report_address;  // anyone may send DMARC reports here, without AUTH
     std::uint64_t max_message_size = 25ull << 20;
     unsigned max_recipients = 1000;
     std::size_t max_line_length = 998;

@@ -99,6 +99,8 @@ std::string format_envelope(
     );
     if (env.priority != "normal")
         out += fmt::format("priority {}\n", percent_encode(env.priority));
+    for (const auto& tag : env.tags)
+        out += fmt::format("tag {}\n", percent_encode(tag));
     for (const auto& r : env.recipients)
         out += fmt::format(
             "rcpt {} {} {}\n", r.notify, r.orcpt.empty() ? "-" : percent_encode(r.orcpt),
@@ -212,7 +214,12 @@ std::optional<record> parse(std::string_view file, std::string* error) {
             ok = text(rec.env.tls);
         else if (key == "priority")
             ok = text(rec.env.priority);
-        else if (key == "rcpt") {
+        else if (key == "tag") {
+            std::string tag;
+            ok = text(tag);
+            if (ok)
+                rec.env.tags.push_back(std::move(tag));
+        } else if (key == "rcpt") {
             auto parts = util::split(value, ' ');
             smtp::recipient r;
             unsigned notify = 0;

@@ -617,6 +617,28 @@ int status(context& ctx) {
              )}
         );
     }
+    if (const auto& ev = field(doc, "events"); ev.is_object()) {
+        rows.push_back(
+            {"events", fmt::format(
+                           "{} written since start, {} write failures",
+                           text_of(field(ev, "appended")), text_of(field(ev, "write_failures"))
+                       )}
+        );
+        if (const auto& hooks = field(ev, "webhooks"); hooks.is_array())
+            for (const auto& h : hooks.as_array()) {
+                auto lag = field(h, "lag_seconds");
+                auto error = text_of(field(h, "last_error"));
+                rows.push_back(
+                    {"webhook " + text_of(field(h, "name")),
+                     fmt::format(
+                         "{} sent, {} failed requests, lag {:.1f} s{}", text_of(field(h, "sent")),
+                         text_of(field(h, "failures")),
+                         lag.is_number() ? lag.to_number<double>() : 0.0,
+                         error.empty() ? "" : ", failing: " + error
+                     )}
+                );
+            }
+    }
     print_table(rows);
     return exit_ok;
 }

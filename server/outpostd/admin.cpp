@@ -31,6 +31,7 @@
 #include "core/util/offload.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostd/cluster_setup.hpp"
+#include "server/outpostd/events_setup.hpp"
 
 namespace outpost::daemon {
 
@@ -473,6 +474,14 @@ std::string admin_server::metrics_text() const {
             v.redis_up, v.degraded,        v.latency_seconds,
             v.nodes,    v.changes_applied, v.local_rate_decisions};
     }
+    if (sources_.events && sources_.events->log) {
+        admin::metrics_snapshot::event_state ev;
+        ev.appended = sources_.events->log->appended();
+        ev.write_failures = sources_.events->log->failed();
+        for (const auto& hook : sources_.events->look())
+            ev.webhooks.push_back({hook.name, hook.sent, hook.failures, hook.lag_seconds});
+        s.events = std::move(ev);
+    }
     return admin::render_metrics(s);
 }
 
@@ -532,6 +541,24 @@ std::string admin_server::status_json() const {
         c["suppression_changes_applied"] = v.changes_applied;
         c["local_rate_decisions"] = v.local_rate_decisions;
         o["cluster"] = std::move(c);
+    }
+    if (sources_.events && sources_.events->log) {
+        json::object ev;
+        ev["appended"] = sources_.events->log->appended();
+        ev["write_failures"] = sources_.events->log->failed();
+        json::array hooks;
+        for (const auto& w : sources_.events->look()) {
+            json::object h;
+            h["name"] = w.name;
+            h["sent"] = w.sent;
+            h["failures"] = w.failures;
+            h["failing_in_a_row"] = w.failing_in_a_row;
+            h["lag_seconds"] = w.lag_seconds;
+            h["last_error"] = w.last_error;
+            hooks.push_back(std::move(h));
+        }
+        ev["webhooks"] = std::move(hooks);
+        o["events"] = std::move(ev);
     }
     return json::serialize(o) + "\n";
 }

@@ -27,6 +27,7 @@
 namespace outpost::daemon {
 
 struct cluster_parts;
+struct event_parts;
 
 // What the endpoint reports on and acts upon; all of it outlives the admin_server.
 struct admin_sources {
@@ -41,6 +42,8 @@ struct admin_sources {
     suppression::store* suppressions = nullptr;
     // [cluster]: how this node sees the shared state (nullptr or disabled: no cluster).
     const cluster_parts* cluster = nullptr;
+    // [events]: the event log and the webhooks sending it (nullptr: none).
+    const event_parts* events = nullptr;
 };
 
 class admin_server {

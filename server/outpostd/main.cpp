@@ -39,6 +39,8 @@
 #include "server/outpostd/admin.hpp"
 #include "server/outpostd/bounce_setup.hpp"
 #include "server/outpostd/cluster_setup.hpp"
+#include "server/outpostd/dmarc_setup.hpp"
+#include "server/outpostd/events_setup.hpp"
 #include "server/outpostd/notify.hpp"
 #include "server/outpostd/signing.hpp"
 #include "server/outpostd/tls_reports.hpp"
@@ -218,9 +220,22 @@ int main(int argc, char** argv) {
         asio::thread_pool workers(threads);
         spool::writer writer(where, io.get_executor());
         listener::intake intake(
-            {cfg.server.hostname, cfg.bounce.domain, cfg.delivery.priority_header}, writer, workers,
-            parts.sign
+            {cfg.server.hostname, cfg.bounce.domain, cfg.delivery.priority_header,
+             cfg.events.enabled ? cfg.events.tag_header : std::string(), cfg.dmarc.report_address},
+            writer, workers, parts.sign
         );
+        // DMARC aggregate reports to [dmarc] report_address: read into spool_dir/dmarc.sqlite.
+        std::unique_ptr<daemon::report_intake> dmarc_reports;
+        if (!cfg.dmarc.report_address.empty()) {
+            dmarc_reports = std::make_unique<daemon::report_intake>(cfg, workers);
+            intake.on_report([&](const std::string& id, std::string_view content) {
+                return dmarc_reports->receive(id, content);
+            });
+        }
+        // Every recipient's outcome, as events in spool_dir/events, sent on by [[webhook]]s.
+        auto events = daemon::open_events(cfg);
+        auto event_sink = events.sink();
+        intake.on_event(event_sink);
         // The config in force: replaced whole by a good reload; what holds a copy keeps it alive.
         auto current = std::make_shared<const config::config>(cfg);
         listener::server server(io, current, intake, parts.users, parts.tls, workers);
@@ -239,9 +254,13 @@ int main(int argc, char** argv) {
         auto stores = daemon::open_bounce_stores(cfg);
         auto cluster = daemon::join_cluster(io, cfg, stores);
         queue::feedback feedback(cfg.bounce, stores.secrets, *stores.list, *stores.state);
+        feedback.set_events(event_sink);
         if (cfg.bounce.suppressed_recipient == "reject")
             server.set_suppressed([&](const std::string& address) {
-                return feedback.suppressed(address);
+                auto why = feedback.suppressed(address);
+                if (why && event_sink)
+                    event_sink(daemon::refused_at_rcpt(address, *why));
+                return why;
             });
         intake.on_inbound([&](const std::vector<std::string>& recipients,
                               std::string_view content) {
@@ -322,6 +341,7 @@ int main(int argc, char** argv) {
             io, current, where, writer, workers, *resolver, warming_counters, counters.get()
         );
         delivery.set_feedback(&feedback);
+        delivery.set_events(event_sink);
         daemon::start_cluster(cluster, cfg, delivery, OUTPOST_VERSION);
         delivery.set_mta_sts(&sts, verifying_tls);
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
@@ -338,9 +358,10 @@ int main(int argc, char** argv) {
         server.start();
         delivery.start();
         tls_reports.start();
+        events.start(io, cfg, *resolver);
         daemon::admin_server admin(
             io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION, stores.list.get(),
-                 &cluster}
+                 &cluster, &events}
         );
         admin.start();
 
@@ -354,6 +375,7 @@ int main(int argc, char** argv) {
             reload_signal.cancel();
             admin.stop();
             tls_reports.stop();
+            events.stop();
             daemon::notify("STOPPING=1");
             log::info(
                 "shutdown", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
@@ -409,7 +431,9 @@ int main(int argc, char** argv) {
                         intake.set_signer(std::move(next.sign));
                         intake.set_settings(
                             {fresh->server.hostname, cfg.bounce.domain,
-                             fresh->delivery.priority_header}
+                             fresh->delivery.priority_header,
+                             cfg.events.enabled ? cfg.events.tag_header : std::string(),
+                             cfg.dmarc.report_address}
                         );
                         server.set_users(std::move(next.users));
                         delivery.reconfigure(fresh);

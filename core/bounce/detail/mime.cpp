@@ -270,6 +270,8 @@ void fill_body(entity& e, std::string_view body, int depth) {
         e.media_type == "application/json") {
         e.text = (e.media_type.starts_with("text/") && !enclosed) ? to_utf8(decoded, e.charset)
                                                                   : std::move(decoded);
+    } else {
+        e.data = std::move(decoded);
     }
 }
 

@@ -31,7 +31,9 @@ struct entity {
     field_list headers;
     std::string media_type = "text/plain";  // lower-case type/subtype
     std::string charset;                    // lower-case, as labelled
-    std::string text;           // body with the transfer encoding undone; text/* converted to UTF-8
+    std::string text;  // body with the transfer encoding undone; text/* converted to UTF-8
+    std::string data;  // other single parts (application/gzip, ...): the body, transfer encoding
+                       // undone, as bytes
     std::vector<entity> parts;  // multipart children; message/rfc822 and text/rfc822-headers
                                 // carry the enclosed message as their only child
     bool multipart_without_boundaries = false;  // labelled multipart, read as one text body

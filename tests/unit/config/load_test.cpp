@@ -182,7 +182,8 @@ std::string example_under(const std::filesystem::path& dir, std::size_t& count) 
         auto file = dir / relative;
         if (files.insert(relative).second) {
             std::filesystem::create_directories(file.parent_path());
-            std::ofstream(file) << "placeholder\n";
+            // Long enough for a webhook secret (16 characters at least).
+            std::ofstream(file) << "placeholder-0123456789\n";
             std::filesystem::permissions(file, std::filesystem::perms(0600));
         }
         text.replace(at + 1, end - at - 1, file.string());
@@ -295,9 +296,14 @@ TEST_CASE("the example config's commented-out examples load too") {
     CHECK(c.admin.token == "long random string");
     REQUIRE(c.cluster);
     CHECK(c.cluster->host == "127.0.0.1");
-    CHECK(c.cluster->password == "placeholder");
+    CHECK(c.cluster->password == "placeholder-0123456789");
     CHECK(c.cluster->node == "mta1");
     CHECK(c.cluster->timeout == std::chrono::milliseconds(500));
+    REQUIRE(c.webhooks.size() == 1);
+    CHECK(c.webhooks[0].name == "app");
+    CHECK(c.webhooks[0].secret == "placeholder-0123456789");
+    CHECK(c.webhooks[0].events == std::vector<std::string>{"bounced", "complaint"});
+    CHECK(c.events.retention == std::chrono::hours(24 * 7));
 }
 
 TEST_CASE("delivery deadlines: RFC 5321's minimums by default, each settable, never under 1s") {

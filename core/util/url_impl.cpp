@@ -1,0 +1,2 @@
+// Boost.URL compiled once for the whole program (webhook URLs).
+#include <boost/url/src.hpp>
