@@ -950,6 +950,7 @@ void read_shaping(section& root, config& c, const std::string& file) {
             w.max_deferral_rate = rate_fraction(s, "max_deferral_rate", w.max_deferral_rate);
             w.max_bounce_rate = rate_fraction(s, "max_bounce_rate", w.max_bounce_rate);
             w.max_complaint_rate = rate_fraction(s, "max_complaint_rate", w.max_complaint_rate);
+            w.min_dmarc_pass_rate = rate_fraction(s, "min_dmarc_pass_rate", w.min_dmarc_pass_rate);
             if (auto v = s.choice("on_unhealthy", {"hold", "step_back"}))
                 w.on_unhealthy = *v;
             if (auto* a = s.array("overflow")) {

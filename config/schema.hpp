@@ -208,6 +208,7 @@ struct warming_schedule {
     double max_deferral_rate = 0.10;    // deferred / sent
     double max_bounce_rate = 0.05;      // bounced / sent
     double max_complaint_rate = 0.003;  // complaints / sent
+    double min_dmarc_pass_rate = 0;     // from DMARC aggregate reports ([dmarc]); 0: not judged
     std::string on_unhealthy = "hold";  // hold | step_back
     std::vector<std::string> overflow;  // already-warm source IPs that take the surplus
 };

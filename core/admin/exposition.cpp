@@ -232,6 +232,20 @@ std::string render_metrics(const metrics_snapshot& s) {
         );
         e.sample("outpost_cluster_rate_local_decisions_total", {}, c.local_rate_decisions);
     }
+    if (s.dmarc_reports) {
+        e.describe(
+            "outpost_dmarc_reports_total", "counter",
+            "DMARC aggregate reports received: stored, duplicate (already stored), unreadable "
+            "(kept aside)."
+        );
+        e.sample("outpost_dmarc_reports_total", {{"result", "stored"}}, s.dmarc_reports->stored);
+        e.sample(
+            "outpost_dmarc_reports_total", {{"result", "duplicate"}}, s.dmarc_reports->duplicates
+        );
+        e.sample(
+            "outpost_dmarc_reports_total", {{"result", "unreadable"}}, s.dmarc_reports->unreadable
+        );
+    }
     if (s.events) {
         const auto& ev = *s.events;
         e.describe("outpost_events_total", "counter", "Events written to the event log.");

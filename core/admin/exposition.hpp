@@ -126,6 +126,15 @@ struct metrics_snapshot {
 
     std::optional<event_state> events;
 
+    // [dmarc]: aggregate reports received since start, by what became of them.
+    struct dmarc_state {
+        std::uint64_t stored = 0;
+        std::uint64_t duplicates = 0;
+        std::uint64_t unreadable = 0;
+    };
+
+    std::optional<dmarc_state> dmarc_reports;
+
     distribution signing_seconds;
     distribution transaction_seconds;
     distribution delivery_delay_seconds;

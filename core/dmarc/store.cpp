@@ -17,7 +17,8 @@ const char* schema =
     " count INTEGER NOT NULL, disposition TEXT NOT NULL, dkim_aligned INTEGER NOT NULL,"
     " spf_aligned INTEGER NOT NULL, header_from TEXT NOT NULL, dkim_domain TEXT NOT NULL,"
     " dkim_result TEXT NOT NULL, spf_domain TEXT NOT NULL, spf_result TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS records_report ON records (report);";
+    "CREATE INDEX IF NOT EXISTS records_report ON records (report);"
+    "CREATE INDEX IF NOT EXISTS records_source ON records (source_ip);";
 
 class statement {
 public:
@@ -173,6 +174,27 @@ std::vector<reporter_row> store::reporters(std::int64_t since, std::string_view 
     while (q.step() == SQLITE_ROW)
         rows.push_back({q.text(0), q.text(1), q.number(2)});
     return rows;
+}
+
+std::vector<store::ip_day> store::ip_days(std::string_view ip, std::int64_t since) {
+    statement q(
+        db_,
+        "SELECT p.end, SUM(r.count), SUM(r.count * r.dkim_aligned), SUM(r.count * r.spf_aligned),"
+        " SUM(CASE WHEN r.dkim_aligned OR r.spf_aligned THEN r.count ELSE 0 END)"
+        " FROM records r JOIN reports p ON r.report = p.id"
+        " WHERE r.source_ip = ? AND p.end >= ? GROUP BY p.end ORDER BY p.end"
+    );
+    std::vector<ip_day> days;
+    if (!q)
+        return days;
+    q.bind(1, ip);
+    q.bind(2, since);
+    while (q.step() == SQLITE_ROW)
+        days.push_back(
+            {static_cast<std::int64_t>(q.number(0)),
+             {q.number(1), q.number(2), q.number(3), q.number(4)}}
+        );
+    return days;
 }
 
 std::uint64_t store::reports(std::int64_t since) {

@@ -55,6 +55,15 @@ public:
     std::vector<reporter_row> reporters(std::int64_t since, std::string_view domain);
     std::uint64_t reports(std::int64_t since);
 
+    // The records about one source IP, summed per report period end (unix seconds), over reports
+    // that ended at or after since.
+    struct ip_day {
+        std::int64_t end = 0;
+        tally counts;
+    };
+
+    std::vector<ip_day> ip_days(std::string_view ip, std::int64_t since);
+
     std::string last_error() const;
 
 private:

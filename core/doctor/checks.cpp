@@ -340,8 +340,79 @@ asio::awaitable<std::vector<finding>> check_dkim(dns::resolver& r, signing_key k
     co_return out;
 }
 
+namespace {
+
+// rua= (RFC 7489 §6.4: comma-separated URIs, "mailto:ADDRESS" with an optional "!SIZE") names
+// the report address, and a report domain outside the organizational domain authorises it
+// (§7.1).
+asio::awaitable<void> check_rua(
+    dns::resolver& r,
+    std::string domain,
+    std::string where,
+    std::string text,
+    std::string rua,
+    std::string report_address,
+    std::vector<finding>& out
+) {
+    auto add = [&](verdict v, std::string message, std::string fix = {}) {
+        out.push_back(make(v, "dmarc", domain, std::move(message), std::move(fix)));
+    };
+    bool named = false;
+    for (auto uri : util::split(rua, ',')) {
+        auto u = util::trim(uri);
+        if (u.size() > 7 && util::iequals(u.substr(0, 7), "mailto:")) {
+            auto address =
+                u.substr(7, u.find('!') == std::string_view::npos ? u.npos : u.find('!') - 7);
+            named = named || util::iequals(util::trim(address), report_address);
+        }
+    }
+    if (!named) {
+        auto with = rua.empty()
+                        ? text + (text.ends_with(';') ? " " : "; ") + "rua=mailto:" + report_address
+                        : text.substr(0, text.find(rua)) + rua + ",mailto:" + report_address +
+                              text.substr(text.find(rua) + rua.size());
+        add(verdict::warn,
+            fmt::format(
+                "rua= does not send aggregate reports to {} ([dmarc] report_address): Outpost "
+                "sees none",
+                report_address
+            ),
+            txt_line(where, with));
+        co_return;
+    }
+    auto report_domain = util::to_lower(report_address.substr(report_address.rfind('@') + 1));
+    if (organizational_domain(report_domain) == organizational_domain(domain)) {
+        add(verdict::pass, fmt::format("rua= sends aggregate reports to {}", report_address));
+        co_return;
+    }
+    auto authorisation = fmt::format("{}._report._dmarc.{}", domain, report_domain);
+    auto [status, records] = co_await dmarc_records(r, authorisation);
+    if (transient(status))
+        add(verdict::fail,
+            fmt::format("TXT look-up of {} failed ({})", authorisation, dns::to_string(status)));
+    else if (records.empty())
+        add(verdict::fail,
+            fmt::format(
+                "{} is outside {}: receivers send it no reports unless {} authorises them "
+                "(RFC 7489 7.1)",
+                report_domain, organizational_domain(domain), authorisation
+            ),
+            txt_line(authorisation, "v=DMARC1"));
+    else
+        add(verdict::pass, fmt::format(
+                               "rua= sends aggregate reports to {}, authorised at {}",
+                               report_address, authorisation
+                           ));
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<finding>> check_dmarc(
-    dns::resolver& r, std::string domain, std::string bounce_domain, bool signs_subdomains
+    dns::resolver& r,
+    std::string domain,
+    std::string bounce_domain,
+    bool signs_subdomains,
+    std::string report_address
 ) {
     std::vector<finding> out;
     auto name = "_dmarc." + domain;
@@ -427,6 +498,12 @@ asio::awaitable<std::vector<finding>> check_dmarc(
     if (pct < 100)
         add(verdict::warn,
             fmt::format("pct={}: the policy applies to only part of the failing mail", pct));
+    if (!report_address.empty()) {
+        // Named locals: GCC 12 mishandles temporaries passed to a co_await'ed coroutine.
+        std::string rua_value = rua ? std::string(rua->value) : std::string();
+        std::string record = text;
+        co_await check_rua(r, domain, where, record, rua_value, report_address, out);
+    }
 
     // DKIM alignment (RFC 7489 §3.1.1): Outpost signs mail from domain with d=domain.
     if (signs_subdomains && adkim == "s")
@@ -825,7 +902,7 @@ asio::awaitable<std::vector<finding>> examine(dns::resolver& r, scope s) {
                     "outpostctl dkim keygen --domain {} --selector NAME, then a [[dkim]] entry", d
                 )
             ));
-        append(co_await check_dmarc(r, d, s.bounce_domain, subdomains));
+        append(co_await check_dmarc(r, d, s.bounce_domain, subdomains, s.report_address));
     }
     for (std::size_t i = s.domains.size(); i < spf_domains.size(); ++i)
         append(co_await check_spf(r, spf_domains[i], s.sources));

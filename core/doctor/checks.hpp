@@ -60,6 +60,7 @@ struct scope {
     std::vector<inbound_address> inbound;  // for the bounce domain's MX check
     std::string mx_host;                   // the name the MX fix points at: this relay's EHLO name
     std::vector<std::string> dnsbl_zones;  // empty: no DNSBL look-ups (the default)
+    std::string report_address;            // [dmarc] report_address: rua= should name it
 };
 
 // A zone-file TXT line, value split into 255-byte character-strings (RFC 1035 §3.3.14):
@@ -84,9 +85,15 @@ boost::asio::awaitable<std::vector<finding>> check_spf(
 boost::asio::awaitable<std::vector<finding>> check_dkim(dns::resolver& r, signing_key key);
 
 // _dmarc.domain (falling back to the organizational domain): present, parses, policy, and the
-// alignment of DKIM d= and the return-path domain with domain.
+// alignment of DKIM d= and the return-path domain with domain. With a report_address: that rua=
+// sends aggregate reports there, and, when its domain is outside domain's organizational domain,
+// that the report domain authorises it (RFC 7489 §7.1: DOMAIN._report._dmarc.REPORTDOMAIN).
 boost::asio::awaitable<std::vector<finding>> check_dmarc(
-    dns::resolver& r, std::string domain, std::string bounce_domain, bool signs_subdomains
+    dns::resolver& r,
+    std::string domain,
+    std::string bounce_domain,
+    bool signs_subdomains,
+    std::string report_address = {}
 );
 
 // FCrDNS of the address, and that the confirmed name is its EHLO name.

@@ -88,6 +88,8 @@ daily_counts& daily_counts::operator+=(const daily_counts& o) {
     deferred += o.deferred;
     bounced += o.bounced;
     complaints += o.complaints;
+    dmarc_messages += o.dmarc_messages;
+    dmarc_pass += o.dmarc_pass;
     return *this;
 }
 
@@ -102,6 +104,15 @@ std::optional<std::string> health_problem(const daily_counts& c, const health_th
         {"complaint", ratio(c.complaints, c.sent), t.max_complaint_rate},
     };
 
+    // Reports come a day later: a low pass rate holds the schedule as a bounce-rate breach does.
+    if (t.min_dmarc_pass_rate > 0 && c.dmarc_messages >= min_dmarc_messages) {
+        auto rate = ratio(c.dmarc_pass, c.dmarc_messages);
+        if (rate < t.min_dmarc_pass_rate)
+            return fmt::format(
+                "DMARC pass rate {:.1f}% under {:.1f}% ({} of {} reported)", rate * 100,
+                t.min_dmarc_pass_rate * 100, c.dmarc_pass, c.dmarc_messages
+            );
+    }
     for (const auto& k : checks)
         if (k.rate > k.max)
             return fmt::format(
@@ -123,6 +134,7 @@ schedule schedule::from(const config::warming_schedule& w) {
     s.health.max_deferral_rate = w.max_deferral_rate;
     s.health.max_bounce_rate = w.max_bounce_rate;
     s.health.max_complaint_rate = w.max_complaint_rate;
+    s.health.min_dmarc_pass_rate = w.min_dmarc_pass_rate;
     s.on_unhealthy =
         w.on_unhealthy == "step_back" ? unhealthy_policy::step_back : unhealthy_policy::hold;
     s.utc_offset = parse_utc_offset(w.time_zone).value_or(std::chrono::minutes{0});

@@ -39,6 +39,11 @@ struct daily_counts {
     std::uint64_t deferred = 0;
     std::uint64_t bounced = 0;
     std::uint64_t complaints = 0;
+    // From DMARC aggregate reports about the day (not stored with the counts: read from the
+    // reports when a schedule asks): messages receivers saw from the IP as our domains, and
+    // how many of them passed DMARC.
+    std::uint64_t dmarc_messages = 0;
+    std::uint64_t dmarc_pass = 0;
 
     daily_counts& operator+=(const daily_counts& o);
     bool operator==(const daily_counts&) const = default;
@@ -48,7 +53,12 @@ struct health_thresholds {
     double max_deferral_rate = 0.10;    // deferred / sent
     double max_bounce_rate = 0.05;      // bounced / sent
     double max_complaint_rate = 0.003;  // complaints / sent (Gmail's published 0.3%)
+    // dmarc_pass / dmarc_messages, judged once receivers reported at least
+    // min_dmarc_messages messages for the day; 0: not judged.
+    double min_dmarc_pass_rate = 0;
 };
+
+inline constexpr std::uint64_t min_dmarc_messages = 20;
 
 enum class unhealthy_policy { hold, step_back };
 

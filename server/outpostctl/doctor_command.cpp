@@ -124,6 +124,7 @@ doctor::scope make_scope(const config::config& cfg, const std::optional<std::str
     for (const auto& ip : cfg.source_ips)
         s.sources.push_back({ip.address, ip.ehlo.empty() ? cfg.server.hostname : ip.ehlo});
     s.bounce_domain = cfg.bounce.domain;
+    s.report_address = cfg.dmarc.report_address;
     s.mx_host = s.sources.empty() ? cfg.server.hostname : s.sources.front().ehlo;
     s.inbound = inbound_addresses(cfg);
     return s;

@@ -2,9 +2,11 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "core/dmarc/health.hpp"
 #include "core/shaping/plan.hpp"
 #include "core/shaping/pool.hpp"
 #include "core/shaping/provider.hpp"
@@ -239,7 +241,16 @@ int status(context& ctx) {
     } else {
         store = std::make_unique<shaping::memory_counter_store>();
     }
-    shaping::source_pool pool(c, *store);
+    // The DMARC pass rates the daemon's gates read too.
+    std::optional<dmarc::health_counts> with_dmarc;
+    shaping::counter_store* counts = store.get();
+    if (!c.dmarc.report_address.empty()) {
+        with_dmarc.emplace(
+            *store, (std::filesystem::path(c.server.spool_dir) / dmarc::default_file).string()
+        );
+        counts = &*with_dmarc;
+    }
+    shaping::source_pool pool(c, *counts);
     std::vector<std::string> providers;
     for (const auto& p : c.providers)
         providers.push_back(p.name);

@@ -31,6 +31,7 @@
 #include "core/util/offload.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostd/cluster_setup.hpp"
+#include "server/outpostd/dmarc_setup.hpp"
 #include "server/outpostd/events_setup.hpp"
 
 namespace outpost::daemon {
@@ -481,6 +482,11 @@ std::string admin_server::metrics_text() const {
         for (const auto& hook : sources_.events->look())
             ev.webhooks.push_back({hook.name, hook.sent, hook.failures, hook.lag_seconds});
         s.events = std::move(ev);
+    }
+    if (sources_.dmarc) {
+        const auto& seen = sources_.dmarc->seen();
+        s.dmarc_reports =
+            admin::metrics_snapshot::dmarc_state{seen.stored, seen.duplicates, seen.unreadable};
     }
     return admin::render_metrics(s);
 }

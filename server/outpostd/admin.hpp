@@ -28,6 +28,7 @@ namespace outpost::daemon {
 
 struct cluster_parts;
 struct event_parts;
+class report_intake;
 
 // What the endpoint reports on and acts upon; all of it outlives the admin_server.
 struct admin_sources {
@@ -44,6 +45,8 @@ struct admin_sources {
     const cluster_parts* cluster = nullptr;
     // [events]: the event log and the webhooks sending it (nullptr: none).
     const event_parts* events = nullptr;
+    // [dmarc]: the reports read (nullptr: none).
+    const report_intake* dmarc = nullptr;
 };
 
 class admin_server {

@@ -20,6 +20,7 @@
 
 #include "config/diff.hpp"
 #include "config/load.hpp"
+#include "core/dmarc/health.hpp"
 #include "core/dns/resolver.hpp"
 #include "core/listener/intake.hpp"
 #include "core/listener/server.hpp"
@@ -337,6 +338,15 @@ int main(int argc, char** argv) {
         );
         // In a cluster the warming caps are counted in Redis, the backoffs kept here as well.
         auto* warming_counters = daemon::share_counters(cluster, cfg, *counters);
+        // With [dmarc], each day's DMARC pass rate from the reports joins the health counts.
+        std::optional<dmarc::health_counts> dmarc_health;
+        if (!cfg.dmarc.report_address.empty()) {
+            dmarc_health.emplace(
+                *warming_counters,
+                (std::filesystem::path(cfg.server.spool_dir) / dmarc::default_file).string()
+            );
+            warming_counters = &*dmarc_health;
+        }
         queue::runner delivery(
             io, current, where, writer, workers, *resolver, warming_counters, counters.get()
         );
@@ -361,7 +371,7 @@ int main(int argc, char** argv) {
         events.start(io, cfg, *resolver);
         daemon::admin_server admin(
             io, {cfg, delivery, server, writer, where, workers, OUTPOST_VERSION, stores.list.get(),
-                 &cluster, &events}
+                 &cluster, &events, dmarc_reports.get()}
         );
         admin.start();
 

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include "core/dmarc/health.hpp"
 #include "core/dmarc/report.hpp"
 #include "core/dmarc/store.hpp"
 
@@ -118,5 +119,56 @@ TEST_CASE("the store: a report once per reporter and id, sums per domain and sou
     CHECK(s->sources(0, "other.example").empty());
     CHECK(s->reporters(0, "example.com").size() == 2);
     s.reset();
+    fs::remove_all(dir);
+}
+
+TEST_CASE("warming health: the day's DMARC counts join the IP's history; a low rate fails it") {
+    using namespace std::chrono;
+    auto dir = fs::temp_directory_path() / ("outpost-dmarc-health-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    auto path = (dir / "dmarc.sqlite").string();
+    outpost::shaping::memory_counter_store counts;
+    health_counts health(counts, path);  // no reports file yet: the history as it is
+    auto yesterday = floor<days>(system_clock::now()) - days(1);
+    outpost::shaping::counter_key key{"192.0.2.1", "google", outpost::shaping::day(yesterday)};
+    counts.add(key, {100, 0, 0, 0});
+    auto before = health.history("192.0.2.1", "google", key.date, key.date + days(1));
+    REQUIRE(before.size() == 1);
+    CHECK(before.begin()->second.dmarc_messages == 0);
+
+    std::string error;
+    {
+        auto s = store::open(path, &error);
+        REQUIRE_MESSAGE(s, error);
+        auto r = std::get<report>(parse_report(xml(pass_record)));
+        auto begin = duration_cast<seconds>(yesterday.time_since_epoch()).count();
+        r.begin = begin;
+        r.end = begin + 86400;  // ends at midnight: about the day before it
+        r.records[0].count = 30;
+        auto failing = r.records[0];
+        failing.dkim_aligned = failing.spf_aligned = false;
+        failing.count = 70;
+        r.records.push_back(failing);
+        REQUIRE(s->add(r, begin + 90000) == store::added::yes);
+    }
+    health_counts fresh(counts, path);  // the first one would re-read only after a minute
+    auto after = fresh.history("192.0.2.1", "google", key.date, key.date + days(1));
+    REQUIRE(after.count(key.date) == 1);
+    const auto& day = after.at(key.date);
+    CHECK(day.sent == 100);
+    CHECK(day.dmarc_messages == 100);
+    CHECK(day.dmarc_pass == 30);
+    CHECK(fresh.history("192.0.2.2", "google", key.date, key.date).empty());
+
+    outpost::shaping::health_thresholds t;
+    CHECK_FALSE(outpost::shaping::health_problem(day, t));  // off by default
+    t.min_dmarc_pass_rate = 0.9;
+    auto why = outpost::shaping::health_problem(day, t);
+    REQUIRE(why);
+    CHECK(*why == "DMARC pass rate 30.0% under 90.0% (30 of 100 reported)");
+    auto few = day;
+    few.dmarc_messages = 19;  // too few reported to judge
+    few.dmarc_pass = 0;
+    CHECK_FALSE(outpost::shaping::health_problem(few, t));
     fs::remove_all(dir);
 }

@@ -218,3 +218,41 @@ TEST_CASE("dmarc p=none: the suggested record is the published one with p=quaran
         "_dmarc.example.test. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:d@example.test\""
     );
 }
+
+TEST_CASE("dmarc rua: the report address is named, and a report domain elsewhere authorises it") {
+    auto find = [](const std::vector<finding>& findings, std::string_view start) {
+        return std::find_if(findings.begin(), findings.end(), [&](const finding& f) {
+            return f.message.find(start) == 0;
+        });
+    };
+    fake_dns zone;
+    zone.txt_records["_dmarc.example.test"] = {"v=DMARC1; p=reject; rua=mailto:d@example.test"};
+    auto missing = run(check_dmarc(zone, "example.test", "", false, "dmarc@example.test"));
+    auto it = find(missing, "rua= does not send aggregate reports to dmarc@example.test");
+    REQUIRE(it != missing.end());
+    CHECK(it->level == verdict::warn);
+    CHECK(
+        it->fix ==
+        "_dmarc.example.test. IN TXT \"v=DMARC1; p=reject; "
+        "rua=mailto:d@example.test,mailto:dmarc@example.test\""
+    );
+
+    zone.txt_records["_dmarc.example.test"] = {
+        "v=DMARC1; p=reject; rua=mailto:d@example.test, mailto:DMARC@reports.example.test!10m"};
+    auto same_org = run(check_dmarc(zone, "example.test", "", false, "dmarc@reports.example.test"));
+    it = find(same_org, "rua= sends aggregate reports to dmarc@reports.example.test");
+    REQUIRE(it != same_org.end());
+    CHECK(it->level == verdict::pass);
+
+    zone.txt_records["_dmarc.example.test"] = {"v=DMARC1; p=reject; rua=mailto:r@reports.other"};
+    auto elsewhere = run(check_dmarc(zone, "example.test", "", false, "r@reports.other"));
+    it = find(elsewhere, "reports.other is outside example.test");
+    REQUIRE(it != elsewhere.end());
+    CHECK(it->level == verdict::fail);
+    CHECK(it->fix == "example.test._report._dmarc.reports.other. IN TXT \"v=DMARC1\"");
+    zone.txt_records["example.test._report._dmarc.reports.other"] = {"v=DMARC1"};
+    auto authorised = run(check_dmarc(zone, "example.test", "", false, "r@reports.other"));
+    it = find(authorised, "rua= sends aggregate reports to r@reports.other, authorised at");
+    REQUIRE(it != authorised.end());
+    CHECK(it->level == verdict::pass);
+}
