@@ -3,6 +3,10 @@
 #include <charconv>
 #include <memory>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <expat.h>
 #include <fmt/format.h>
 
@@ -153,6 +157,90 @@ std::variant<report, std::string> parse_report(std::string_view xml) {
         if (rec.source_ip.empty())
             return std::string("a <record> without row/source_ip");
     return std::move(state.r);
+}
+
+namespace json = boost::json;
+
+std::string to_json(const report& r) {
+    json::array records;
+    for (const auto& x : r.records)
+        records.push_back(json::object{
+            {"source_ip", x.source_ip},
+            {"count", x.count},
+            {"disposition", x.disposition},
+            {"dkim_aligned", x.dkim_aligned},
+            {"spf_aligned", x.spf_aligned},
+            {"header_from", x.header_from},
+            {"dkim_domain", x.dkim_domain},
+            {"dkim_result", x.dkim_result},
+            {"spf_domain", x.spf_domain},
+            {"spf_result", x.spf_result},
+        });
+    return json::serialize(json::object{
+        {"org_name", r.org_name},
+        {"report_id", r.report_id},
+        {"begin", r.begin},
+        {"end", r.end},
+        {"policy_domain", r.policy_domain},
+        {"policy", r.policy},
+        {"records", std::move(records)},
+    });
+}
+
+std::optional<report> report_from_json(std::string_view text) {
+    boost::system::error_code ec;
+    auto v = json::parse(json::string_view(text.data(), text.size()), ec);
+    if (ec || !v.is_object())
+        return std::nullopt;
+    const auto& o = v.as_object();
+    auto str = [](const json::object& from, const char* name) {
+        auto* f = from.if_contains(name);
+        return f && f->is_string() ? std::string(f->as_string()) : std::string();
+    };
+    auto num = [](const json::object& from, const char* name) -> std::int64_t {
+        auto* f = from.if_contains(name);
+        return f && f->is_int64()    ? f->as_int64()
+               : f && f->is_uint64() ? static_cast<std::int64_t>(f->as_uint64())
+                                     : -1;
+    };
+    auto flag = [](const json::object& from, const char* name) {
+        auto* f = from.if_contains(name);
+        return f && f->is_bool() && f->as_bool();
+    };
+    report r;
+    r.org_name = str(o, "org_name");
+    r.report_id = str(o, "report_id");
+    r.begin = num(o, "begin");
+    r.end = num(o, "end");
+    r.policy_domain = str(o, "policy_domain");
+    r.policy = str(o, "policy");
+    auto* records = o.if_contains("records");
+    if (r.org_name.empty() || r.report_id.empty() || r.begin < 0 || r.end < 0 || !records ||
+        !records->is_array())
+        return std::nullopt;
+    for (const auto& item : records->as_array()) {
+        if (!item.is_object())
+            return std::nullopt;
+        const auto& x = item.as_object();
+        record rec;
+        rec.source_ip = str(x, "source_ip");
+        auto count = num(x, "count");
+        if (rec.source_ip.empty() || count < 0)
+            return std::nullopt;
+        rec.count = static_cast<std::uint64_t>(count);
+        rec.disposition = str(x, "disposition");
+        rec.dkim_aligned = flag(x, "dkim_aligned");
+        rec.spf_aligned = flag(x, "spf_aligned");
+        rec.header_from = str(x, "header_from");
+        rec.dkim_domain = str(x, "dkim_domain");
+        rec.dkim_result = str(x, "dkim_result");
+        rec.spf_domain = str(x, "spf_domain");
+        rec.spf_result = str(x, "spf_result");
+        r.records.push_back(std::move(rec));
+    }
+    if (r.records.empty())
+        return std::nullopt;
+    return r;
 }
 
 }  // namespace outpost::dmarc

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -37,6 +38,10 @@ struct report {
 // The report in xml; a sentence saying what is wrong otherwise (not XML, not a feedback
 // document, no report_id, no records, a count that is not a number...).
 std::variant<report, std::string> parse_report(std::string_view xml);
+
+// A parsed report as JSON and back (what a cluster's nodes share); nullopt for anything else.
+std::string to_json(const report& r);
+std::optional<report> report_from_json(std::string_view text);
 
 // Largest report read after decompression: reports of big senders run to megabytes, and a zip
 // bomb must not fill memory.

@@ -57,7 +57,8 @@ void start_cluster(
     cluster_parts& parts,
     const config::config& cfg,
     queue::runner& delivery,
-    const std::string& version
+    const std::string& version,
+    report_intake* reports
 ) {
     if (!parts.enabled())
         return;
@@ -84,6 +85,15 @@ void start_cluster(
     );
     delivery.set_shared_shaping(parts.throttles.get());
     list->on_synced([beat] { beat->beat(); });
+    if (reports) {
+        parts.reports = std::make_unique<cluster::shared_reports>(
+            parts.commands, *parts.subscriber, c.key_prefix,
+            [reports](const dmarc::report& r) { reports->merge(r); }
+        );
+        reports->on_stored([shared = parts.reports.get()](const dmarc::report& r) {
+            shared->publish(r);
+        });
+    }
     log::info("cluster_joining", {{"redis", config::redact_redis_url(c.redis)}, {"node", c.node}});
     parts.commands->start();
     parts.subscriber->start();

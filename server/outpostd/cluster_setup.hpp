@@ -15,10 +15,12 @@
 #include "core/cluster/redis_link.hpp"
 #include "core/cluster/shared_bounces.hpp"
 #include "core/cluster/shared_counters.hpp"
+#include "core/cluster/shared_reports.hpp"
 #include "core/cluster/shared_suppression.hpp"
 #include "core/cluster/shared_throttles.hpp"
 #include "core/queue/runner.hpp"
 #include "server/outpostd/bounce_setup.hpp"
+#include "server/outpostd/dmarc_setup.hpp"
 
 namespace outpost::daemon {
 
@@ -31,6 +33,8 @@ struct cluster_parts {
     std::unique_ptr<cluster::heartbeat> beat;
     // VERP secrets and sent records, when bounces come back ([bounce] domain).
     std::unique_ptr<cluster::shared_bounces> bounces;
+    // DMARC aggregate reports, when [dmarc] reads them.
+    std::unique_ptr<cluster::shared_reports> reports;
     // How many nodes share the cluster (the heartbeat's count once it runs): a holder that stays
     // put when cluster_parts is moved.
     std::shared_ptr<std::function<std::size_t()>> node_count =
@@ -84,7 +88,8 @@ void start_cluster(
     cluster_parts& parts,
     const config::config& cfg,
     queue::runner& delivery,
-    const std::string& version
+    const std::string& version,
+    report_intake* reports = nullptr
 );
 
 }  // namespace outpost::daemon

@@ -36,6 +36,18 @@ void report_intake::keep_aside(
     log::warn("dmarc_report_unreadable", {{"id", id}, {"error", why}, {"kept", path.string()}});
 }
 
+void report_intake::merge(const dmarc::report& r) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()
+    )
+                   .count();
+    if (store_->add(r, now) == dmarc::store::added::yes)
+        log::info(
+            "dmarc_report_merged",
+            {{"org", r.org_name}, {"report_id", r.report_id}, {"records", r.records.size()}}
+        );
+}
+
 boost::asio::awaitable<std::optional<std::string>> report_intake::receive(
     const std::string& id, std::string_view message
 ) {
@@ -78,6 +90,8 @@ boost::asio::awaitable<std::optional<std::string>> report_intake::receive(
         }
         bool duplicate = added == dmarc::store::added::duplicate;
         ++(duplicate ? seen_.duplicates : seen_.stored);
+        if (!duplicate && stored_)
+            stored_(r);
         summary += fmt::format(
             "{} {} from {} ({} records){}; ", r.policy_domain, r.report_id, r.org_name,
             r.records.size(), duplicate ? ": duplicate, ignored" : ""

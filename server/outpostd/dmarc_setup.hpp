@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,12 @@ public:
 
     const counts& seen() const { return seen_; }
 
+    // Called for each report stored here from a mail (a cluster shares it).
+    void on_stored(std::function<void(const dmarc::report&)> f) { stored_ = std::move(f); }
+
+    // A report another node received: stored here too unless already present.
+    void merge(const dmarc::report& r);
+
 private:
     void keep_aside(const std::string& id, std::string_view message, const std::string& why);
 
@@ -42,6 +49,7 @@ private:
     std::filesystem::path aside_;
     boost::asio::thread_pool& workers_;
     counts seen_;
+    std::function<void(const dmarc::report&)> stored_;
 };
 
 }  // namespace outpost::daemon

@@ -352,7 +352,7 @@ int main(int argc, char** argv) {
         );
         delivery.set_feedback(&feedback);
         delivery.set_events(event_sink);
-        daemon::start_cluster(cluster, cfg, delivery, OUTPOST_VERSION);
+        daemon::start_cluster(cluster, cfg, delivery, OUTPOST_VERSION, dmarc_reports.get());
         delivery.set_mta_sts(&sts, verifying_tls);
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });

@@ -172,3 +172,27 @@ TEST_CASE("warming health: the day's DMARC counts join the IP's history; a low r
     CHECK_FALSE(outpost::shaping::health_problem(few, t));
     fs::remove_all(dir);
 }
+
+TEST_CASE("a report goes to JSON and back whole (what a cluster's nodes share)") {
+    auto r = std::get<report>(parse_report(xml(pass_record)));
+    auto back = report_from_json(to_json(r));
+    REQUIRE(back);
+    CHECK(back->org_name == r.org_name);
+    CHECK(back->report_id == r.report_id);
+    CHECK(back->begin == 100);
+    CHECK(back->end == 200);
+    CHECK(back->policy_domain == "example.com");
+    REQUIRE(back->records.size() == 1);
+    CHECK(back->records[0].source_ip == "192.0.2.1");
+    CHECK(back->records[0].count == 5);
+    CHECK(back->records[0].dkim_aligned);
+    CHECK_FALSE(back->records[0].spf_aligned);
+    CHECK(back->records[0].spf_result == "softfail");
+    CHECK_FALSE(report_from_json("{}"));
+    CHECK_FALSE(
+        report_from_json(R"({"org_name":"o","report_id":"i","begin":1,"end":2,"records":[]})")
+    );
+    CHECK_FALSE(report_from_json(
+        R"({"org_name":"o","report_id":"i","begin":1,"end":2,"records":[{"count":1}]})"
+    ));
+}
