@@ -245,6 +245,34 @@ std::string render_metrics(const metrics_snapshot& s) {
         e.sample(
             "outpost_dmarc_reports_total", {{"result", "unreadable"}}, s.dmarc_reports->unreadable
         );
+        e.describe(
+            "outpost_dmarc_messages", "gauge",
+            "Messages DMARC reports of the last 7 days counted for a From domain of ours: all, "
+            "and those that passed DKIM aligned, SPF aligned, DMARC."
+        );
+        for (const auto& d : s.dmarc_domains) {
+            e.sample(
+                "outpost_dmarc_messages", {{"domain", d.domain}, {"result", "total"}}, d.messages
+            );
+            e.sample(
+                "outpost_dmarc_messages", {{"domain", d.domain}, {"result", "dkim_aligned"}},
+                d.dkim_aligned
+            );
+            e.sample(
+                "outpost_dmarc_messages", {{"domain", d.domain}, {"result", "spf_aligned"}},
+                d.spf_aligned
+            );
+            e.sample(
+                "outpost_dmarc_messages", {{"domain", d.domain}, {"result", "dmarc_pass"}},
+                d.dmarc_pass
+            );
+        }
+        e.describe(
+            "outpost_dmarc_foreign_sources", "gauge",
+            "Source IPs, not ours, that the last 7 days of reports saw sending as a domain of ours."
+        );
+        for (const auto& d : s.dmarc_domains)
+            e.sample("outpost_dmarc_foreign_sources", {{"domain", d.domain}}, d.foreign_sources);
     }
     if (s.events) {
         const auto& ev = *s.events;

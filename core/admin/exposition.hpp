@@ -135,6 +135,18 @@ struct metrics_snapshot {
 
     std::optional<dmarc_state> dmarc_reports;
 
+    // [dmarc]: per From domain of ours, over the last 7 days of reports.
+    struct dmarc_domain {
+        std::string domain;
+        std::uint64_t messages = 0;
+        std::uint64_t dkim_aligned = 0;
+        std::uint64_t spf_aligned = 0;
+        std::uint64_t dmarc_pass = 0;
+        std::uint64_t foreign_sources = 0;
+    };
+
+    std::vector<dmarc_domain> dmarc_domains;
+
     distribution signing_seconds;
     distribution transaction_seconds;
     distribution delivery_delay_seconds;

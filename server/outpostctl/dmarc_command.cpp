@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <map>
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <fmt/format.h>
 
+#include "core/dmarc/sources.hpp"
 #include "core/dmarc/store.hpp"
 #include "core/util/text.hpp"
 #include "server/outpostctl/api_view.hpp"
@@ -38,18 +38,8 @@ std::string percent(std::uint64_t part, std::uint64_t whole) {
                  : "-";
 }
 
-bool ours(const config::config& cfg, const std::string& ip_text) {
-    boost::system::error_code ec;
-    auto ip = boost::asio::ip::make_address(ip_text, ec);
-    if (ec)
-        return false;
-    for (const auto& s : cfg.source_ips)
-        if (s.address == ip)
-            return true;
-    for (const auto& n : cfg.dmarc.own_networks)
-        if (n.contains(ip))
-            return true;
-    return false;
+bool ours(const config::config& cfg, const std::string& ip) {
+    return dmarc::own_source(cfg, ip);
 }
 
 int run_dmarc(context& ctx) {

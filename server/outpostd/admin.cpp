@@ -487,6 +487,17 @@ std::string admin_server::metrics_text() const {
         const auto& seen = sources_.dmarc->seen();
         s.dmarc_reports =
             admin::metrics_snapshot::dmarc_state{seen.stored, seen.duplicates, seen.unreadable};
+        // Our signing domains only: report senders choose the header_from they write, and a
+        // series per stranger's domain would grow without bound.
+        std::set<std::string> ours;
+        for (const auto& k : sources_.cfg.dkim_keys)
+            ours.insert(util::to_lower(k.domain));
+        for (const auto& [domain, sums] : sources_.dmarc->totals())
+            if (ours.count(domain))
+                s.dmarc_domains.push_back(
+                    {domain, sums.counts.messages, sums.counts.dkim_aligned,
+                     sums.counts.spf_aligned, sums.counts.dmarc_pass, sums.foreign_sources}
+                );
     }
     return admin::render_metrics(s);
 }

@@ -16,7 +16,7 @@ namespace outpost::daemon {
 namespace fs = std::filesystem;
 
 report_intake::report_intake(const config::config& cfg, boost::asio::thread_pool& workers)
-    : aside_(fs::path(cfg.server.spool_dir) / "dmarc-unreadable"), workers_(workers) {
+    : cfg_(cfg), aside_(fs::path(cfg.server.spool_dir) / "dmarc-unreadable"), workers_(workers) {
     std::string error;
     store_ =
         dmarc::store::open((fs::path(cfg.server.spool_dir) / dmarc::default_file).string(), &error);
@@ -34,6 +34,15 @@ void report_intake::keep_aside(
     std::ofstream(path, std::ios::binary)
         .write(message.data(), static_cast<std::streamsize>(message.size()));
     log::warn("dmarc_report_unreadable", {{"id", id}, {"error", why}, {"kept", path.string()}});
+}
+
+std::map<std::string, dmarc::domain_totals> report_intake::totals() const {
+    auto since = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch()
+                 )
+                     .count() -
+                 7 * 86400;
+    return dmarc::totals_by_domain(cfg_, store_->sources(since, ""));
 }
 
 void report_intake::merge(const dmarc::report& r) {

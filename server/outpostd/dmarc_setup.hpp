@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/schema.hpp"
+#include "core/dmarc/sources.hpp"
 #include "core/dmarc/store.hpp"
 
 namespace outpost::daemon {
@@ -42,9 +44,13 @@ public:
     // A report another node received: stored here too unless already present.
     void merge(const dmarc::report& r);
 
+    // Per From domain, over the reports whose period ended in the last 7 days (the metrics).
+    std::map<std::string, dmarc::domain_totals> totals() const;
+
 private:
     void keep_aside(const std::string& id, std::string_view message, const std::string& why);
 
+    const config::config& cfg_;  // the daemon's, for which sources are ours
     std::unique_ptr<dmarc::store> store_;
     std::filesystem::path aside_;
     boost::asio::thread_pool& workers_;
