@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/tlspolicy/fetch.hpp"
 #include "core/util/text.hpp"
 
 namespace outpost::events {
@@ -20,26 +21,16 @@ namespace outpost::events {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using tlspolicy::describe_https_error;
 
 namespace {
 
 constexpr auto token = asio::as_tuple(asio::use_awaitable);
 
-std::string describe(const boost::system::error_code& ec, SSL* ssl) {
-    if (ec == beast::error::timeout)
-        return "timeout";
-    if (ssl) {
-        auto v = SSL_get_verify_result(ssl);
-        if (v != X509_V_OK)
-            return fmt::format("certificate: {}", X509_verify_cert_error_string(v));
-    }
-    return ec.message();
-}
-
 template <class Stream>
 asio::awaitable<post_result> exchange(Stream& stream, const http::request<http::string_body>& req) {
     if (auto [ec, n] = co_await http::async_write(stream, req, token); ec)
-        co_return post_result{0, fmt::format("request: {}", describe(ec, nullptr))};
+        co_return post_result{0, fmt::format("request: {}", describe_https_error(ec, nullptr))};
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024);  // what a receiver says back is read only for the log
@@ -49,7 +40,7 @@ asio::awaitable<post_result> exchange(Stream& stream, const http::request<http::
         // the receiver has the batch: sending it again forever helps nobody.
         if (parser.is_header_done() && parser.get().result_int() / 100 == 2)
             co_return post_result{parser.get().result_int(), {}};
-        co_return post_result{0, fmt::format("response: {}", describe(ec, nullptr))};
+        co_return post_result{0, fmt::format("response: {}", describe_https_error(ec, nullptr))};
     }
     auto status = parser.get().result_int();
     post_result r{status, {}};
@@ -71,7 +62,9 @@ asio::awaitable<post_result> post_to(
     tcp.expires_after(timeout);
     if (auto [ec] = co_await tcp.async_connect(at, token); ec)
         co_return post_result{
-            0, fmt::format("connect {}: {}", at.address().to_string(), describe(ec, nullptr))};
+            0, fmt::format(
+                   "connect {}: {}", at.address().to_string(), describe_https_error(ec, nullptr)
+               )};
     if (!to.tls)
         co_return co_await exchange(tcp, req);
     asio::ssl::stream<beast::tcp_stream> tls(std::move(tcp), ctx);
@@ -88,7 +81,8 @@ asio::awaitable<post_result> post_to(
                : SSL_set1_host(ssl, to.host.c_str())) != 1)
         co_return post_result{0, "cannot check the certificate's name"};
     if (auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token); ec)
-        co_return post_result{0, fmt::format("TLS with {}: {}", to.host, describe(ec, ssl))};
+        co_return post_result{
+            0, fmt::format("TLS with {}: {}", to.host, describe_https_error(ec, ssl))};
     auto r = co_await exchange(tls, req);
     // The answer is in: a receiver that closes without close_notify changes nothing.
     boost::system::error_code ignored;

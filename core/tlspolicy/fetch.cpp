@@ -27,17 +27,6 @@ namespace {
 
 constexpr auto token = asio::as_tuple(asio::use_awaitable);
 
-std::string describe(const boost::system::error_code& ec, SSL* ssl) {
-    if (ec == beast::error::timeout)
-        return "timeout";
-    if (ssl) {
-        auto v = SSL_get_verify_result(ssl);
-        if (v != X509_V_OK)
-            return fmt::format("certificate: {}", X509_verify_cert_error_string(v));
-    }
-    return ec.message();
-}
-
 using result = std::variant<std::string, fetch_error>;
 
 asio::awaitable<result> fetch_from(
@@ -49,8 +38,9 @@ asio::awaitable<result> fetch_from(
     beast::tcp_stream tcp(co_await asio::this_coro::executor);
     tcp.expires_after(limits.timeout);
     if (auto [ec] = co_await tcp.async_connect(at, token); ec)
-        co_return fetch_error{
-            fmt::format("connect {}: {}", at.address().to_string(), describe(ec, nullptr))};
+        co_return fetch_error{fmt::format(
+            "connect {}: {}", at.address().to_string(), describe_https_error(ec, nullptr)
+        )};
     asio::ssl::stream<beast::tcp_stream> tls(std::move(tcp), ctx);
     auto* ssl = tls.native_handle();
     // SNI, and the name the certificate must be valid for (§3.3: mta-sts.DOMAIN).
@@ -63,7 +53,7 @@ asio::awaitable<result> fetch_from(
         co_return fetch_error{"cannot check the certificate's name"};
     if (auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, token); ec)
         co_return fetch_error{
-            fmt::format("TLS with {}: {}", host, describe(ec, ssl)),
+            fmt::format("TLS with {}: {}", host, describe_https_error(ec, ssl)),
             SSL_get_verify_result(ssl) != X509_V_OK ? "sts-webpki-invalid"
                                                     : "sts-policy-fetch-error"};
 
@@ -72,7 +62,7 @@ asio::awaitable<result> fetch_from(
     req.set(http::field::user_agent, "Outpost");
     req.set(http::field::connection, "close");
     if (auto [ec, n] = co_await http::async_write(tls, req, token); ec)
-        co_return fetch_error{fmt::format("request: {}", describe(ec, nullptr))};
+        co_return fetch_error{fmt::format("request: {}", describe_https_error(ec, nullptr))};
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(limits.max_size);
@@ -81,7 +71,7 @@ asio::awaitable<result> fetch_from(
         co_return fetch_error{
             ec == http::error::body_limit
                 ? fmt::format("the policy is larger than {} bytes", limits.max_size)
-                : fmt::format("response: {}", describe(ec, nullptr))};
+                : fmt::format("response: {}", describe_https_error(ec, nullptr))};
     const auto& res = parser.get();
     auto status = res.result_int();
     // §3.3: "HTTP 3xx redirects MUST NOT be followed"; anything but 200 is no policy.
@@ -99,6 +89,17 @@ asio::awaitable<result> fetch_from(
 }
 
 }  // namespace
+
+std::string describe_https_error(const boost::system::error_code& ec, SSL* ssl) {
+    if (ec == beast::error::timeout)
+        return "timeout";
+    if (ssl) {
+        auto v = SSL_get_verify_result(ssl);
+        if (v != X509_V_OK)
+            return fmt::format("certificate: {}", X509_verify_cert_error_string(v));
+    }
+    return ec.message();
+}
 
 std::shared_ptr<asio::ssl::context> verifying_context(const std::string& extra_ca_file) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);

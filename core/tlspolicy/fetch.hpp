@@ -20,6 +20,10 @@ namespace outpost::tlspolicy {
 // file) when the file cannot be read.
 std::shared_ptr<boost::asio::ssl::context> verifying_context(const std::string& extra_ca_file);
 
+// Why an HTTPS exchange failed, for logs and reports: "timeout", the certificate check's own
+// words when it failed (ssl may be null before the handshake), else the error's message.
+std::string describe_https_error(const boost::system::error_code& ec, SSL* ssl);
+
 struct fetch_limits {
     // From the first connect to the last byte, all addresses together (at most three are tried).
     std::chrono::milliseconds timeout{std::chrono::seconds(30)};
