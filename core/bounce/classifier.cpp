@@ -129,7 +129,37 @@ bool is_auto_reply(const entity& message) {
     return detail::rules().is_autoreply(subject);
 }
 
-std::vector<classification> classify_dsn(const dsn& report) {
+// Lotus Domino ("DELIVERY FAILURE: ..." reports) names each failed recipient in its text, after
+// "was not delivered to:", as the address the sender wrote; its Final-Recipient fields may carry
+// the address after Domino's own rewriting. The text is what the sender knows, so it wins when it
+// names as many recipients as the fields do.
+std::vector<std::string> domino_recipients(const dsn& report) {
+    if (!lower_copy(report.subject).starts_with("delivery failure:"))
+        return {};
+    std::vector<std::string> named;
+    bool listing = false;
+    std::string_view text = report.human_text;
+    while (!text.empty()) {
+        auto end = text.find('\n');
+        auto raw = text.substr(0, end);
+        auto line = detail::normalize(raw);
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+        if (line == "was not delivered to:") {
+            listing = true;
+        } else if (line == "because:") {
+            listing = false;
+        } else if (listing) {
+            for (auto& a : detail::find_addresses(raw))
+                named.push_back(std::move(a));
+        }
+    }
+    return named;
+}
+
+std::vector<classification> classify_dsn(dsn report) {
+    if (auto named = domino_recipients(report); named.size() == report.recipients.size())
+        for (std::size_t i = 0; i < named.size(); ++i)
+            report.recipients[i].final_recipient = named[i];
     std::vector<classification> out;
     const auto& r = detail::rules();
     std::string context = report.human_text + "\n" + report.subject;

@@ -1,8 +1,9 @@
 // Runs the classifier over the real bounces in tests/data/bounces and checks agreement with
-// expected.tsv: at least 97% of reasons, 98.5% of hard/soft, and every recipient of the RFC 3464
-// reports found. Prints the confusion between reasons so misses are visible, and the agreement of
-// each MTA group (files named lhost-exim-*, rhost-google-*, ...) with and without the rules.tsv
-// rows specific to that MTA: a leave-one-MTA-out score for hand-written rules.
+// expected.tsv: at least 97% of reasons, 99% of hard/soft, 90% of reasons leave-one-MTA-out, and
+// every recipient of the RFC 3464 reports found. Prints the confusion between reasons so misses are
+// visible, and the agreement of each MTA group (files named lhost-exim-*, rhost-google-*, ...) with
+// and without the rules.tsv rows specific to that MTA: a leave-one-MTA-out score for hand-written
+// rules.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -118,7 +119,8 @@ struct tally {
 std::string group_report(
     const std::vector<expected_row>& expected,
     const std::map<std::string, std::vector<classification>>& results,
-    const std::map<std::string, std::string>& raw
+    const std::map<std::string, std::string>& raw,
+    tally& all
 ) {
     std::map<std::string, tally> groups;
     for (const auto& row : expected) {
@@ -153,7 +155,7 @@ std::string group_report(
     std::ostringstream out;
     out << "per MTA group (reason agreement; leave-one-MTA-out = without the group's own lhost "
            "rows):\n";
-    tally all, small;
+    tally small;
     for (const auto& [group, t] : groups) {
         out << "  " << group << ": " << t.files.size() << " files, " << t.reason_ok << "/" << t.rows
             << " (" << pct(t.reason_ok, t.rows) << "%), leave-one-out " << t.loo_ok << "/" << t.rows
@@ -260,12 +262,14 @@ TEST_CASE("classifier agrees with the development set of real bounces") {
     for (const auto& [key, n] : confusion)
         if (key.first != key.second)
             summary << "  " << key.first << " -> " << key.second << ": " << n << "\n";
-    const std::string report =
-        summary.str() + "misses:\n" + misses.str() + group_report(expected, results, raws);
+    tally all_groups;
+    const std::string report = summary.str() + "misses:\n" + misses.str() +
+                               group_report(expected, results, raws, all_groups);
     MESSAGE(report);
 
     CHECK(pct(reason_ok, total) >= 97.0);
-    CHECK(pct(hardness_ok, total) >= 98.5);
+    CHECK(pct(hardness_ok, total) >= 99.0);
+    CHECK(pct(all_groups.loo_ok, all_groups.rows) >= 90.0);
     CHECK(rfc_found == rfc_rows);
 }
 

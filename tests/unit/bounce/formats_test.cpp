@@ -126,6 +126,101 @@ TEST_CASE("Lotus Notes: not listed in the Name & Address Book is a missing mailb
     CHECK(c.why == reason::userunknown);
 }
 
+TEST_CASE("Domino: the addresses after 'was not delivered to:' are the recipients, in order") {
+    std::string fields =
+        "Final-Recipient: rfc822;first@relay.example.org\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: X-Notes; User first (first@example.com) not listed in Domino "
+        "Directory\n\n"
+        "Final-Recipient: rfc822;second@relay.example.org\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: X-Notes; Cannot route mail to user\n";
+    std::string human =
+        "Your message\n\n  Subject: Hello\n\nwas not delivered to:\n\n  first@example.com\n\n"
+        "because:\n\n  User first (first@example.com) not listed in Domino Directory\n\n"
+        "Your message\n\n  Subject: Hello\n\nwas not delivered to:\n\n  second@example.com\n\n"
+        "because:\n\n  Cannot route mail to user\n";
+    auto report = dsn(human, fields);
+    auto domino = report;
+    domino.replace(
+        domino.find("Delivery Status Notification (Failure)"), 38,
+        "DELIVERY FAILURE: User first not listed"
+    );
+    auto result = classify_message(domino);
+    REQUIRE(result.size() == 2);
+    CHECK(result[0].recipient == "first@example.com");
+    CHECK(result[0].why == reason::userunknown);
+    CHECK(result[1].recipient == "second@example.com");
+    CHECK(result[1].why == reason::filtered);
+    // Only Domino's reports: another MTA's Final-Recipient stays what it says.
+    auto other = classify_message(report);
+    REQUIRE(other.size() == 2);
+    CHECK(other[0].recipient == "first@relay.example.org");
+    // A text that names fewer recipients than the fields leaves the fields alone.
+    auto short_text = domino;
+    short_text.replace(short_text.find("  second@example.com"), 20, "");
+    auto fallback = classify_message(short_text);
+    REQUIRE(fallback.size() == 2);
+    CHECK(fallback[1].recipient == "second@relay.example.org");
+}
+
+TEST_CASE(
+    "DragonFly Mail Agent: the recipient from 'error delivering your mail to', the reply after"
+) {
+    const std::string head =
+        "From: MAILER-DAEMON@df.example.jp\n"
+        "To: sender@example.jp\n"
+        "Subject: Mail delivery failed\n"
+        "Received: from df.example.jp (DragonFly Mail Agent v0.13); Tue, 1 Jan 2024 00:00:00\n\n"
+        "This is the DragonFly Mail Agent v0.13 at df.example.jp.\n\n"
+        "There was an error delivering your mail to <neko@example.org>.\n\n";
+    const std::string tail =
+        "\n\nOriginal message follows.\n\nFrom: sender@example.jp\nTo: neko@example.org\n";
+
+    struct row {
+        const char* said;
+        reason why;
+    };
+
+    for (auto [said, why] : {
+             row{"mx.example.org [192.0.2.9] did not like our RCPT TO:\n552 5.2.2 "
+                 "<neko@example.org>: Recipient address rejected: Mailbox full",
+                 reason::mailboxfull},
+             row{"mx.example.org [192.0.2.9] did not like our RCPT TO:\n550 5.1.1 "
+                 "<neko@example.org>: Recipient address rejected: User unknown",
+                 reason::userunknown},
+             row{"DNS lookup failure: host example.org not found", reason::hostunknown},
+             row{"Could not deliver for the last 432000 seconds. Giving up.", reason::expired},
+         }) {
+        CAPTURE(said);
+        auto c = only(head + said + tail);
+        CHECK(c.recipient == "neko@example.org");
+        CHECK(c.why == why);
+    }
+}
+
+TEST_CASE("BIGLOBE: the address under 'had delivery problems', the reason under 'Non-delivered'") {
+    auto biglobe = [](const std::string& said) {
+        return "From: postmaster@biglobe.ne.jp\n"
+               "To: sender@example.jp\n"
+               "Subject: Returned mail: Delivery failed\n"
+               "Content-Type: multipart/mixed; boundary=\"B\"\n\n"
+               "--B\nContent-Type: text/plain; charset=\"iso-2022-jp\"\n\n"
+               "   ----- The following addresses had delivery problems -----\n"
+               "kijitora@mail.biglobe.ne.jp\n\n"
+               "   ----- Non-delivered information -----\n" +
+               said +
+               "\n\n--B\nContent-Type: message/rfc822\n\n"
+               "From: sender@example.jp\nTo: kijitora@mail.biglobe.ne.jp\n\nhi\n--B--\n";
+    };
+    auto full =
+        only(biglobe("The number of messages in recipient's mailbox exceeded the local limit."));
+    CHECK(full.recipient == "kijitora@mail.biglobe.ne.jp");
+    CHECK(full.why == reason::mailboxfull);
+    // BIGLOBE's own "User unknown" after the message was read is its filter (soft).
+    auto unknown = only(biglobe("Mail Delivery Failed... User unknown"));
+    CHECK(unknown.why == reason::filtered);
+    CHECK(unknown.hardness == severity::soft);
+}
+
 TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
     auto result = classify_message(
         "From: no-reply@sns.amazonaws.com\n"
