@@ -3,9 +3,10 @@
 // message's pending recipients at one destination (all recipients at a domain go in one
 // transaction). Pure: time is passed in, nothing here touches sockets or disks.
 //
-// Memory: a queued job costs its struct (~96 bytes: queue id in place, recipient indexes, times)
-// plus a heap entry (24 bytes) while deferred, plus the recipients' indexes; a million queued
-// single-recipient messages take ~130 MB. The message bytes stay on disk until delivery.
+// Memory: a queued job costs its struct and map node (~250 bytes), a heap entry while deferred,
+// its queue id and recipients' indexes on the heap; its last reply and reason to wait are shared
+// with every job that has the same text (util::shared_text). `scripts/bench --queue-scale`
+// measures the whole daemon: about 850 B per queued message. The message bytes stay on disk.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "core/spool/record.hpp"
+#include "core/util/shared_text.hpp"
 
 namespace outpost::queue {
 
@@ -32,10 +34,12 @@ struct job {
     std::int64_t next_attempt = 0;  // unix seconds
     std::uint64_t serial = 0;       // identity while queued (a job may be re-added)
     std::uint8_t priority = 1;      // 0 high, 1 normal, 2 low: ready jobs go in this order
-    std::string last_reply;         // the last temporary failure, for outpostctl queue show
+    // The last temporary failure, for outpostctl queue show; the jobs of a destination that is
+    // down share one copy.
+    util::shared_text last_reply;
     // Why shaping holds it back until next_attempt (a warming cap, a throttle, a backoff); empty
     // when it waits for a retry after last_reply. Waiting is not an attempt.
-    std::string waiting;
+    util::shared_text waiting;
 };
 
 struct scheduler_stats {
