@@ -9,6 +9,7 @@
 #include "core/bounce/detail/rules.hpp"
 #include "core/bounce/detail/ses_notification.hpp"
 #include "core/bounce/detail/text_report.hpp"
+#include "core/util/text.hpp"
 
 namespace outpost::bounce {
 
@@ -339,6 +340,67 @@ classification classify(const smtp::reply& reply, reply_phase phase, std::string
     return c;
 }
 
+// Office 365 writes its NDRs with headers of its own; as Sisimai's reader does, two signs make
+// one (a forwarded NDR keeps some of them).
+bool written_by_office365(const entity& message) {
+    auto from_outlook = [](std::string_view value) {
+        auto lower = lower_copy(value);
+        return lower.find(".outbound.protection.outlook.com") != std::string::npos ||
+               lower.find(".prod.outlook.com") != std::string::npos;
+    };
+    int signs = 0;
+    auto subject = detail::field_value(message.headers, "Subject");
+    for (std::string_view word : {"Undeliverable:", "Onbestelbaar:", "Não_entregue:"})
+        if (subject.find(word) != std::string_view::npos)
+            ++signs;
+    for (const auto* name :
+         {"X-MS-Exchange-Message-Is-Ndr", "X-Microsoft-Antispam-PRVS",
+          "X-Exchange-Antispam-Report-Test", "X-Exchange-Antispam-Report-CFA-Test",
+          "X-MS-Exchange-CrossTenant-OriginalArrivalTime",
+          "X-MS-Exchange-CrossTenant-FromEntityHeader",
+          "X-MS-Exchange-Transport-CrossTenantHeadersStamped"})
+        if (detail::find_field(message.headers, name))
+            ++signs;
+    for (const auto& f : message.headers)
+        if (lower_copy(f.name) == "received" && from_outlook(f.value)) {
+            ++signs;
+            break;
+        }
+    if (from_outlook(detail::field_value(message.headers, "Message-ID")))
+        ++signs;
+    return signs >= 2;
+}
+
+// au (KDDI) and EZweb mark the bounces of their recipients' own filters (a recipient's
+// "designated senders only" setting) with X-SPASIGN: NG, whatever the text says.
+void apply_carrier_filter_mark(const entity& message, std::vector<classification>& found) {
+    if (lower_copy(util::trim(detail::field_value(message.headers, "X-SPASIGN"))) != "ng")
+        return;
+    for (auto& c : found)
+        if (c.why != reason::delivered && c.why != reason::feedback) {
+            c.why = reason::filtered;
+            c.hardness = severity_of(c.why, c.status);
+        }
+}
+
+// An MTA's own status code table overrules the general one, except that a vague reason of the
+// table ("unknown user") leaves a more specific finding alone.
+void apply_mta_statuses(std::vector<classification>& found, std::string_view mta) {
+    for (auto& c : found) {
+        if (c.status_derived || c.why == reason::delivered || c.why == reason::feedback)
+            continue;
+        auto why = detail::rules().mta_status(mta, c.status);
+        if (!why || *why == c.why)
+            continue;
+        bool vague =
+            *why == reason::userunknown || *why == reason::expired || *why == reason::networkerror;
+        if (vague && c.why != reason::undefined && c.why != reason::onhold)
+            continue;
+        c.why = *why;
+        c.hardness = severity_of(c.why, c.status);
+    }
+}
+
 std::vector<classification> classify_message(std::string_view message) {
     auto top = detail::parse_entity(message);
     if (is_feedback_report(top)) {
@@ -346,8 +408,14 @@ std::vector<classification> classify_message(std::string_view message) {
         if (part)
             return classify_feedback(top, *part);
     }
-    if (auto report = detail::read_dsn(top); report && !report->recipients.empty())
-        return classify_dsn(*report);
+    bool office365 = written_by_office365(top);
+    if (auto report = detail::read_dsn(top); report && !report->recipients.empty()) {
+        auto found = classify_dsn(*report);
+        if (office365)
+            apply_mta_statuses(found, "office365");
+        apply_carrier_filter_mark(top, found);
+        return found;
+    }
     if (auto ses = detail::read_ses_notification(first_text(top)))
         return classify_ses(*ses);
     auto text = classify_text(top);
@@ -369,6 +437,9 @@ std::vector<classification> classify_message(std::string_view message) {
     // Ordinary mail that reaches the bounce address names addresses too, but no failure.
     if (!failure_named && !looks_like_bounce(top))
         return {};
+    if (office365)
+        apply_mta_statuses(text, "office365");
+    apply_carrier_filter_mark(top, text);
     return text;
 }
 

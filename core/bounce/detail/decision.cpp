@@ -71,6 +71,13 @@ bool provisional(reason r) {
     }
 }
 
+// Reasons an SMTP reply's status names well enough that phrases do not overrule it, though
+// weaker evidence may say them too readily: 4.4.1 (no answer from the host) is an expiry however
+// the text describes the timeout, 4.4.2 a broken connection.
+bool status_settles(reason r) {
+    return r == reason::expired || r == reason::networkerror;
+}
+
 bool before_data(std::string_view command) {
     return command == "CONN" || command == "HELO" || command == "MAIL" || command == "RCPT";
 }
@@ -204,11 +211,14 @@ std::optional<reason> second_opinion(const facts& f) {
     if (f.by_mta)
         return f.by_mta;
     auto by_status = f.by_status;
-    if (by_status && !provisional(*by_status) && f.smtp)
+    if (by_status && f.smtp && (!provisional(*by_status) || status_settles(*by_status)))
         return by_status;
     for (auto r : second_pass)
         if (says(f, r))
             return r;
+    // "X-Unix; 1": the local delivery program failed, whatever vague status came with it.
+    if (f.local && (!by_status || provisional(*by_status)))
+        return reason::mailererror;
     if (by_status)
         return by_status;
     auto subject = f.status.size() >= 3 ? f.status.substr(1, 2) : std::string();
@@ -251,8 +261,10 @@ facts facts_of(const evidence& ev, std::string_view text, std::string_view conte
         f.by_status = r.for_status(ev.status);
     f.by_mta = r.lhost(text);
     f.reply_code = ev.reply_code ? ev.reply_code : find_reply_code(text);
-    // "X-Unix; 71", "X-Postfix; ...": not an SMTP reply; "unknown; ..." says nothing either way.
-    f.smtp = !ev.diagnostic_type.starts_with("x-");
+    // "X-Unix; 71": not an SMTP reply; "unknown; ..." says nothing either way. Postfix writes
+    // "X-Postfix;" for what it says itself about an SMTP delivery (a refused or timed-out
+    // connection, a lost session), which reads as a reply.
+    f.smtp = !ev.diagnostic_type.starts_with("x-") || ev.diagnostic_type == "x-postfix";
     f.local = ev.diagnostic_type.starts_with("x-unix");
     f.delayed = ev.delayed;
     return f;

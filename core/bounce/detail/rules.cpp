@@ -17,7 +17,7 @@ constexpr std::size_t reason_count = static_cast<std::size_t>(reason::virusdetec
 bool valid_kind(std::string_view kind) {
     for (std::string_view k :
          {"text", "pair", "regex", "isnot", "lhost", "lhostre", "status", "command", "pseudo",
-          "marker", "autoreply", "bounce", "delayed", "rhost"})
+          "marker", "autoreply", "bounce", "delayed", "rhost", "mtastatus"})
         if (k == kind)
             return true;
     return false;
@@ -197,7 +197,8 @@ rule_set::rule_set(std::string_view tsv) : phrases_(reason_count), vetoes_(reaso
             add(std::move(r));
             continue;
         }
-        bool lhost_row = !cols.empty() && (cols[0] == "lhost" || cols[0] == "lhostre");
+        bool lhost_row =
+            !cols.empty() && (cols[0] == "lhost" || cols[0] == "lhostre" || cols[0] == "mtastatus");
         if (cols.size() == 4 && lhost_row)
             cols.pop_back();  // the MTA names, read below
         if (cols.size() != 3 || cols[2].empty()) {
@@ -237,7 +238,11 @@ rule_set::rule_set(std::string_view tsv) : phrases_(reason_count), vetoes_(reaso
                 for (auto mta : util::split(all[3], ','))
                     r.mtas.emplace_back(util::trim(mta));
         }
-        if (r.kind == "regex" || r.kind == "lhostre") {
+        if (r.kind == "mtastatus" && r.mtas.empty()) {
+            errors_.push_back(fmt::format("rules.tsv:{}: an mtastatus row names its MTA", line_no));
+            continue;
+        }
+        if (r.kind == "regex" || r.kind == "lhostre" || r.kind == "mtastatus") {
             r.matching = rule::match_kind::expression;
             r.pattern = std::string(cols[2]);
             try {
@@ -451,6 +456,19 @@ std::optional<reason> rule_set::rhost(
     return std::nullopt;
 }
 
+std::optional<reason> rule_set::mta_status(std::string_view mta, std::string_view status) const {
+    if (status.empty())
+        return std::nullopt;
+    for (auto i : of_kind("mtastatus")) {
+        const auto& r = rules_[i];
+        if (std::find(r.mtas.begin(), r.mtas.end(), mta) == r.mtas.end())
+            continue;
+        if (std::regex_search(status.begin(), status.end(), *r.compiled))
+            return r.why;
+    }
+    return std::nullopt;
+}
+
 std::string rules_without(std::string_view tsv, std::string_view mta) {
     std::string out;
     std::size_t pos = 0;
@@ -460,7 +478,8 @@ std::string rules_without(std::string_view tsv, std::string_view mta) {
         pos = eol == std::string_view::npos ? tsv.size() : eol + 1;
         auto cols = util::split_tabs(util::trim(line));
         bool drop = false;
-        if (cols.size() == 4 && (cols[0] == "lhost" || cols[0] == "lhostre"))
+        if (cols.size() == 4 &&
+            (cols[0] == "lhost" || cols[0] == "lhostre" || cols[0] == "mtastatus"))
             for (auto name : util::split(cols[3], ','))
                 drop = drop || util::trim(name) == mta;
         if (cols.size() == 7 && cols[0] == "rhost")

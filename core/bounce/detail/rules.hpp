@@ -36,6 +36,9 @@ std::string normalize(std::string_view text);
 //   autoreply -       a Subject: that marks an auto-reply ("out of office")
 //   bounce   -        a Subject: that marks a bounce ("undeliverable", "returned mail")
 //   delayed  -        text saying the message is only delayed, so the status is temporary
+//   mtastatus REASON  a status code (ECMAScript expression over "5.7.501") that one MTA's own
+//                     reports use in a meaning of their own, applied to reports that MTA wrote;
+//                     a fourth column names it ("office365")
 //   rhost    REASON   what one receiving provider means, when its own hosts refused the mail:
 //                     rhost REASON PROVIDER HOSTS STATUS COMMAND PHRASE, "-" for any of the
 //                     last three. HOSTS: comma-separated names, each matching itself and its
@@ -82,6 +85,9 @@ public:
     std::optional<match_result> match(std::string_view normalized_text) const;
     // The reason an MTA-specific (`lhost`) phrase in the normalized text names; nullopt when none.
     std::optional<reason> lhost(std::string_view normalized_text) const;
+    // The reason an `mtastatus` row gives for this status in a report `mta` wrote (a status
+    // code table of its own, such as Office 365's); nullopt when none applies.
+    std::optional<reason> mta_status(std::string_view mta, std::string_view status) const;
     // The reason a `rhost` row gives for a refusal by `host` (lower case) with this status,
     // refused command and normalized text; nullopt when none applies.
     std::optional<reason> rhost(

@@ -234,6 +234,21 @@ TEST_CASE("a malformed rules row is reported and skipped") {
     CHECK(m->why == reason::mailboxfull);
 }
 
+TEST_CASE("mtastatus rows apply to their MTA's reports only, and must name it") {
+    detail::rule_set r{
+        "mtastatus\tspamdetected\t^5\\.7\\.50[1-3]$\toffice365\n"
+        "mtastatus\tblocked\t^5\\.7\\.606$\n"};
+    CHECK(r.errors().size() == 1);
+    CHECK(r.mta_status("office365", "5.7.502") == reason::spamdetected);
+    CHECK_FALSE(r.mta_status("office365", "5.7.5021"));
+    CHECK_FALSE(r.mta_status("exim", "5.7.502"));
+    CHECK_FALSE(r.mta_status("office365", "5.7.606"));
+    // Leave-one-MTA-out drops them with the MTA's other rows.
+    detail::rule_set without{
+        detail::rules_without("mtastatus\tspamdetected\t^5\\.7\\.501$\toffice365\n", "office365")};
+    CHECK_FALSE(without.mta_status("office365", "5.7.501"));
+}
+
 TEST_CASE("find_status skips IP addresses and version numbers") {
     CHECK(detail::find_status("host 192.0.2.1 said 550 5.7.1 denied") == "5.7.1");
     CHECK(detail::find_status("Exim 4.86.2 here") == "");

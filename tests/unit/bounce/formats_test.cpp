@@ -221,6 +221,145 @@ TEST_CASE("BIGLOBE: the address under 'had delivery problems', the reason under 
     CHECK(unknown.hardness == severity::soft);
 }
 
+TEST_CASE("Office 365: its own status codes decide in the NDRs it writes, and only there") {
+    auto ndr = [](const std::string& headers, const std::string& status, const std::string& said) {
+        return "From: postmaster@example.onmicrosoft.com\n"
+               "To: sender@example.jp\n"
+               "Subject: Undeliverable: Hello\n" +
+               headers +
+               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+               "--B\nContent-Type: text/plain\n\n"
+               "Delivery has failed to these recipients or groups:\n\n"
+               "kijitora@example.com<mailto:kijitora@example.com>\n\n"
+               "--B\nContent-Type: message/delivery-status\n\n"
+               "Reporting-MTA: dns; XXXX.prod.outlook.com\n\n"
+               "Final-Recipient: rfc822; kijitora@example.com\nAction: failed\nStatus: " +
+               status + "\nDiagnostic-Code: smtp; " + said + "\n\n--B--\n";
+    };
+    const std::string office365 =
+        "X-MS-Exchange-Message-Is-Ndr:\n"
+        "Message-ID: <0001@XXXX.prod.outlook.com>\n";
+
+    struct row {
+        const char* status;
+        const char* said;
+        reason why;
+    };
+
+    for (auto [status, said, why] : {
+             row{"5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+                 reason::norelaying},
+             row{"5.7.501", "550 5.7.501 Access denied, spam abuse detected", reason::spamdetected},
+             row{"5.7.504", "550 5.7.504 Recipient address rejected: Access denied",
+                 reason::filtered},
+             row{"5.7.708", "550 5.7.708 Service unavailable. Access denied, traffic not accepted",
+                 reason::toomanyconn},
+             row{"4.7.500", "451 4.7.500 Server busy. Please try again later", reason::blocked},
+         }) {
+        CAPTURE(status);
+        auto c = only(ndr(office365, status, said));
+        CHECK(c.recipient == "kijitora@example.com");
+        CHECK(c.why == why);
+    }
+    // The same report without Office 365's headers is read by the general table.
+    auto plain = only(ndr("", "5.7.501", "550 5.7.501 Access denied, spam abuse detected"));
+    CHECK(plain.why != reason::spamdetected);
+    // A table row that only says "unknown user" leaves a more specific finding alone.
+    auto full = only(ndr(office365, "5.1.10", "550 5.1.10 mailbox full"));
+    CHECK(full.why == reason::mailboxfull);
+}
+
+TEST_CASE("Postfix: a connection it gave up on is what the 4.4.x status says, never a suspension") {
+    auto fields = [](const std::string& status, const std::string& said) {
+        return "Final-Recipient: rfc822; who@example.jp\nAction: failed\nStatus: " + status +
+               "\nDiagnostic-Code: X-Postfix; delivery temporarily suspended: " + said + "\n";
+    };
+
+    struct row {
+        const char* status;
+        const char* said;
+        reason why;
+    };
+
+    for (auto [status, said, why] : {
+             row{"4.4.1", "connect to mx.example.jp[192.0.2.1]:25: Connection timed out",
+                 reason::expired},
+             row{"4.4.1", "connect to mx.example.jp[192.0.2.1]:25: Connection refused",
+                 reason::expired},
+             row{"4.4.2",
+                 "lost connection with mx.example.jp[192.0.2.1] while receiving the initial "
+                 "server greeting",
+                 reason::networkerror},
+             row{"4.4.2",
+                 "conversation with mx.example.jp[192.0.2.1] timed out while receiving the "
+                 "initial server greeting",
+                 reason::networkerror},
+         }) {
+        CAPTURE(said);
+        auto c = only(dsn("I'm sorry to have to inform you...", fields(status, said)));
+        CHECK(c.why == why);
+        CHECK(c.hardness == severity::soft);
+    }
+}
+
+TEST_CASE("a local delivery program's failure (X-Unix) is a mailer error whatever the 5.3.0") {
+    auto c = only(
+        dsn("----- Transcript of session follows -----\n",
+            "Final-Recipient: RFC822; who@example.jp\nAction: failed\nStatus: 5.3.0\n"
+            "Diagnostic-Code: X-Unix; 1\n")
+    );
+    CHECK(c.why == reason::mailererror);
+}
+
+TEST_CASE("Exim: a refused EHLO is a blocked host, a pipe that failed a mailer error") {
+    auto exim = [](const std::string& said) {
+        return "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\n"
+               "To: sender@example.org\n"
+               "Subject: Mail delivery failed: returning message to sender\n"
+               "X-Failed-Recipients: who@example.jp\n\n"
+               "This message was created automatically by mail delivery software.\n\n"
+               "A message that you sent could not be delivered to one or more of its\n"
+               "recipients. This is a permanent error. The following address(es) failed:\n\n"
+               "  who@example.jp\n" +
+               said +
+               "\n\n------ This is a copy of the message, including all the headers. ------\n\n"
+               "From: sender@example.org\nTo: who@example.jp\n\ntest\n";
+    };
+    for (const char* said : {
+             "    SMTP error from remote mail server after EHLO mx.example.org:\n"
+             "    host mx.example.jp [192.0.2.1]: 550 5.7.1 Access denied",
+             "    SMTP error from remote mail server after EHLO mx.example.org:\n"
+             "    host mx.example.jp [192.0.2.1]: 550 5.1.1 user unknown",
+         }) {
+        CAPTURE(said);
+        auto c = only(exim(said));
+        CHECK(c.recipient == "who@example.jp");
+        CHECK(c.why == reason::blocked);
+        CHECK(c.hardness == severity::soft);
+    }
+    auto pipe =
+        only(exim("    pipe to |/usr/local/bin/procmail\n"
+                  "      generated by who@example.jp\n    local delivery failed"));
+    CHECK(pipe.why == reason::mailererror);
+}
+
+TEST_CASE("au and EZweb: X-SPASIGN: NG marks the recipient's own filter, whatever the text") {
+    std::string bounce =
+        "From: Postmaster@ezweb.ne.jp\n"
+        "To: sender@example.jp\n"
+        "Subject: Mail System Error - Returned Mail\n"
+        "X-SPASIGN: NG\n\n"
+        "The user(s) account is disabled.\n\n"
+        "<who@ezweb.ne.jp>: 550 user unknown (in reply to RCPT TO command)\n";
+    auto c = only(bounce);
+    CHECK(c.recipient == "who@ezweb.ne.jp");
+    CHECK(c.why == reason::filtered);
+    CHECK(c.hardness == severity::soft);
+    auto unmarked = bounce;
+    unmarked.replace(unmarked.find("X-SPASIGN: NG\n"), 14, "");
+    CHECK(only(unmarked).why != reason::filtered);
+}
+
 TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
     auto result = classify_message(
         "From: no-reply@sns.amazonaws.com\n"
