@@ -208,6 +208,13 @@ std::vector<classification> classify_dsn(dsn report) {
                  std::move(host)}
             );
         }
+        // PowerMTA files each failure under a category of its own; "Action: expired" (SendGrid,
+        // outside RFC 3464's actions) says the message ran out of time.
+        if (!rcpt.bounce_category.empty())
+            if (auto listed = r.category("powermta", rcpt.bounce_category))
+                c.why = detail::settle(*listed, c.why);
+        if (rcpt.action == "expired" && c.why != reason::delivered)
+            c.why = detail::settle(reason::expired, c.why);
         finish(c, delayed || c.status.starts_with('4'));
         out.push_back(std::move(c));
     }
@@ -383,21 +390,40 @@ void apply_carrier_filter_mark(const entity& message, std::vector<classification
         }
 }
 
-// An MTA's own status code table overrules the general one, except that a vague reason of the
-// table ("unknown user") leaves a more specific finding alone.
-void apply_mta_statuses(std::vector<classification>& found, std::string_view mta) {
+// The MTAs whose own tables apply to this report, told by its headers.
+std::vector<std::string_view> writers_of(const entity& message) {
+    std::vector<std::string_view> writers;
+    if (written_by_office365(message))
+        writers.push_back("office365");
+    auto subject = detail::field_value(message.headers, "Subject");
+    auto mailer = detail::field_value(message.headers, "X-Mailer");
+    if (subject.starts_with("Undeliverable Mail ") || mailer.starts_with("<SMTP32 v"))
+        writers.push_back("imailserver");
+    if (detail::find_field(message.headers, "X-ZohoMail"))
+        writers.push_back("zoho");
+    return writers;
+}
+
+// An MTA's own status codes and phrases overrule the general tables (detail::settle says when).
+void apply_writer_tables(
+    std::vector<classification>& found, const std::vector<std::string_view>& writers
+) {
+    const auto& rules = detail::rules();
     for (auto& c : found) {
-        if (c.status_derived || c.why == reason::delivered || c.why == reason::feedback)
+        if (c.why == reason::delivered || c.why == reason::feedback)
             continue;
-        auto why = detail::rules().mta_status(mta, c.status);
-        if (!why || *why == c.why)
-            continue;
-        bool vague =
-            *why == reason::userunknown || *why == reason::expired || *why == reason::networkerror;
-        if (vague && c.why != reason::undefined && c.why != reason::onhold)
-            continue;
-        c.why = *why;
-        c.hardness = severity_of(c.why, c.status);
+        auto said = detail::normalize(c.diagnostic);
+        for (auto mta : writers) {
+            auto why = c.status_derived ? std::nullopt : rules.mta_status(mta, c.status);
+            if (!why)
+                why = rules.mta_text(mta, said);
+            if (why && *why != c.why) {
+                c.why = detail::settle(*why, c.why);
+                if (c.status_derived)
+                    c.status = rules.pseudo_status(c.why, c.status.starts_with('4'));
+                c.hardness = severity_of(c.why, c.status);
+            }
+        }
     }
 }
 
@@ -408,11 +434,10 @@ std::vector<classification> classify_message(std::string_view message) {
         if (part)
             return classify_feedback(top, *part);
     }
-    bool office365 = written_by_office365(top);
+    auto writers = writers_of(top);
     if (auto report = detail::read_dsn(top); report && !report->recipients.empty()) {
         auto found = classify_dsn(*report);
-        if (office365)
-            apply_mta_statuses(found, "office365");
+        apply_writer_tables(found, writers);
         apply_carrier_filter_mark(top, found);
         return found;
     }
@@ -437,8 +462,7 @@ std::vector<classification> classify_message(std::string_view message) {
     // Ordinary mail that reaches the bounce address names addresses too, but no failure.
     if (!failure_named && !looks_like_bounce(top))
         return {};
-    if (office365)
-        apply_mta_statuses(text, "office365");
+    apply_writer_tables(text, writers);
     apply_carrier_filter_mark(top, text);
     return text;
 }

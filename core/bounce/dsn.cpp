@@ -52,7 +52,7 @@ bool per_recipient_field(std::string_view lower_name) {
     for (std::string_view n :
          {"final-recipient", "original-recipient", "action", "status", "diagnostic-code",
           "remote-mta", "last-attempt-date", "will-retry-until", "final-log-id",
-          "x-actual-recipient", "x-display-name"})
+          "x-actual-recipient", "x-display-name", "x-powermta-bouncecategory"})
         if (n == lower_name)
             return true;
     return false;
@@ -159,6 +159,8 @@ std::optional<dsn> read_dsn(const entity& message) {
                     current->diagnostic_type = lower_copy(trim(value.substr(0, semi)));
             } else if (name == "remote-mta") {
                 current->remote_mta = std::string(drop_type(value));
+            } else if (name == "x-powermta-bouncecategory") {
+                current->bounce_category = lower_copy(trim(value));
             }
         }
         block_ended = true;

@@ -18,6 +18,7 @@ struct dsn_recipient {
     std::string diagnostic_type;  // "smtp", "x-unix", lower-case
     std::string diagnostic_code;  // "550 5.1.1 <a@b>: user unknown"
     std::string remote_mta;       // "mx.example.com"
+    std::string bounce_category;  // PowerMTA's X-PowerMTA-BounceCategory ("bad-mailbox")
 
     // final_recipient, or original_recipient when that is all there is or when only it is a mail
     // address ("Final-Recipient: rfc822; kijitora" names a local user).

@@ -199,7 +199,7 @@ asio::awaitable<void> delivery_batch::read_messages() {
             auto rec = spool::parse(*text);
             if (!rec)
                 continue;
-            out.push_back({j, std::move(*text), std::move(*rec), std::nullopt});
+            out.push_back({j, std::move(*text), std::move(*rec), std::nullopt, {}});
         }
         return out;
     });
@@ -559,9 +559,10 @@ void delivery_batch::react(
 }
 
 // Durable first: the results go into the spool file before anything acts on them. True when
-// every recipient of the message now has a result. The file decides: another job of this message
-// (another domain, another unit) may have appended its results meanwhile; each reads the results
-// back after its own append, so the last one sees them all.
+// every recipient of the message now has a result. Unless what this batch knows settles it, the
+// file decides: another job of this message (another domain, another unit) may have appended its
+// results meanwhile; each reads the results back after its own append, so the last one sees them
+// all.
 asio::awaitable<bool> delivery_batch::make_durable(
     const loaded& it,
     const std::vector<outcome_line>& lines,
@@ -611,9 +612,21 @@ asio::awaitable<bool> delivery_batch::make_durable(
         due.insert(due.end(), bounced.begin(), bounced.end());
         r_.dsn_first_due_.try_emplace(id, t);
     }
+    auto count = it.rec.env.recipients.size();
+    // Results only ever grow: when those read with the message and those this batch has made
+    // durable since cover every recipient, so does the file, and nothing needs reading back
+    // (the common case: every recipient at one destination, one transaction).
+    for (const auto& o : lines)
+        if (o.what != outcome_line::kind::deferred && o.index < count)
+            it.made_final.insert(o.index);
+    auto known = it.made_final;
+    for (const auto& result : it.rec.results)
+        if (result.index < count)
+            known.insert(result.index);
+    if (known.size() == count)
+        co_return true;
     auto path = r_.where_.message(id);
     auto offset = it.rec.message_offset + it.rec.size;
-    auto count = it.rec.env.recipients.size();
     co_return co_await util::offload(r_.workers_, [&path, offset, count] {
         return all_final_on_disk(path, offset, count);
     });

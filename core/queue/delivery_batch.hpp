@@ -49,6 +49,8 @@ private:
         std::string file;
         spool::record rec;
         mutable std::optional<std::string> message_id;  // parsed when first needed
+        // Recipients this batch has made final in the file (its results durable).
+        mutable std::set<std::size_t> made_final;
     };
 
     // One SMTP transaction: normally all of a message's recipients at this destination; with

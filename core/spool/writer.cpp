@@ -271,8 +271,7 @@ void writer::run() {
 void writer::write_batch(std::vector<job>& batch) {
     // Phase 1: every file written and its data durable in tmp/. One file is fdatasynced; a batch
     // is made durable with one syncfs(2) (one journal commit for all of them, instead of one per
-    // file), and each file's fdatasync after it then finds nothing left to write but still
-    // reports a writeback error of its own.
+    // file) and one disk cache flush after it.
     std::vector<int> fds(batch.size(), -1);
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];
@@ -298,17 +297,44 @@ void writer::write_batch(std::vector<job>& batch) {
         if (j.result && append) [[maybe_unused]]
             auto undone = ::ftruncate(fds[i], before.st_size);
     }
-    if (writes_in(batch) > 1)
-        ::syncfs(queue_dir_fd_);  // errors surface through the fdatasync calls below
+    // After a syncfs every file's data is written; sync_file_range then finds nothing left to
+    // write but reports each file's own writeback error, as fdatasync would, without a cache
+    // flush of the disk per file. The last file's fdatasync is the one flush that makes what
+    // syncfs wrote last (ext4 without a journal writes inode blocks after its own flush) durable;
+    // when it fails, nothing that counted on it is acknowledged.
+    bool synced_all = writes_in(batch) > 1 && ::syncfs(queue_dir_fd_) == 0;
+    std::size_t last = batch.size();
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        if (fds[i] >= 0 && !batch[i].result)
+            last = i;
+    std::vector<std::size_t> flushed_by_last;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];
+        if (fds[i] < 0 || j.result)
+            continue;
+        int rc = 0;
+        if (synced_all && i != last) {
+            rc = ::sync_file_range(
+                fds[i], 0, 0,
+                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER
+            );
+            flushed_by_last.push_back(i);
+        } else {
+            rc = ::fdatasync(fds[i]);
+        }
+        if (rc != 0)
+            j.result = last_error();
+    }
+    if (last < batch.size() && batch[last].result)
+        for (auto i : flushed_by_last)
+            if (!batch[i].result)
+                batch[i].result = batch[last].result;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
         if (fds[i] < 0)
             continue;
-        if (!j.result && ::fdatasync(fds[i]) != 0)
-            j.result = last_error();
         ::close(fds[i]);
-        if (j.result && j.op == operation::create)
-            ::unlink((where_.tmp() / j.id).c_str());
+        if (batch[i].result && batch[i].op == operation::create)
+            ::unlink((where_.tmp() / batch[i].id).c_str());
     }
     // Phase 2: renamed into queue/, then one fsync makes every rename durable.
     bool renamed = false;

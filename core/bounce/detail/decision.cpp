@@ -3,6 +3,7 @@
 // over the vaguer ones, with the exceptions each reason has written out as small functions.
 #include "core/bounce/detail/decision.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -35,25 +36,6 @@ std::string specific_status(std::string_view text, std::string_view status) {
     return fallback;
 }
 
-namespace {
-
-// The facts the decision works on, read once from the evidence.
-struct facts {
-    std::string text;     // the recipient's own text, normalized
-    std::string command;  // the refused SMTP command: RCPT, DATA, MAIL, HELO, CONN or ""
-    std::string status;
-    std::optional<reason> by_status;  // what the status code alone names
-    std::optional<reason> by_mta;     // what an MTA- or provider-specific phrase names
-    int reply_code = 0;
-    bool smtp = true;    // the diagnostic is an SMTP reply (not "X-Unix; 71" or "X-Notes; ...")
-    bool local = false;  // "X-Unix; 71": a local delivery program failed
-    bool delayed = false;
-    // says() answers, memoized: the passes ask about the same reasons again and again.
-    mutable std::array<signed char, static_cast<std::size_t>(reason::virusdetected) + 1> said{};
-};
-
-// Reasons that weaker evidence says too readily ("system error", "unknown user"): a more
-// specific reason found elsewhere replaces them. Sisimai's Reason->retry list.
 bool provisional(reason r) {
     switch (r) {
         case reason::undefined:
@@ -70,6 +52,23 @@ bool provisional(reason r) {
             return false;
     }
 }
+
+namespace {
+
+// The facts the decision works on, read once from the evidence.
+struct facts {
+    std::string text;     // the recipient's own text, normalized
+    std::string command;  // the refused SMTP command: RCPT, DATA, MAIL, HELO, CONN or ""
+    std::string status;
+    std::optional<reason> by_status;  // what the status code alone names
+    std::optional<reason> by_mta;     // what an MTA- or provider-specific phrase names
+    int reply_code = 0;
+    bool smtp = true;    // the diagnostic is an SMTP reply (not "X-Unix; 71" or "X-Notes; ...")
+    bool local = false;  // "X-Unix; 71": a local delivery program failed
+    bool delayed = false;
+    // says() answers, memoized: the passes ask about the same reasons again and again.
+    mutable std::array<signed char, static_cast<std::size_t>(reason::virusdetected) + 1> said{};
+};
 
 // Reasons an SMTP reply's status names well enough that phrases do not overrule it, though
 // weaker evidence may say them too readily: 4.4.1 (no answer from the host) is an expiry however
@@ -344,6 +343,18 @@ reason decide(const evidence& ev) {
     if (ev.delayed)
         return reason::expired;
     return own.empty() ? reason::undefined : reason::onhold;
+}
+
+// As Sisimai's Reason->get does with an MTA reader's reason: one it does not re-examine stands;
+// a provisional one stands unless the words name a reason tried before it in the first pass.
+reason settle(reason from_table, reason from_words) {
+    if (!provisional(from_table))
+        return from_table;
+    auto rank = [](reason r) {
+        auto at = std::find(std::begin(first_pass), std::end(first_pass), r);
+        return static_cast<std::size_t>(at - std::begin(first_pass));
+    };
+    return rank(from_words) < rank(from_table) ? from_words : from_table;
 }
 
 }  // namespace outpost::bounce::detail

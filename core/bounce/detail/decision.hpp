@@ -23,6 +23,15 @@ bool vague_status(std::string_view status);
 // `status`; "" when none.
 std::string specific_status(std::string_view text, std::string_view status);
 
+// Reasons that weaker evidence says too readily ("system error", "unknown user"): a more
+// specific reason found elsewhere replaces them (Sisimai's Reason->retry list).
+bool provisional(reason r);
+
+// Where an MTA's own table (a status code, a category or a phrase of its reports) and what the
+// words say disagree: the table, unless it names only a provisional reason and the words a reason
+// the first pass tries before it.
+reason settle(reason from_table, reason from_words);
+
 // What a bounce says about one recipient, from the most to the least trusted.
 struct evidence {
     std::string_view first;       // the line that names the recipient, when it says more

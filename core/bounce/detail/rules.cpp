@@ -14,10 +14,16 @@ namespace {
 
 constexpr std::size_t reason_count = static_cast<std::size_t>(reason::virusdetected) + 1;
 
+// Kinds whose rows may name, in a fourth column, the MTAs that write them.
+bool names_mtas(std::string_view kind) {
+    return kind == "lhost" || kind == "lhostre" || kind == "mtastatus" || kind == "category" ||
+           kind == "mtatext";
+}
+
 bool valid_kind(std::string_view kind) {
     for (std::string_view k :
          {"text", "pair", "regex", "isnot", "lhost", "lhostre", "status", "command", "pseudo",
-          "marker", "autoreply", "bounce", "delayed", "rhost", "mtastatus"})
+          "marker", "autoreply", "bounce", "delayed", "rhost", "mtastatus", "category", "mtatext"})
         if (k == kind)
             return true;
     return false;
@@ -197,8 +203,7 @@ rule_set::rule_set(std::string_view tsv) : phrases_(reason_count), vetoes_(reaso
             add(std::move(r));
             continue;
         }
-        bool lhost_row =
-            !cols.empty() && (cols[0] == "lhost" || cols[0] == "lhostre" || cols[0] == "mtastatus");
+        bool lhost_row = !cols.empty() && names_mtas(cols[0]);
         if (cols.size() == 4 && lhost_row)
             cols.pop_back();  // the MTA names, read below
         if (cols.size() != 3 || cols[2].empty()) {
@@ -238,8 +243,9 @@ rule_set::rule_set(std::string_view tsv) : phrases_(reason_count), vetoes_(reaso
                 for (auto mta : util::split(all[3], ','))
                     r.mtas.emplace_back(util::trim(mta));
         }
-        if (r.kind == "mtastatus" && r.mtas.empty()) {
-            errors_.push_back(fmt::format("rules.tsv:{}: an mtastatus row names its MTA", line_no));
+        if ((r.kind == "mtastatus" || r.kind == "category" || r.kind == "mtatext") &&
+            r.mtas.empty()) {
+            errors_.push_back(fmt::format("rules.tsv:{}: a {} row names its MTA", line_no, r.kind));
             continue;
         }
         if (r.kind == "regex" || r.kind == "lhostre" || r.kind == "mtastatus") {
@@ -469,6 +475,26 @@ std::optional<reason> rule_set::mta_status(std::string_view mta, std::string_vie
     return std::nullopt;
 }
 
+std::optional<reason> rule_set::category(std::string_view mta, std::string_view name) const {
+    auto wanted = normalize(name);
+    for (auto i : of_kind("category")) {
+        const auto& r = rules_[i];
+        if (r.pattern == wanted && std::find(r.mtas.begin(), r.mtas.end(), mta) != r.mtas.end())
+            return r.why;
+    }
+    return std::nullopt;
+}
+
+std::optional<reason> rule_set::mta_text(std::string_view mta, std::string_view normalized) const {
+    for (auto i : of_kind("mtatext")) {
+        const auto& r = rules_[i];
+        if (std::find(r.mtas.begin(), r.mtas.end(), mta) != r.mtas.end() &&
+            normalized.find(r.pattern) != std::string_view::npos)
+            return r.why;
+    }
+    return std::nullopt;
+}
+
 std::string rules_without(std::string_view tsv, std::string_view mta) {
     std::string out;
     std::size_t pos = 0;
@@ -478,8 +504,7 @@ std::string rules_without(std::string_view tsv, std::string_view mta) {
         pos = eol == std::string_view::npos ? tsv.size() : eol + 1;
         auto cols = util::split_tabs(util::trim(line));
         bool drop = false;
-        if (cols.size() == 4 &&
-            (cols[0] == "lhost" || cols[0] == "lhostre" || cols[0] == "mtastatus"))
+        if (cols.size() == 4 && names_mtas(cols[0]))
             for (auto name : util::split(cols[3], ','))
                 drop = drop || util::trim(name) == mta;
         if (cols.size() == 7 && cols[0] == "rhost")

@@ -39,6 +39,10 @@ std::string normalize(std::string_view text);
 //   mtastatus REASON  a status code (ECMAScript expression over "5.7.501") that one MTA's own
 //                     reports use in a meaning of their own, applied to reports that MTA wrote;
 //                     a fourth column names it ("office365")
+//   mtatext  REASON   a phrase that means REASON in the reports of the MTA in the fourth column
+//                     (detected from their headers), and may mean less elsewhere
+//   category REASON   a bounce category an MTA writes into its reports, with the MTA in a
+//                     fourth column ("bad-mailbox", "powermta")
 //   rhost    REASON   what one receiving provider means, when its own hosts refused the mail:
 //                     rhost REASON PROVIDER HOSTS STATUS COMMAND PHRASE, "-" for any of the
 //                     last three. HOSTS: comma-separated names, each matching itself and its
@@ -88,6 +92,11 @@ public:
     // The reason an `mtastatus` row gives for this status in a report `mta` wrote (a status
     // code table of its own, such as Office 365's); nullopt when none applies.
     std::optional<reason> mta_status(std::string_view mta, std::string_view status) const;
+    // The reason a `category` row gives for a bounce category an MTA names in its reports
+    // (PowerMTA's X-PowerMTA-BounceCategory: bad-mailbox); nullopt when none applies.
+    std::optional<reason> category(std::string_view mta, std::string_view name) const;
+    // The reason an `mtatext` row gives for a phrase in a report `mta` wrote; nullopt when none.
+    std::optional<reason> mta_text(std::string_view mta, std::string_view normalized) const;
     // The reason a `rhost` row gives for a refusal by `host` (lower case) with this status,
     // refused command and normalized text; nullopt when none applies.
     std::optional<reason> rhost(

@@ -360,6 +360,86 @@ TEST_CASE("au and EZweb: X-SPASIGN: NG marks the recipient's own filter, whateve
     CHECK(only(unmarked).why != reason::filtered);
 }
 
+TEST_CASE("PowerMTA: X-PowerMTA-BounceCategory files the failure, a specific reason stands") {
+    auto pmta = [](const std::string& status, const std::string& said,
+                   const std::string& category) {
+        return dsn(
+            "Hello, this is the mail server on pmta.example.org.\n",
+            "Final-Recipient: rfc822;who@example.jp\nAction: failed\nStatus: " + status +
+                "\nRemote-MTA: dns;mx.example.jp (192.0.2.1)\nDiagnostic-Code: smtp;" + said +
+                "\nX-PowerMTA-BounceCategory: " + category + "\n"
+        );
+    };
+
+    struct row {
+        const char* status;
+        const char* said;
+        const char* category;
+        reason why;
+    };
+
+    for (auto [status, said, category, why] : {
+             row{"5.0.0", "550 Mailbox not available", "bad-mailbox", reason::userunknown},
+             row{"4.0.0", "421 Try again later", "message-expired", reason::expired},
+             row{"5.0.0", "554 Message refused", "policy-related", reason::policyviolation},
+             row{"5.0.0", "552 Sorry", "quota-issues", reason::mailboxfull},
+             row{"5.0.0", "550 Go away", "spam-related", reason::spamdetected},
+             // A category that only says "unknown user" leaves a full mailbox alone.
+             row{"5.2.2", "552 5.2.2 Mailbox full", "bad-mailbox", reason::mailboxfull},
+             // A category of its own (spamdetected) is what PowerMTA decided.
+             row{"5.1.1", "550 5.1.1 No such user", "spam-related", reason::spamdetected},
+         }) {
+        CAPTURE(category);
+        auto c = only(pmta(status, said, category));
+        CHECK(c.recipient == "who@example.jp");
+        CHECK(c.why == why);
+    }
+}
+
+TEST_CASE("IMail Server and Zoho: their own phrases count in their own reports only") {
+    std::string imail =
+        "From: Postmaster <postmaster@example.jp>\n"
+        "To: sender@example.org\n"
+        "Subject: Undeliverable Mail \n"
+        "X-Mailer: <SMTP32 v8.22>\n\n"
+        "Unknown user: who@example.jp\n\n"
+        "Original message follows.\n\nFrom: sender@example.org\nTo: who@example.jp\n\nhi\n";
+    auto c = only(imail);
+    CHECK(c.recipient == "who@example.jp");
+    CHECK(c.why == reason::userunknown);
+    CHECK(c.status == "5.0.911");  // derived again for the reason that stands
+    auto retries = imail;
+    retries.replace(retries.find("Unknown user: "), 14, "Delivery failed 3 attempts: ");
+    CHECK(only(retries).why == reason::expired);
+    // Without IMail's headers the same words are the general case: no RCPT, so a filter.
+    auto other = imail;
+    other.replace(other.find("X-Mailer: <SMTP32 v8.22>\n"), 25, "");
+    other.replace(other.find("Undeliverable Mail "), 19, "Returned mail");
+    CHECK(only(other).why == reason::filtered);
+
+    std::string zoho =
+        "From: mailer-daemon@mail.zoho.com\n"
+        "To: sender@zoho.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "X-ZohoMail: Si CHF_MF_NL SS_10\n\n"
+        "This message was created automatically by mail delivery software.\n"
+        "A message that you sent could not be delivered to one or more of its recipients.\n\n"
+        "[Status: Error, Address: <who@example.jp>, ResponseCode 421, , Host not reachable.]\n";
+    auto z = only(zoho);
+    CHECK(z.recipient == "who@example.jp");
+    CHECK(z.why == reason::expired);
+}
+
+TEST_CASE("a DSN's Action: expired (SendGrid) is an expiry, whatever the connection said") {
+    auto c = only(
+        dsn("Delivery failed.\n",
+            "Final-Recipient: rfc822; who@example.jp\nAction: expired\nStatus: 4.2.0\n"
+            "Diagnostic-Code: smtp; 400 4.2.0 Unable to connect to host\n")
+    );
+    CHECK(c.why == reason::expired);
+    CHECK(c.hardness == severity::soft);
+}
+
 TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
     auto result = classify_message(
         "From: no-reply@sns.amazonaws.com\n"
