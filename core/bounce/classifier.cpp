@@ -157,7 +157,98 @@ std::vector<std::string> domino_recipients(const dsn& report) {
     return named;
 }
 
-std::vector<classification> classify_dsn(dsn report) {
+// Office 365 writes its NDRs with headers of its own; as Sisimai's reader does, two signs make
+// one (a forwarded NDR keeps some of them).
+bool written_by_office365(const entity& message) {
+    auto from_outlook = [](std::string_view value) {
+        auto lower = lower_copy(value);
+        return lower.find(".outbound.protection.outlook.com") != std::string::npos ||
+               lower.find(".prod.outlook.com") != std::string::npos;
+    };
+    int signs = 0;
+    auto subject = detail::field_value(message.headers, "Subject");
+    for (std::string_view word : {"Undeliverable:", "Onbestelbaar:", "Não_entregue:"})
+        if (subject.find(word) != std::string_view::npos)
+            ++signs;
+    for (const auto* name :
+         {"X-MS-Exchange-Message-Is-Ndr", "X-Microsoft-Antispam-PRVS",
+          "X-Exchange-Antispam-Report-Test", "X-Exchange-Antispam-Report-CFA-Test",
+          "X-MS-Exchange-CrossTenant-OriginalArrivalTime",
+          "X-MS-Exchange-CrossTenant-FromEntityHeader",
+          "X-MS-Exchange-Transport-CrossTenantHeadersStamped"})
+        if (detail::find_field(message.headers, name))
+            ++signs;
+    for (const auto& f : message.headers)
+        if (lower_copy(f.name) == "received" && from_outlook(f.value)) {
+            ++signs;
+            break;
+        }
+    if (from_outlook(detail::field_value(message.headers, "Message-ID")))
+        ++signs;
+    return signs >= 2;
+}
+
+// au (KDDI) and EZweb mark the bounces of their recipients' own filters (a recipient's
+// "designated senders only" setting) with X-SPASIGN: NG, whatever the text says.
+void apply_carrier_filter_mark(const entity& message, std::vector<classification>& found) {
+    if (lower_copy(util::trim(detail::field_value(message.headers, "X-SPASIGN"))) != "ng")
+        return;
+    for (auto& c : found)
+        if (c.why != reason::delivered && c.why != reason::feedback) {
+            c.why = reason::filtered;
+            c.hardness = severity_of(c.why, c.status);
+        }
+}
+
+// The MTAs whose own tables apply to this report, told by its headers.
+std::vector<std::string_view> writers_of(const entity& message) {
+    std::vector<std::string_view> writers;
+    if (written_by_office365(message))
+        writers.push_back("office365");
+    auto subject = detail::field_value(message.headers, "Subject");
+    auto mailer = detail::field_value(message.headers, "X-Mailer");
+    if (subject.starts_with("Undeliverable Mail ") || mailer.starts_with("<SMTP32 v"))
+        writers.push_back("imailserver");
+    if (detail::find_field(message.headers, "X-ZohoMail"))
+        writers.push_back("zoho");
+    auto from = lower_copy(detail::field_value(message.headers, "From"));
+    if (from.find("<mailer-daemon@googlemail.com>") != std::string::npos &&
+        subject.find("Delivery Status Notification") != std::string_view::npos)
+        writers.push_back("gmail");
+    return writers;
+}
+
+// An MTA's own status codes and phrases overrule the general tables (detail::settle says when).
+// `text` is everything the report says about the recipient, not the shortened diagnostic.
+void apply_writer_tables(
+    classification& c, std::string_view text, const std::vector<std::string_view>& writers
+) {
+    if (writers.empty() || c.why == reason::delivered || c.why == reason::feedback)
+        return;
+    const auto& rules = detail::rules();
+    auto said = detail::normalize(text);
+    for (auto mta : writers) {
+        auto why = c.status_derived ? std::nullopt : rules.mta_status(mta, c.status);
+        // A phrase of the writer's yields to a specific status the report quotes ("5.2.2
+        // Mailbox Full (state 14)"); a vague one ("#5.1.0 ... (state 17)") does not.
+        bool specific =
+            !c.status_derived && !c.status.empty() && c.status.find(".0") == std::string::npos;
+        if (!why && !specific)
+            why = rules.mta_text(mta, said);
+        // A temporary failure ("450 ... (state 14)" in a delay warning) never becomes a hard
+        // bounce by a writer's table: that would suppress an address that may still work.
+        if (why && c.status.starts_with('4') && severity_of(*why, c.status) == severity::hard)
+            why.reset();
+        if (why && *why != c.why) {
+            c.why = detail::settle(*why, c.why);
+            if (c.status_derived)
+                c.status = rules.pseudo_status(c.why, c.status.starts_with('4'));
+            c.hardness = severity_of(c.why, c.status);
+        }
+    }
+}
+
+std::vector<classification> classify_dsn(dsn report, const std::vector<std::string_view>& writers) {
     if (auto named = domino_recipients(report); named.size() == report.recipients.size())
         for (std::size_t i = 0; i < named.size(); ++i)
             report.recipients[i].final_recipient = named[i];
@@ -216,12 +307,17 @@ std::vector<classification> classify_dsn(dsn report) {
         if (rcpt.action == "expired" && c.why != reason::delivered)
             c.why = detail::settle(reason::expired, c.why);
         finish(c, delayed || c.status.starts_with('4'));
+        apply_writer_tables(
+            c, rcpt.diagnostic_code + "\n" + (about.empty() ? report.human_text : about), writers
+        );
         out.push_back(std::move(c));
     }
     return out;
 }
 
-std::vector<classification> classify_text(const entity& message) {
+std::vector<classification> classify_text(
+    const entity& message, const std::vector<std::string_view>& writers
+) {
     const auto& r = detail::rules();
     auto report = detail::read_report(message);
     auto subject = detail::decode_words(detail::field_value(message.headers, "Subject"));
@@ -251,6 +347,7 @@ std::vector<classification> classify_text(const entity& message) {
         );
         c.diagnostic = one_line(named.text);
         finish(c, temporary);
+        apply_writer_tables(c, named.text, writers);
         out.push_back(std::move(c));
     }
     return out;
@@ -347,86 +444,6 @@ classification classify(const smtp::reply& reply, reply_phase phase, std::string
     return c;
 }
 
-// Office 365 writes its NDRs with headers of its own; as Sisimai's reader does, two signs make
-// one (a forwarded NDR keeps some of them).
-bool written_by_office365(const entity& message) {
-    auto from_outlook = [](std::string_view value) {
-        auto lower = lower_copy(value);
-        return lower.find(".outbound.protection.outlook.com") != std::string::npos ||
-               lower.find(".prod.outlook.com") != std::string::npos;
-    };
-    int signs = 0;
-    auto subject = detail::field_value(message.headers, "Subject");
-    for (std::string_view word : {"Undeliverable:", "Onbestelbaar:", "Não_entregue:"})
-        if (subject.find(word) != std::string_view::npos)
-            ++signs;
-    for (const auto* name :
-         {"X-MS-Exchange-Message-Is-Ndr", "X-Microsoft-Antispam-PRVS",
-          "X-Exchange-Antispam-Report-Test", "X-Exchange-Antispam-Report-CFA-Test",
-          "X-MS-Exchange-CrossTenant-OriginalArrivalTime",
-          "X-MS-Exchange-CrossTenant-FromEntityHeader",
-          "X-MS-Exchange-Transport-CrossTenantHeadersStamped"})
-        if (detail::find_field(message.headers, name))
-            ++signs;
-    for (const auto& f : message.headers)
-        if (lower_copy(f.name) == "received" && from_outlook(f.value)) {
-            ++signs;
-            break;
-        }
-    if (from_outlook(detail::field_value(message.headers, "Message-ID")))
-        ++signs;
-    return signs >= 2;
-}
-
-// au (KDDI) and EZweb mark the bounces of their recipients' own filters (a recipient's
-// "designated senders only" setting) with X-SPASIGN: NG, whatever the text says.
-void apply_carrier_filter_mark(const entity& message, std::vector<classification>& found) {
-    if (lower_copy(util::trim(detail::field_value(message.headers, "X-SPASIGN"))) != "ng")
-        return;
-    for (auto& c : found)
-        if (c.why != reason::delivered && c.why != reason::feedback) {
-            c.why = reason::filtered;
-            c.hardness = severity_of(c.why, c.status);
-        }
-}
-
-// The MTAs whose own tables apply to this report, told by its headers.
-std::vector<std::string_view> writers_of(const entity& message) {
-    std::vector<std::string_view> writers;
-    if (written_by_office365(message))
-        writers.push_back("office365");
-    auto subject = detail::field_value(message.headers, "Subject");
-    auto mailer = detail::field_value(message.headers, "X-Mailer");
-    if (subject.starts_with("Undeliverable Mail ") || mailer.starts_with("<SMTP32 v"))
-        writers.push_back("imailserver");
-    if (detail::find_field(message.headers, "X-ZohoMail"))
-        writers.push_back("zoho");
-    return writers;
-}
-
-// An MTA's own status codes and phrases overrule the general tables (detail::settle says when).
-void apply_writer_tables(
-    std::vector<classification>& found, const std::vector<std::string_view>& writers
-) {
-    const auto& rules = detail::rules();
-    for (auto& c : found) {
-        if (c.why == reason::delivered || c.why == reason::feedback)
-            continue;
-        auto said = detail::normalize(c.diagnostic);
-        for (auto mta : writers) {
-            auto why = c.status_derived ? std::nullopt : rules.mta_status(mta, c.status);
-            if (!why)
-                why = rules.mta_text(mta, said);
-            if (why && *why != c.why) {
-                c.why = detail::settle(*why, c.why);
-                if (c.status_derived)
-                    c.status = rules.pseudo_status(c.why, c.status.starts_with('4'));
-                c.hardness = severity_of(c.why, c.status);
-            }
-        }
-    }
-}
-
 std::vector<classification> classify_message(std::string_view message) {
     auto top = detail::parse_entity(message);
     if (is_feedback_report(top)) {
@@ -436,14 +453,13 @@ std::vector<classification> classify_message(std::string_view message) {
     }
     auto writers = writers_of(top);
     if (auto report = detail::read_dsn(top); report && !report->recipients.empty()) {
-        auto found = classify_dsn(*report);
-        apply_writer_tables(found, writers);
+        auto found = classify_dsn(*report, writers);
         apply_carrier_filter_mark(top, found);
         return found;
     }
     if (auto ses = detail::read_ses_notification(first_text(top)))
         return classify_ses(*ses);
-    auto text = classify_text(top);
+    auto text = classify_text(top, writers);
     bool failure_named = false;
     for (const auto& c : text)
         if (c.why != reason::undefined && c.why != reason::onhold)
@@ -462,7 +478,6 @@ std::vector<classification> classify_message(std::string_view message) {
     // Ordinary mail that reaches the bounce address names addresses too, but no failure.
     if (!failure_named && !looks_like_bounce(top))
         return {};
-    apply_writer_tables(text, writers);
     apply_carrier_filter_mark(top, text);
     return text;
 }

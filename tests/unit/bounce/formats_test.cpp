@@ -440,6 +440,59 @@ TEST_CASE("a DSN's Action: expired (SendGrid) is an expiry, whatever the connect
     CHECK(c.hardness == severity::soft);
 }
 
+TEST_CASE("Gmail's old reports: the (state N) decides unless the reply quotes a specific status") {
+    auto gmail = [](const std::string& said) {
+        return "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+               "To: sender@gmail.com\n"
+               "Subject: Delivery Status Notification (Failure)\n"
+               "X-Failed-Recipients: who@example.jp\n\n"
+               "This is an automatically generated Delivery Status Notification\n\n"
+               "Delivery to the following recipient failed permanently:\n\n"
+               "     who@example.jp\n\n"
+               "Technical details of permanent failure:\n"
+               "Google tried to deliver your message, but it was rejected by the recipient "
+               "domain. We recommend contacting the other email provider for further "
+               "information about the cause of this error. The error that the other server "
+               "returned was:\n" +
+               said + "\n\n----- Original message -----\n\nTo: who@example.jp\n\ntest\n";
+    };
+
+    struct row {
+        const char* said;
+        reason why;
+    };
+
+    for (auto [said, why] : {
+             row{"550 550 #5.1.0 Address rejected who@example.jp (state 17).", reason::filtered},
+             row{"554 554 5.7.0 Header error (state 18).", reason::filtered},
+             row{"550 550 Access denied (state 13).", reason::blocked},
+             row{"500 Remote server does not support SMTP Authenticated Relay (state 12).",
+                 reason::norelaying},
+             row{"550 550 5.1.1 <who@example.jp>... User Unknown (state 14).", reason::userunknown},
+             row{"450 450 4.2.2 <who@example.jp>... Mailbox Full (state 14).", reason::mailboxfull},
+         }) {
+        CAPTURE(said);
+        auto c = only(gmail(said));
+        CHECK(c.recipient == "who@example.jp");
+        CHECK(c.why == why);
+    }
+}
+
+TEST_CASE("Gmail's old reports: a delay warning's state never makes a hard bounce") {
+    std::string delayed =
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+        "To: sender@gmail.com\n"
+        "Subject: Delivery Status Notification (Delay)\n\n"
+        "Delivery to the following recipient has been delayed:\n\n"
+        "     who@example.jp\n\n"
+        "Message will be retried for 2 more day(s)\n\n"
+        "Technical details of temporary failure:\n"
+        "450 450 Service temporarily unavailable (state 14).\n";
+    auto c = only(delayed);
+    CHECK(c.recipient == "who@example.jp");
+    CHECK(c.hardness == severity::soft);
+}
+
 TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
     auto result = classify_message(
         "From: no-reply@sns.amazonaws.com\n"
