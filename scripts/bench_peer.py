@@ -19,6 +19,11 @@ it next to a build or another benchmark. Not part of CI.
 --queue-scale N measures the queue instead: N messages accepted for a destination that is down
 (accept rate, RSS while queued and after a restart, time to recover them at start, time to the
 first delivery once the destination is back).
+
+--destinations N sends 10 messages to each of N recipient domains (interleaved, as real traffic
+is) plus 10 to a destination whose server greets and then never answers, and measures how long
+the N destinations take to be delivered while that one holds its connections (none of theirs
+should wait for it).
 """
 import argparse
 import os
@@ -178,7 +183,7 @@ def keygen(directory, selector, algorithm):
 
 
 class Outpost:
-    def __init__(self, work, mode, sink_port, log_level="warn"):
+    def __init__(self, work, mode, sink_port, log_level="warn", routes=""):
         self.dir = tempfile.mkdtemp(prefix=f"outpost-{mode}.", dir=work)
         self.port = free_port()
         toml = f"""[server]
@@ -198,7 +203,7 @@ address = "{self.dir}/admin.sock"
 max_connections = 100
 max_connections_per_destination = 20
 retry = ["1s"]
-[[route]]
+{routes}[[route]]
 domains = ["*"]
 next_hop = "127.0.0.1:{sink_port}"
 """
@@ -462,6 +467,108 @@ def queue_scale(work, sink_port, args):
           + (f"{first:.2f} s" if first is not None else "none within 120 s (retry schedule)"))
 
 
+class StallingServer:
+    """Greets, then reads and never answers: a receiver that holds every connection it gets."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.connections = []
+        self.accepted = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.sendall(b"220 slow.test ESMTP\r\n")
+            self.connections.append(conn)  # kept open, never read, never answered
+
+    def close(self):
+        self.sock.close()
+        for c in self.connections:
+            c.close()
+
+
+def send_interleaved(port, domains, per_domain, sessions, extra):
+    """per_domain messages to each of d0.test .. d{domains-1}.test, in turns, plus `extra`
+    recipients first, over `sessions` SMTP sessions kept open. Returns the seconds it took."""
+    import smtplib
+    import threading
+    rcpts = list(extra) + [f"user{k // domains}@d{k % domains}.test"
+                           for k in range(domains * per_domain)]
+    body = ("From: bench@example.com\r\nSubject: bench\r\n\r\n" + ("x" * 76 + "\r\n") * 13)
+    lock = threading.Lock()
+    position = [0]
+    failures = []
+
+    def worker():
+        smtp = smtplib.SMTP("127.0.0.1", port, timeout=60)
+        try:
+            while True:
+                with lock:
+                    if position[0] >= len(rcpts):
+                        break
+                    rcpt = rcpts[position[0]]
+                    position[0] += 1
+                smtp.sendmail("bench@example.com", [rcpt], body)
+        except Exception as e:  # noqa: BLE001 - reported below, the bench stops
+            failures.append(repr(e))
+        finally:
+            try:
+                smtp.quit()
+            except Exception:  # noqa: BLE001
+                pass
+
+    start = time.time()
+    threads = [threading.Thread(target=worker) for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit(f"bench: sending failed: {failures[0]}")
+    return time.time() - start
+
+
+def destinations(work, sink_port, args):
+    n, per = args.destinations, 10
+    slow = StallingServer()
+    routes = f"""[[route]]
+domains = ["slow.test"]
+next_hop = "127.0.0.1:{slow.port}"
+"""
+    relay = Outpost(work, "none", sink_port, routes=routes)
+    try:
+        held = [f"held{i}@slow.test" for i in range(per)]
+        start = time.time()
+        sent = send_interleaved(relay.port, n, per, args.sessions, held)
+        deadline = time.time() + 900
+        while relay.queued() > len(held):
+            if time.time() > deadline:
+                raise SystemExit("bench: the other destinations were not delivered in 15 minutes")
+            time.sleep(0.05)
+        done = time.time() - start
+        left = relay.queued()
+    finally:
+        relay.stop(signal.SIGKILL)
+        slow.close()
+    total = n * per
+    print(f"\ndestinations: {n} domains x {per} messages of ~1 KB, interleaved, {args.sessions} "
+          f"sessions, plus {per} to slow.test (greets, then never answers)")
+    print(f"  sent in {sent:.1f} s ({total / sent:,.0f}/s); every one of the {total} delivered "
+          f"after {done:.1f} s ({total / done:,.0f}/s end to end)")
+    print(f"  slow.test meanwhile: {slow.accepted} connections held open, {left} messages "
+          f"still queued for it")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--peer", default="postfix", choices=["postfix"])
@@ -471,6 +578,8 @@ def main():
     p.add_argument("--modes", default="postfix,rsa,ed25519,none,rsa+arc")
     p.add_argument("--queue-scale", type=int, metavar="N",
                    help="instead: N messages queued for a destination that is down")
+    p.add_argument("--destinations", type=int, metavar="N",
+                   help="instead: 10 messages to each of N domains beside one that stalls")
     args = p.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench: --peer postfix needs root (Postfix's master runs as root)")
@@ -486,6 +595,9 @@ def main():
     try:
         if args.queue_scale:
             queue_scale(work, sink_port, args)
+            return
+        if args.destinations:
+            destinations(work, sink_port, args)
             return
         for size in (int(s) for s in args.sizes.split(",")):
             message = message_file(work, size)
