@@ -248,10 +248,31 @@ void apply_writer_tables(
     }
 }
 
+// "Final-Recipient: rfc822; @example.jp" (Sendmail, when the local part was lost): the address
+// at that domain that the diagnostic or the session transcript names.
+std::string address_at(
+    std::string_view domain, std::string_view diagnostic, std::string_view text
+) {
+    for (auto where : {diagnostic, text})
+        for (const auto& a : detail::find_addresses(where)) {
+            auto at = a.rfind('@');
+            if (at != std::string::npos && at > 0 &&
+                lower_copy(a.substr(at + 1)) == lower_copy(domain))
+                return a;
+        }
+    return {};
+}
+
 std::vector<classification> classify_dsn(dsn report, const std::vector<std::string_view>& writers) {
     if (auto named = domino_recipients(report); named.size() == report.recipients.size())
         for (std::size_t i = 0; i < named.size(); ++i)
             report.recipients[i].final_recipient = named[i];
+    for (auto& rcpt : report.recipients)
+        if (rcpt.address().starts_with('@'))
+            if (auto full =
+                    address_at(rcpt.address().substr(1), rcpt.diagnostic_code, report.human_text);
+                !full.empty())
+                rcpt.final_recipient = full;
     std::vector<classification> out;
     const auto& r = detail::rules();
     std::string context = report.human_text + "\n" + report.subject;

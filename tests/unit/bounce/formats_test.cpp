@@ -493,6 +493,22 @@ TEST_CASE("Gmail's old reports: a delay warning's state never makes a hard bounc
     CHECK(c.hardness == severity::soft);
 }
 
+TEST_CASE("Sendmail: a Final-Recipient without its local part takes the transcript's address") {
+    auto c = only(
+        dsn("   ----- Transcript of session follows -----\n"
+            "550 5.1.1 <who@example.jp>... User unknown\n",
+            "Final-Recipient: RFC822; @example.jp\nAction: failed\nStatus: 5.1.1\n")
+    );
+    CHECK(c.recipient == "who@example.jp");
+    CHECK(c.why == reason::userunknown);
+    // No address at that domain anywhere: the field stays what it says.
+    auto bare = only(
+        dsn("   ----- Transcript of session follows -----\n550 5.1.1 User unknown\n",
+            "Final-Recipient: RFC822; @example.jp\nAction: failed\nStatus: 5.1.1\n")
+    );
+    CHECK(bare.recipient == "@example.jp");
+}
+
 TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
     auto result = classify_message(
         "From: no-reply@sns.amazonaws.com\n"
