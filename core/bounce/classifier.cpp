@@ -1,6 +1,7 @@
 // Bounce classification: DSNs, ARF reports, auto-replies, non-standard bounces and SMTP replies.
 #include "core/bounce/classifier.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "core/bounce/detail/decision.hpp"
@@ -249,18 +250,41 @@ void apply_writer_tables(
 }
 
 // "Final-Recipient: rfc822; @example.jp" (Sendmail, when the local part was lost): the address
-// at that domain that the diagnostic or the session transcript names.
+// at that domain that the diagnostic names, else the transcript's RCPT TO, else any other line of
+// the report; never the sender's (named on MAIL FROM, and again in "Sender ok").
 std::string address_at(
     std::string_view domain, std::string_view diagnostic, std::string_view text
 ) {
-    for (auto where : {diagnostic, text})
+    auto lines = util::split(text, '\n');
+    std::vector<std::string> senders;
+    for (auto line : lines)
+        if (lower_copy(line).find("mail from") != std::string::npos)
+            for (auto& a : detail::find_addresses(line))
+                senders.push_back(lower_copy(a));
+    auto at_domain = [&](std::string_view where) -> std::string {
         for (const auto& a : detail::find_addresses(where)) {
             auto at = a.rfind('@');
+            auto lower = lower_copy(a);
             if (at != std::string::npos && at > 0 &&
-                lower_copy(a.substr(at + 1)) == lower_copy(domain))
+                lower_copy(a.substr(at + 1)) == lower_copy(domain) &&
+                std::find(senders.begin(), senders.end(), lower) == senders.end())
                 return a;
         }
-    return {};
+        return {};
+    };
+    if (auto found = at_domain(diagnostic); !found.empty())
+        return found;
+    std::string fallback;
+    for (auto line : lines) {
+        auto found = at_domain(line);
+        if (found.empty())
+            continue;
+        if (lower_copy(line).find("rcpt to") != std::string::npos)
+            return found;
+        if (fallback.empty())
+            fallback = found;
+    }
+    return fallback;
 }
 
 std::vector<classification> classify_dsn(dsn report, const std::vector<std::string_view>& writers) {
@@ -322,8 +346,10 @@ std::vector<classification> classify_dsn(dsn report, const std::vector<std::stri
         }
         // PowerMTA files each failure under a category of its own; "Action: expired" (SendGrid,
         // outside RFC 3464's actions) says the message ran out of time.
-        if (!rcpt.bounce_category.empty())
-            if (auto listed = r.category("powermta", rcpt.bounce_category))
+        bool temporary = delayed || c.status.starts_with('4');
+        if (!rcpt.bounce_category.empty() && c.why != reason::delivered)
+            if (auto listed = r.category("powermta", rcpt.bounce_category);
+                listed && !(temporary && severity_of(*listed, c.status) == severity::hard))
                 c.why = detail::settle(*listed, c.why);
         if (rcpt.action == "expired" && c.why != reason::delivered)
             c.why = detail::settle(reason::expired, c.why);

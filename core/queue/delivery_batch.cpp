@@ -499,7 +499,10 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
     }
 
     // With a DSN still to send, send_due_dsn() removes the file after it.
-    if (complete && !r_.dsn_due_.count(it.j.id) && !r_.dsn_sending_.count(it.j.id)) {
+    // Nor while results of this message wait in memory for the spool (retry_unrecorded): the
+    // file is where they, and the bounces a DSN must report, are going.
+    if (complete && !r_.dsn_due_.count(it.j.id) && !r_.dsn_sending_.count(it.j.id) &&
+        !r_.unrecorded_.count(it.j.id)) {
         r_.writer_.retire(it.j.id);  // logs event=message_done
     }
 }

@@ -463,14 +463,19 @@ std::optional<reason> rule_set::rhost(
 }
 
 std::optional<reason> rule_set::mta_status(std::string_view mta, std::string_view status) const {
-    if (status.empty())
+    // A status code is a few characters; a Status: field of anything else matches no row.
+    if (status.empty() || status.size() > 16)
         return std::nullopt;
     for (auto i : of_kind("mtastatus")) {
         const auto& r = rules_[i];
         if (std::find(r.mtas.begin(), r.mtas.end(), mta) == r.mtas.end())
             continue;
-        if (std::regex_search(status.begin(), status.end(), *r.compiled))
-            return r.why;
+        try {
+            if (std::regex_search(status.begin(), status.end(), *r.compiled))
+                return r.why;
+        } catch (const std::regex_error&) {
+            continue;
+        }
     }
     return std::nullopt;
 }

@@ -396,6 +396,16 @@ TEST_CASE("PowerMTA: X-PowerMTA-BounceCategory files the failure, a specific rea
     }
 }
 
+TEST_CASE("PowerMTA: a category never makes a temporary failure hard") {
+    auto c = only(
+        dsn("Hello, this is the mail server on pmta.example.org.\n",
+            "Final-Recipient: rfc822;who@example.jp\nAction: delayed\nStatus: 4.0.0\n"
+            "Diagnostic-Code: smtp;451 Try again later\nX-PowerMTA-BounceCategory: bad-mailbox\n")
+    );
+    CHECK(c.why != reason::userunknown);
+    CHECK(c.hardness == severity::soft);
+}
+
 TEST_CASE("IMail Server and Zoho: their own phrases count in their own reports only") {
     std::string imail =
         "From: Postmaster <postmaster@example.jp>\n"
@@ -507,6 +517,25 @@ TEST_CASE("Sendmail: a Final-Recipient without its local part takes the transcri
             "Final-Recipient: RFC822; @example.jp\nAction: failed\nStatus: 5.1.1\n")
     );
     CHECK(bare.recipient == "@example.jp");
+    // The sender at the same domain, named on the transcript's MAIL FROM, is never taken.
+    auto same_domain = only(
+        dsn("   ----- Transcript of session follows -----\n"
+            ">>> MAIL From:<sender@example.jp> SIZE=1024\n"
+            "<<< 250 2.1.0 <sender@example.jp>... Sender ok\n"
+            ">>> RCPT To:<who@example.jp>\n"
+            "<<< 550 5.1.1 <who@example.jp>... User unknown\n",
+            "Final-Recipient: RFC822; @example.jp\nAction: failed\nStatus: 5.1.1\n")
+    );
+    CHECK(same_domain.recipient == "who@example.jp");
+    // ... nor the sender's "Sender ok" when the transcript has no RCPT TO line.
+    auto no_rcpt_line = only(
+        dsn("   ----- Transcript of session follows -----\n"
+            ">>> MAIL From:<sender@example.jp> SIZE=1024\n"
+            "<<< 250 2.1.0 <sender@example.jp>... Sender ok\n"
+            "<<< 550 5.1.1 <who@example.jp>... User unknown\n",
+            "Final-Recipient: RFC822; @example.jp\nAction: failed\nStatus: 5.1.1\n")
+    );
+    CHECK(no_rcpt_line.recipient == "who@example.jp");
 }
 
 TEST_CASE("Amazon SES: a JSON bounce gives each recipient its own status") {
