@@ -27,13 +27,17 @@ shared_reports::shared_reports(
       subscriber_(subscriber),
       prefix_(prefix),
       channel_(fmt::format("{}dmarc", prefix)),
-      merge_(std::move(merge)) {
+      merge_(std::move(merge)),
+      catch_up_(
+          commands_,
+          subscriber,
+          fmt::format("{}dmarc:report:*", prefix),
+          [this](const std::string& key) { fetch(key); }
+      ) {
     subscriber.subscribe(channel_, [this](std::string_view key) {
         if (key.starts_with(prefix_ + "dmarc:report:"))
             fetch(std::string(key));
     });
-    subscriber.on_up([this] { catch_up(); });
-    commands_->on_up([this] { catch_up(); });
 }
 
 void shared_reports::publish(const dmarc::report& r) {
@@ -59,39 +63,6 @@ void shared_reports::fetch(const std::string& key) {
         ++merged_;
         merge_(*r);
     });
-}
-
-void shared_reports::catch_up() {
-    // One scan at a time, and another after it when the subscriber reconnected meanwhile.
-    if (!commands_->up() || !subscriber_.up())
-        return;
-    if (scanning_) {
-        again_ = again_ || subscriber_.connections() != scanned_on_;
-        return;
-    }
-    scanning_ = true;
-    scanned_on_ = subscriber_.connections();
-    scan_from("0");
-}
-
-void shared_reports::scan_from(std::string cursor) {
-    auto pattern = fmt::format("{}dmarc:report:*", prefix_);
-    commands_->command(
-        {"SCAN", cursor, "MATCH", pattern, "COUNT", "500"},
-        [this](std::optional<redis_value> v) {
-            bool more = v && v->kind == redis_value::type::array && v->items.size() == 2;
-            if (more) {
-                for (const auto& k : v->items[1].items)
-                    fetch(k.text);
-                more = v->items[0].text != "0";
-            }
-            if (more)
-                return scan_from(v->items[0].text);
-            scanning_ = false;
-            if (std::exchange(again_, false))
-                catch_up();
-        }
-    );
 }
 
 }  // namespace outpost::cluster

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/cluster/key_scan.hpp"
 #include "core/cluster/redis_link.hpp"
 #include "core/dmarc/report.hpp"
 
@@ -40,8 +41,6 @@ public:
 
 private:
     void fetch(const std::string& key);
-    void catch_up();
-    void scan_from(std::string cursor);
 
     std::shared_ptr<redis_link> commands_;
     redis_link& subscriber_;
@@ -49,9 +48,7 @@ private:
     std::string channel_;
     merge_fn merge_;
     std::uint64_t merged_ = 0;
-    bool scanning_ = false;
-    std::uint64_t scanned_on_ = 0;
-    bool again_ = false;
+    key_scan catch_up_;  // every report key, after each (re)connection
 };
 
 }  // namespace outpost::cluster

@@ -162,11 +162,19 @@ shared_throttles::shared_throttles(
       nodes_(std::move(nodes)),
       instance_(fmt::format("{:08x}", std::random_device{}())),
       renew_timer_(commands_->executor()),
-      alive_(std::make_shared<bool>(true)) {
+      alive_(std::make_shared<bool>(true)),
+      catch_up_(
+          commands_,
+          subscriber,
+          fmt::format("{}backoff:*", prefix),
+          [this](const std::string& key) {
+              auto named = prefix_.size() + 8;  // "backoff:"
+              if (key.size() > named)
+                  fetch_and_adopt(key.substr(named));
+          }
+      ) {
     renew();
     subscriber.subscribe(channel_, [this](std::string_view payload) { heard(payload); });
-    subscriber.on_up([this] { catch_up(); });
-    commands_->on_up([this] { catch_up(); });
 }
 
 std::vector<std::string> shared_throttles::gcra_command(
@@ -359,44 +367,6 @@ void shared_throttles::fetch_and_adopt(const std::string& key) {
         if (auto r = decode_backoff(key, v->text))
             adopt_(*r);
     });
-}
-
-// After a (re)connection of either link, once both are up: every backoff in force, which this
-// node may have missed.
-void shared_throttles::catch_up() {
-    // One scan at a time, and another after it when the subscriber reconnected meanwhile, as
-    // for the suppression list's resynchronisation.
-    if (!commands_->up() || !subscriber_.up())
-        return;
-    if (scanning_) {
-        again_ = again_ || subscriber_.connections() != scanned_on_;
-        return;
-    }
-    scanning_ = true;
-    scanned_on_ = subscriber_.connections();
-    scan_from("0");
-}
-
-void shared_throttles::scan_from(std::string cursor) {
-    auto pattern = fmt::format("{}backoff:*", prefix_);
-    commands_->command(
-        {"SCAN", cursor, "MATCH", pattern, "COUNT", "500"},
-        [this](std::optional<redis_value> v) {
-            bool more = v && v->kind == redis_value::type::array && v->items.size() == 2;
-            if (more) {
-                auto prefix = prefix_.size() + 8;  // "backoff:"
-                for (const auto& k : v->items[1].items)
-                    if (k.text.size() > prefix)
-                        fetch_and_adopt(k.text.substr(prefix));
-                more = v->items[0].text != "0";
-            }
-            if (more)
-                return scan_from(v->items[0].text);
-            scanning_ = false;
-            if (std::exchange(again_, false))
-                catch_up();
-        }
-    );
 }
 
 }  // namespace outpost::cluster

@@ -17,6 +17,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/cluster/key_scan.hpp"
 #include "core/cluster/redis_link.hpp"
 #include "core/queue/shared_shaping.hpp"
 
@@ -82,8 +83,6 @@ private:
     permits local_share(const std::string& key, const shaping::rate& pace, std::size_t wanted);
     void heard(std::string_view payload);
     void fetch_and_adopt(const std::string& key);
-    void catch_up();
-    void scan_from(std::string cursor);
 
     std::shared_ptr<redis_link> commands_;
     redis_link& subscriber_;
@@ -108,9 +107,9 @@ private:
     std::shared_ptr<bool> alive_;
     void renew();
     std::uint64_t local_decisions_ = 0;
-    bool scanning_ = false;         // catch_up()'s SCAN is under way
-    std::uint64_t scanned_on_ = 0;  // the subscriber connection it began on
-    bool again_ = false;            // another is due when it ends
+    // Every backoff in force, after each (re)connection of either link: this node may have
+    // missed some.
+    key_scan catch_up_;
 };
 
 }  // namespace outpost::cluster

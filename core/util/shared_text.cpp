@@ -19,10 +19,6 @@ pool& the_pool() {
     return *p;
 }
 
-}  // namespace
-
-namespace {
-
 // The last holder of a text lets go: its entry leaves the pool, unless the pool already names
 // another copy of the same text under that key.
 void release(const std::string* s) {
