@@ -462,42 +462,46 @@ std::optional<reason> rule_set::rhost(
     return std::nullopt;
 }
 
+namespace {
+
+// The reason of the first of these rows that `mta` writes and `matches` accepts.
+template <class Match>
+std::optional<reason> first_written_by(
+    const std::vector<rule>& rules,
+    const std::vector<std::size_t>& rows,
+    std::string_view mta,
+    Match matches
+) {
+    for (auto i : rows) {
+        const auto& r = rules[i];
+        if (std::find(r.mtas.begin(), r.mtas.end(), mta) != r.mtas.end() && matches(r))
+            return r.why;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<reason> rule_set::mta_status(std::string_view mta, std::string_view status) const {
     // A status code is a few characters; a Status: field of anything else matches no row.
     if (status.empty() || status.size() > 16)
         return std::nullopt;
-    for (auto i : of_kind("mtastatus")) {
-        const auto& r = rules_[i];
-        if (std::find(r.mtas.begin(), r.mtas.end(), mta) == r.mtas.end())
-            continue;
-        try {
-            if (std::regex_search(status.begin(), status.end(), *r.compiled))
-                return r.why;
-        } catch (const std::regex_error&) {
-            continue;
-        }
-    }
-    return std::nullopt;
+    return first_written_by(rules_, of_kind("mtastatus"), mta, [&](const rule& r) {
+        return phrase_in(r, status);
+    });
 }
 
 std::optional<reason> rule_set::category(std::string_view mta, std::string_view name) const {
     auto wanted = normalize(name);
-    for (auto i : of_kind("category")) {
-        const auto& r = rules_[i];
-        if (r.pattern == wanted && std::find(r.mtas.begin(), r.mtas.end(), mta) != r.mtas.end())
-            return r.why;
-    }
-    return std::nullopt;
+    return first_written_by(rules_, of_kind("category"), mta, [&](const rule& r) {
+        return r.pattern == wanted;
+    });
 }
 
 std::optional<reason> rule_set::mta_text(std::string_view mta, std::string_view normalized) const {
-    for (auto i : of_kind("mtatext")) {
-        const auto& r = rules_[i];
-        if (std::find(r.mtas.begin(), r.mtas.end(), mta) != r.mtas.end() &&
-            normalized.find(r.pattern) != std::string_view::npos)
-            return r.why;
-    }
-    return std::nullopt;
+    return first_written_by(rules_, of_kind("mtatext"), mta, [&](const rule& r) {
+        return phrase_in(r, normalized);
+    });
 }
 
 std::string rules_without(std::string_view tsv, std::string_view mta) {
