@@ -168,9 +168,16 @@ void runner::start() {
                 return out;
             });
             auto t = now();
-            for (auto& j : jobs)
+            // Copied, not moved: the copies are made here, in this thread's malloc arena, so
+            // that the worker's arena (file buffers and parsed records interleaved with the
+            // jobs it built) is wholly free once `jobs` goes, and malloc_trim below returns it.
+            // Moving kept each job's strings scattered through it: 20% more RAM per queued
+            // message after a restart than before it (scripts/bench --queue-scale).
+            for (const auto& j : jobs)
                 if (!early_.count(j.id))  // spooled during the scan: submitted() scheduled it
-                    scheduler_.add(std::move(j), t);
+                    scheduler_.add(job(j), t);
+            jobs.clear();
+            jobs.shrink_to_fit();
             early_.clear();
             held_.insert(held.begin(), held.end());
             log::info(

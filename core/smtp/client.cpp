@@ -552,17 +552,24 @@ std::vector<client::action> client::quit() {
 }
 
 void dot_stuffer::put(std::string_view chunk, std::string& out) {
+    if (chunk.empty())
+        return;
     out.reserve(out.size() + chunk.size() + chunk.size() / 64);
-    for (char c : chunk) {
-        if (line_start_ && c == '.')
-            out += '.';
-        out += c;
-        line_start_ = c == '\n';
+    if (line_start_ && chunk.front() == '.')
+        out += '.';
+    // Copied a run at a time: from the start (or a doubled dot) up to the next LF that a dot
+    // follows.
+    std::size_t from = 0;
+    for (auto at = chunk.find("\n.", from); at != std::string_view::npos;
+         at = chunk.find("\n.", from)) {
+        out.append(chunk.substr(from, at + 1 - from));
+        out += '.';
+        from = at + 1;
     }
-    if (!chunk.empty()) {
-        last_ = chunk.back();
-        empty_ = false;
-    }
+    out.append(chunk.substr(from));
+    line_start_ = chunk.back() == '\n';
+    last_ = chunk.back();
+    empty_ = false;
 }
 
 void dot_stuffer::finish(std::string& out) {

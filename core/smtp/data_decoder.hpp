@@ -38,6 +38,7 @@ private:
     }
 
     void emit(std::string& out, char c);
+    void emit_text(std::string& out, std::string_view text);
 
     std::uint64_t max_size_;
     std::size_t max_line_;

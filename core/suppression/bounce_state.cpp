@@ -58,7 +58,11 @@ std::unique_ptr<bounce_state> bounce_state::open(const std::string& path, std::s
             return nullptr;
         }
     }
-    return std::unique_ptr<bounce_state>(new bounce_state(db));
+    auto state = std::unique_ptr<bounce_state>(new bounce_state(db));
+    stmt soft(db, "SELECT address FROM soft_bounces");
+    while (soft.step() == SQLITE_ROW)
+        state->soft_addresses_.insert(soft.text(0));
+    return state;
 }
 
 bounce_state::~bounce_state() {
@@ -123,6 +127,7 @@ unsigned bounce_state::record_soft(
     std::string_view address, std::int64_t now, std::int64_t window
 ) {
     auto key = match_key(address);
+    soft_addresses_.insert(key);
     std::int64_t count = 0, first = now;
     {
         stmt st(db_, select_soft_, "SELECT count, first_at FROM soft_bounces WHERE address = ?");
@@ -159,8 +164,11 @@ unsigned bounce_state::soft_count(std::string_view address, std::int64_t now, st
 }
 
 void bounce_state::reset_soft(std::string_view address) {
+    auto key = match_key(address);
+    if (soft_addresses_.erase(key) == 0)
+        return;
     stmt st(db_, delete_soft_, "DELETE FROM soft_bounces WHERE address = ?");
-    st.bind(1, match_key(address));
+    st.bind(1, key);
     st.step();
 }
 

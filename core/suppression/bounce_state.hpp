@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -46,6 +47,8 @@ public:
     // Records a soft bounce and returns how many there have been in a row within window seconds
     // (a run older than the window starts again at 1).
     unsigned record_soft(std::string_view address, std::int64_t now, std::int64_t window);
+    // Forgets the address's soft bounces. Answered from memory when it has none (the common
+    // case: every delivered recipient), since only this process counts them.
     void reset_soft(std::string_view address);
     // Soft bounces counted for the address within window at now (what record_soft would build
     // on); 0 when none.
@@ -62,6 +65,9 @@ private:
     sqlite3_stmt* select_soft_ = nullptr;
     sqlite3_stmt* upsert_soft_ = nullptr;
     sqlite3_stmt* delete_soft_ = nullptr;
+    // The addresses soft_bounces has rows for: read at open, kept up to date by record_soft and
+    // reset_soft.
+    std::unordered_set<std::string> soft_addresses_;
 };
 
 }  // namespace outpost::suppression

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -215,4 +216,14 @@ TEST_CASE("the log: a line a failed write left in an older segment is skipped, n
     REQUIRE(r.lines.size() == 2);
     CHECK(r.damaged == 1);
     CHECK(from_json(r.lines[1])->recipient == "b@example.org");
+}
+
+TEST_CASE("event ids are 32 hex digits and do not repeat, across refills of the random pool") {
+    std::set<std::string> seen;
+    for (int i = 0; i < 2000; ++i) {
+        auto id = new_event_id();
+        REQUIRE(id.size() == 32);
+        REQUIRE(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+        REQUIRE(seen.insert(id).second);
+    }
 }

@@ -15,6 +15,7 @@
 #include "core/spool/layout.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/spool/record.hpp"
+#include "core/spool/space.hpp"
 #include "core/spool/writer.hpp"
 
 using namespace outpost;
@@ -323,4 +324,18 @@ TEST_CASE("a priority other than normal is kept in the spool; files without one 
     auto rec = spool::parse(text);
     REQUIRE(rec);
     CHECK(rec->env.priority == "high");
+}
+
+TEST_CASE("a free-space reading is reused only while recent and far above the reserve") {
+    using namespace std::chrono_literals;
+    constexpr std::uint64_t mb = 1 << 20;
+    // Far above the reserve and a moment old: no need to ask the file system again.
+    CHECK(spool::reading_still_good(10'000 * mb, 1ms, 100 * mb, 0));
+    // Too old.
+    CHECK_FALSE(spool::reading_still_good(10'000 * mb, 1s, 100 * mb, 0));
+    // Near the reserve, or near it once the message is counted: always asked.
+    CHECK_FALSE(spool::reading_still_good(110 * mb, 1ms, 100 * mb, 0));
+    CHECK_FALSE(spool::reading_still_good(400 * mb, 1ms, 100 * mb, 200 * mb));
+    // A clock that went backwards is not trusted.
+    CHECK_FALSE(spool::reading_still_good(10'000 * mb, -1ms, 100 * mb, 0));
 }

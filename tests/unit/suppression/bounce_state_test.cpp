@@ -97,6 +97,28 @@ TEST_CASE("soft bounces count per address whatever its case, also from an older 
     CHECK(s->record_soft("soft@example.org", 400, 1000) == 1);
 }
 
+TEST_CASE("a delivery resets soft bounces counted before a restart") {
+    state_file f;
+    std::string error;
+    {
+        auto before = bounce_state::open(f.path(), &error);
+        REQUIRE_MESSAGE(before, error);
+        CHECK(before->record_soft("later@example.org", 100, 1000) == 1);
+        CHECK(before->record_soft("later@example.org", 200, 1000) == 2);
+        before->reset_soft("never-bounced@example.org");  // nothing to forget: nothing changes
+        CHECK(before->soft_count("later@example.org", 300, 1000) == 2);
+    }
+    {
+        auto after = bounce_state::open(f.path(), &error);
+        REQUIRE_MESSAGE(after, error);
+        after->reset_soft("Later@Example.org");
+    }
+    auto reopened = bounce_state::open(f.path(), &error);
+    REQUIRE_MESSAGE(reopened, error);
+    CHECK(reopened->soft_count("later@example.org", 300, 1000) == 0);
+    CHECK(reopened->record_soft("later@example.org", 400, 1000) == 1);
+}
+
 TEST_CASE("pruning forgets sent entries older than the cut-off, and only those") {
     state_file f;
     std::string error;
