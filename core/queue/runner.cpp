@@ -170,19 +170,21 @@ void runner::start() {
             auto t = now();
             // Copied, not moved: the copies are made here, in this thread's malloc arena, so
             // that the worker's arena (file buffers and parsed records interleaved with the
-            // jobs it built) is wholly free once `jobs` goes, and malloc_trim below returns it.
+            // jobs it built) is free once `jobs` goes, but for the few shared last replies, and
+            // malloc_trim below returns it.
             // Moving kept each job's strings scattered through it: 20% more RAM per queued
             // message after a restart than before it (scripts/bench --queue-scale).
             for (const auto& j : jobs)
                 if (!early_.count(j.id))  // spooled during the scan: submitted() scheduled it
                     scheduler_.add(job(j), t);
+            auto recovered = jobs.size();
             jobs.clear();
             jobs.shrink_to_fit();
             early_.clear();
             held_.insert(held.begin(), held.end());
             log::info(
                 "queue_recovered",
-                {{"jobs", jobs.size()}, {"held", held.size()}, {"dsns_due", due.size()}}
+                {{"jobs", recovered}, {"held", held.size()}, {"dsns_due", due.size()}}
             );
 #ifdef __GLIBC__
             // Reading every spool file left its buffers free in the worker thread's malloc

@@ -7,6 +7,9 @@
 namespace outpost::spool {
 
 std::optional<std::uint64_t> space_guard::free_bytes() const {
+    if (measure_)
+        return measure_();
+
     struct statvfs st {};
 
     if (::statvfs(dir_.c_str(), &st) != 0)

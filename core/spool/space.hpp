@@ -23,18 +23,26 @@ bool reading_still_good(
     std::uint64_t extra
 );
 
+// Not thread-safe: the event loop's alone.
 class space_guard {
 public:
     using clock = std::function<std::chrono::steady_clock::time_point()>;
+    // Free bytes; nullopt when they cannot be known. Tests give their own.
+    using meter = std::function<std::optional<std::uint64_t>()>;
 
     space_guard(
         std::filesystem::path dir,
         std::uint64_t reserve,
-        clock now = [] { return std::chrono::steady_clock::now(); }
+        clock now = [] { return std::chrono::steady_clock::now(); },
+        meter measure = {}
     )
-        : dir_(std::move(dir)), reserve_(reserve), now_(std::move(now)) {}
+        : dir_(std::move(dir)),
+          reserve_(reserve),
+          now_(std::move(now)),
+          measure_(std::move(measure)) {}
 
-    // Bytes free to an unprivileged writer; nullopt when statvfs fails.
+    // Bytes free to an unprivileged writer (statvfs, unless a meter was given); nullopt when
+    // statvfs fails.
     std::optional<std::uint64_t> free_bytes() const;
 
     // True when taking `extra` more bytes would leave less than the reserve free. A file system
@@ -49,6 +57,7 @@ private:
     std::filesystem::path dir_;
     std::uint64_t reserve_;
     clock now_;
+    meter measure_;
     std::optional<std::uint64_t> last_free_;
     std::chrono::steady_clock::time_point last_read_{};
 };

@@ -109,7 +109,7 @@ std::string reference_stuff(std::string_view message) {
 // Mostly text with the bytes that change state; lines long enough to cross a small limit.
 std::string random_stream(std::mt19937& rng, std::size_t length) {
     static constexpr std::string_view common = "aaaaaaaaaaaaaaaa..\r\n\r\n\r\n";
-    static constexpr std::string_view rare = "\r\n\0x";
+    static constexpr std::string_view rare{"\r\n\0x", 4};
     std::string s;
     for (std::size_t i = 0; i < length; ++i) {
         auto pick = rng() % 100;

@@ -339,3 +339,38 @@ TEST_CASE("a free-space reading is reused only while recent and far above the re
     // A clock that went backwards is not trusted.
     CHECK_FALSE(spool::reading_still_good(10'000 * mb, -1ms, 100 * mb, 0));
 }
+
+TEST_CASE("the space guard asks again once its reading is old or near the reserve") {
+    using namespace std::chrono_literals;
+    constexpr std::uint64_t mb = 1 << 20;
+    auto now = std::chrono::steady_clock::time_point{} + 1h;
+    std::uint64_t free = 10'000 * mb;
+    int asked = 0;
+    spool::space_guard guard(
+        "/nonexistent", 100 * mb, [&] { return now; },
+        [&]() -> std::optional<std::uint64_t> {
+            ++asked;
+            return free;
+        }
+    );
+    CHECK_FALSE(guard.low());
+    CHECK(asked == 1);
+    // The disk fills within the reading's lifetime: the old reading answers, far from the reserve.
+    free = 50 * mb;
+    now += 10ms;
+    CHECK_FALSE(guard.low());
+    CHECK(asked == 1);
+    // Once it is old, the disk is asked again, and it is low.
+    now += 100ms;
+    CHECK(guard.low());
+    CHECK(asked == 2);
+    // Near the reserve, every check asks, even a moment later.
+    free = 10'000 * mb;
+    now += 1ms;
+    CHECK_FALSE(guard.low());
+    CHECK(asked == 3);
+    // A message too big for the margin left asks again.
+    now += 1ms;
+    CHECK_FALSE(guard.low(9'800 * mb));
+    CHECK(asked == 4);
+}
