@@ -140,9 +140,9 @@ void runner::start() {
             std::map<std::string, std::vector<dsn_recipient>> due;  // bounced, no DSN yet
             auto jobs = co_await util::offload(workers_, [&where, &held, &due] {
                 std::vector<job> out;
-                for (const auto& id : spool::list_queue(where)) {
-                    std::error_code marker_error;
-                    if (std::filesystem::exists(where.hold_marker(id), marker_error)) {
+                std::set<std::string> markers;
+                for (const auto& id : spool::list_queue(where, &markers)) {
+                    if (markers.count(id)) {
                         held.push_back(id);
                         continue;
                     }

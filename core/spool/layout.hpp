@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,8 @@ void prepare(const layout& l);
 // A whole file (a spool file, a message), or nullopt when it cannot be read (gone meanwhile).
 std::optional<std::string> read_file(const std::filesystem::path& p);
 
-// The queue ids in queue/, oldest first.
-std::vector<std::string> list_queue(const layout& l);
+// The queue ids in queue/, oldest first. With held, also the ids that have a hold marker (from
+// the same directory scan: no stat per message).
+std::vector<std::string> list_queue(const layout& l, std::set<std::string>* held = nullptr);
 
 }  // namespace outpost::spool

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -373,4 +374,36 @@ TEST_CASE("the space guard asks again once its reading is old or near the reserv
     now += 1ms;
     CHECK_FALSE(guard.low(9'800 * mb));
     CHECK(asked == 4);
+}
+
+TEST_CASE("read_file returns a file's bytes exactly, whatever its size") {
+    temp_dir dir;
+    for (std::size_t size : {0u, 1u, 4095u, 4096u, 200'000u}) {
+        std::string bytes;
+        for (std::size_t i = 0; i < size; ++i)
+            bytes += static_cast<char>(i * 7 % 256);
+        auto p = dir.path / ("f" + std::to_string(size));
+        std::ofstream(p, std::ios::binary) << bytes;
+        auto back = spool::read_file(p);
+        REQUIRE(back);
+        CHECK(*back == bytes);
+    }
+    CHECK_FALSE(spool::read_file(dir.path / "missing"));
+    CHECK_FALSE(spool::read_file(dir.path));  // a directory cannot be read
+}
+
+TEST_CASE("the queue listing names held messages from the same scan") {
+    temp_dir dir;
+    spool::layout where{dir.path};
+    spool::prepare(where);
+    auto a = spool::next_queue_id(), b = spool::next_queue_id(), c = spool::next_queue_id();
+    for (const auto& id : {a, b, c})
+        std::ofstream(where.message(id)) << "x";
+    std::ofstream(where.hold_marker(b));
+    std::ofstream(where.queue() / "not-a-queue-id.hold");
+    std::set<std::string> held;
+    CHECK(spool::list_queue(where, &held) == std::vector<std::string>{a, b, c});
+    CHECK(held.count(b) == 1);
+    CHECK(held.count(a) == 0);
+    CHECK(spool::list_queue(where) == std::vector<std::string>{a, b, c});
 }
