@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
@@ -130,77 +131,108 @@ void runner::poke() {
     wake_.cancel();
 }
 
+namespace {
+
+// Spool files are read for recovery a batch at a time, and each batch is scheduled (and can be
+// delivered) as soon as it is read: a large queue starts moving at once, and only one batch's
+// file contents are in memory at a time. Batches start small, for a quick first delivery, and
+// grow, so that a million messages are not as many round trips to a worker.
+constexpr std::size_t first_recovery_batch = 128;
+constexpr std::size_t largest_recovery_batch = 1024;
+
+// What recovery learns from some spool files (read on a worker thread).
+struct recovered_files {
+    std::vector<job> jobs;
+    std::map<std::string, std::vector<dsn_recipient>> due;  // bounced, no DSN yet
+};
+
+recovered_files read_for_recovery(const spool::layout& where, std::span<const std::string> ids) {
+    recovered_files out;
+    for (const auto& id : ids) {
+        auto text = spool::read_file(where.message(id));
+        std::string error = text ? "" : "cannot be read";
+        auto rec = text ? spool::parse(*text, &error) : std::nullopt;
+        if (!rec) {
+            log::error("spool_unreadable", {{"queue_id", id}, {"error", error}});
+            continue;
+        }
+        auto pending = jobs_for(*rec);
+        if (auto bounces = unreported_bounces(*rec); !bounces.empty()) {
+            out.due[id] = std::move(bounces);  // the DSN comes first, then the removal
+        } else if (pending.empty()) {
+            // Every recipient was final, but the crash came before the removal.
+            std::error_code ec;
+            std::filesystem::remove(where.message(id), ec);
+            log::info("message_done", {{"queue_id", id}, {"at", "recovery"}});
+        }
+        for (auto& j : pending)
+            out.jobs.push_back(std::move(j));
+    }
+    return out;
+}
+
+}  // namespace
+
 void runner::start() {
-    asio::co_spawn(
-        io_,
-        [this]() -> asio::awaitable<void> {
-            // Recovery: every message in queue/ with recipients still pending is scheduled now.
-            auto where = where_;
-            std::vector<std::string> held;
-            std::map<std::string, std::vector<dsn_recipient>> due;  // bounced, no DSN yet
-            auto jobs = co_await util::offload(workers_, [&where, &held, &due] {
-                std::vector<job> out;
-                std::set<std::string> markers;
-                for (const auto& id : spool::list_queue(where, &markers)) {
-                    if (markers.count(id)) {
-                        held.push_back(id);
-                        continue;
-                    }
-                    auto text = spool::read_file(where.message(id));
-                    std::string error;
-                    auto rec = text ? spool::parse(*text, &error) : std::nullopt;
-                    if (!rec) {
-                        log::error("spool_unreadable", {{"queue_id", id}, {"error", error}});
-                        continue;
-                    }
-                    auto pending = jobs_for(*rec);
-                    if (auto bounces = unreported_bounces(*rec); !bounces.empty()) {
-                        due[id] = std::move(bounces);  // the DSN comes first, then the removal
-                    } else if (pending.empty()) {
-                        // Every recipient was final, but the crash came before the removal.
-                        std::error_code ec;
-                        std::filesystem::remove(where.message(id), ec);
-                        log::info("message_done", {{"queue_id", id}, {"at", "recovery"}});
-                    }
-                    for (auto& j : pending)
-                        out.push_back(std::move(j));
-                }
-                return out;
-            });
-            auto t = now();
-            // Copied, not moved: the copies are made here, in this thread's malloc arena, so
-            // that the worker's arena (file buffers and parsed records interleaved with the
-            // jobs it built) is free once `jobs` goes, but for the few shared last replies, and
-            // malloc_trim below returns it.
-            // Moving kept each job's strings scattered through it: 20% more RAM per queued
-            // message after a restart than before it (scripts/bench --queue-scale).
-            for (const auto& j : jobs)
-                if (!early_.count(j.id))  // spooled during the scan: submitted() scheduled it
-                    scheduler_.add(job(j), t);
-            auto recovered = jobs.size();
-            jobs.clear();
-            jobs.shrink_to_fit();
-            early_.clear();
-            held_.insert(held.begin(), held.end());
-            log::info(
-                "queue_recovered",
-                {{"jobs", recovered}, {"held", held.size()}, {"dsns_due", due.size()}}
-            );
-#ifdef __GLIBC__
-            // Reading every spool file left its buffers free in the worker thread's malloc
-            // arena: return them, or a restarted daemon holds that memory for good.
-            ::malloc_trim(0);
-#endif
-            for (auto& [id, bounces] : due) {
-                dsn_due_[id] = std::move(bounces);
-                dsn_first_due_[id] = t;
-                co_await send_due_dsn(id);
+    // Delivery starts at once, beside recovery: what recovery schedules is delivered as it comes.
+    asio::co_spawn(io_, recover(), asio::detached);
+    asio::co_spawn(io_, loop(), asio::detached);
+}
+
+asio::awaitable<void> runner::recover() {
+    // Every message in queue/ with recipients still pending is scheduled again.
+    auto where = where_;
+    std::set<std::string> markers;
+    auto ids = co_await util::offload(workers_, [&where, &markers] {
+        return spool::list_queue(where, &markers);
+    });
+    std::size_t recovered = 0, held = 0, dsns_due = 0;
+    std::vector<std::string> batch;
+    auto batch_size = first_recovery_batch;
+    for (std::size_t next = 0; next < ids.size() && !stopping_;
+         batch_size = std::min(2 * batch_size, largest_recovery_batch)) {
+        // Messages spooled since the start were scheduled by submitted(); one may even be done.
+        batch.clear();
+        for (; next < ids.size() && batch.size() < batch_size; ++next) {
+            if (early_.count(ids[next]))
+                continue;
+            if (markers.count(ids[next])) {
+                held_.insert(ids[next]);
+                ++held;
+                continue;
             }
-            started_ = true;
-            co_await loop();
-        },
-        asio::detached
-    );
+            batch.push_back(ids[next]);
+        }
+        auto files = co_await util::offload(workers_, [&where, &batch] {
+            return read_for_recovery(where, batch);
+        });
+        auto t = now();
+        // Copied, not moved: the copies are made here, in this thread's malloc arena, so that
+        // the worker's arena (file buffers and parsed records interleaved with the jobs it built)
+        // is free once `files` goes, but for the few shared last replies, and malloc_trim below
+        // returns it. Moving kept each job's strings scattered through it: 20% more RAM per
+        // queued message after a restart (scripts/bench --queue-scale).
+        for (const auto& j : files.jobs)
+            if (!early_.count(j.id))  // spooled while it was read: submitted() scheduled it
+                scheduler_.add(job(j), t);
+        recovered += files.jobs.size();
+        files.jobs = {};
+        poke();
+        for (auto& [id, bounces] : files.due) {
+            ++dsns_due;
+            dsn_due_[id] = std::move(bounces);
+            dsn_first_due_[id] = t;
+            co_await send_due_dsn(id);
+        }
+    }
+    started_ = true;
+    early_.clear();
+    log::info("queue_recovered", {{"jobs", recovered}, {"held", held}, {"dsns_due", dsns_due}});
+#ifdef __GLIBC__
+    // Reading every spool file left its buffers free in the worker thread's malloc arena: return
+    // them, or a restarted daemon holds that memory for good.
+    ::malloc_trim(0);
+#endif
 }
 
 void runner::submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived) {

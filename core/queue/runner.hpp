@@ -68,7 +68,7 @@ public:
     void suspend_key(const std::string& key, std::chrono::seconds length);
     void resume_key(const std::string& key);
 
-    // Reads queue/ (off the event loop) and starts delivering.
+    // Starts delivering, and reads queue/ (off the event loop) to schedule what it holds.
     void start();
 
     // A message the listener has just spooled.
@@ -123,6 +123,8 @@ private:
     friend class delivery_batch;  // a batch's stages act on the runner's state (delivery_batch.hpp)
 
     boost::asio::awaitable<void> loop();
+    // Reads queue/ a batch of files at a time (off the event loop) and schedules what is pending.
+    boost::asio::awaitable<void> recover();
     // One destination's jobs through resolve, admit, read, transact, record and react.
     boost::asio::awaitable<void> deliver_batch(std::vector<job> jobs);
     void poke();
