@@ -180,6 +180,22 @@ void runner::start() {
 }
 
 asio::awaitable<void> runner::recover() {
+    try {
+        co_await recover_spool();
+    } catch (const std::exception& e) {
+        // Mail spooled from now on is still delivered; what was queued waits for a restart.
+        log::error("queue_recovery_failed", {{"error", e.what()}});
+    }
+    started_ = true;
+    early_.clear();
+#ifdef __GLIBC__
+    // Reading every spool file left its buffers free in the worker thread's malloc arena: return
+    // them, or a restarted daemon holds that memory for good.
+    ::malloc_trim(0);
+#endif
+}
+
+asio::awaitable<void> runner::recover_spool() {
     // Every message in queue/ with recipients still pending is scheduled again.
     auto where = where_;
     std::set<std::string> markers;
@@ -206,33 +222,35 @@ asio::awaitable<void> runner::recover() {
         auto files = co_await util::offload(workers_, [&where, &batch] {
             return read_for_recovery(where, batch);
         });
+        std::erase_if(files.due, [this](const auto& d) { return early_.count(d.first) > 0; });
         auto t = now();
+        // Old bounces are due before any job of theirs can run: a batch that finds its message
+        // complete leaves it in place while a DSN is due (and sends the DSN itself).
+        for (auto& [id, bounces] : files.due) {
+            auto& due = dsn_due_[id];
+            due.insert(due.end(), bounces.begin(), bounces.end());
+            dsn_first_due_.try_emplace(id, t);
+        }
+        dsns_due += files.due.size();
         // Copied, not moved: the copies are made here, in this thread's malloc arena, so that
         // the worker's arena (file buffers and parsed records interleaved with the jobs it built)
-        // is free once `files` goes, but for the few shared last replies, and malloc_trim below
-        // returns it. Moving kept each job's strings scattered through it: 20% more RAM per
-        // queued message after a restart (scripts/bench --queue-scale).
+        // is free once `files` goes, but for the few shared last replies, and malloc_trim returns
+        // it. Moving kept each job's strings scattered through it: 20% more RAM per queued
+        // message after a restart (scripts/bench --queue-scale).
         for (const auto& j : files.jobs)
             if (!early_.count(j.id))  // spooled while it was read: submitted() scheduled it
                 scheduler_.add(job(j), t);
         recovered += files.jobs.size();
         files.jobs = {};
         poke();
-        for (auto& [id, bounces] : files.due) {
-            ++dsns_due;
-            dsn_due_[id] = std::move(bounces);
-            dsn_first_due_[id] = t;
+        for (const auto& entry : files.due) {
+            if (stopping_)
+                break;  // still due in the spool: sent after the next start
+            std::string id = entry.first;
             co_await send_due_dsn(id);
         }
     }
-    started_ = true;
-    early_.clear();
     log::info("queue_recovered", {{"jobs", recovered}, {"held", held}, {"dsns_due", dsns_due}});
-#ifdef __GLIBC__
-    // Reading every spool file left its buffers free in the worker thread's malloc arena: return
-    // them, or a restarted daemon holds that memory for good.
-    ::malloc_trim(0);
-#endif
 }
 
 void runner::submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived) {

@@ -123,8 +123,10 @@ private:
     friend class delivery_batch;  // a batch's stages act on the runner's state (delivery_batch.hpp)
 
     boost::asio::awaitable<void> loop();
-    // Reads queue/ a batch of files at a time (off the event loop) and schedules what is pending.
+    // Reads queue/ a batch of files at a time (off the event loop) and schedules what is pending
+    // (recover_spool); a failure is logged, and delivery of new mail goes on.
     boost::asio::awaitable<void> recover();
+    boost::asio::awaitable<void> recover_spool();
     // One destination's jobs through resolve, admit, read, transact, record and react.
     boost::asio::awaitable<void> deliver_batch(std::vector<job> jobs);
     void poke();
