@@ -228,7 +228,10 @@ asio::awaitable<void> server::accept_loop(bound& b) {
     auto& acceptor = b.acceptor;
     for (;;) {
         boost::system::error_code ec;
-        auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        // The client's address comes with the accept itself (no getpeername per connection).
+        tcp::endpoint remote;
+        auto socket =
+            co_await acceptor.async_accept(remote, asio::redirect_error(asio::use_awaitable, ec));
         if (draining_ || !acceptor.is_open())
             co_return;  // a connection accepted as the drain began is closed unanswered
         if (ec) {
@@ -242,9 +245,6 @@ asio::awaitable<void> server::accept_loop(bound& b) {
         }
         auto c = std::make_shared<connection>(std::move(socket), b.settings);
         c->tls_context = tls_;
-        auto remote = c->socket.remote_endpoint(ec);
-        if (ec)
-            continue;
         auto ip = remote.address();
         if (ip.is_v6() && ip.to_v6().is_v4_mapped())
             ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
@@ -550,7 +550,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> c) {
     c->done = true;
     boost::system::error_code ignored;
     c->watchdog.cancel();
-    c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    // close(2) alone sends the FIN (or the RST for unread input) as shutdown(2) then close did.
     c->socket.close(ignored);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count();
     log::debug("session_end", {{"client", c->client_ip}, {"ms", ms}});

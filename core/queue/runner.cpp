@@ -1,5 +1,6 @@
 #include "core/queue/runner.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -188,6 +189,10 @@ asio::awaitable<void> runner::recover() {
     }
     started_ = true;
     early_.clear();
+    recovering_ = {};
+    recovery_next_ = 0;
+    scanned_ = false;
+    recovery_skip_.clear();
 #ifdef __GLIBC__
     // Reading every spool file left its buffers free in the worker thread's malloc arena: return
     // them, or a restarted daemon holds that memory for good.
@@ -199,30 +204,38 @@ asio::awaitable<void> runner::recover_spool() {
     // Every message in queue/ with recipients still pending is scheduled again.
     auto where = where_;
     std::set<std::string> markers;
-    auto ids = co_await util::offload(workers_, [&where, &markers] {
+    recovering_ = co_await util::offload(workers_, [&where, &markers] {
         return spool::list_queue(where, &markers);
     });
+    scanned_ = true;
+    const auto& ids = recovering_;
     std::size_t recovered = 0, held = 0, dsns_due = 0;
+    // Held messages are known (and can be released) at once: they need no reading.
+    if (!markers.empty())
+        for (const auto& id : ids)
+            if (markers.count(id) && !recovery_skip_.count(id)) {
+                held_.insert(id);
+                ++held;
+            }
+    // Not scheduled by recovery: spooled since the start (submitted() scheduled them; one may
+    // even be done), held, or held or deleted by the operator before recovery reached them.
+    auto skip = [this, &markers](const std::string& id) {
+        return early_.count(id) || markers.count(id) || recovery_skip_.count(id);
+    };
     std::vector<std::string> batch;
     auto batch_size = first_recovery_batch;
     for (std::size_t next = 0; next < ids.size() && !stopping_;
          batch_size = std::min(2 * batch_size, largest_recovery_batch)) {
-        // Messages spooled since the start were scheduled by submitted(); one may even be done.
         batch.clear();
-        for (; next < ids.size() && batch.size() < batch_size; ++next) {
-            if (early_.count(ids[next]))
-                continue;
-            if (markers.count(ids[next])) {
-                held_.insert(ids[next]);
-                ++held;
-                continue;
-            }
-            batch.push_back(ids[next]);
-        }
+        for (; next < ids.size() && batch.size() < batch_size; ++next)
+            if (!skip(ids[next]))
+                batch.push_back(ids[next]);
         auto files = co_await util::offload(workers_, [&where, &batch] {
             return read_for_recovery(where, batch);
         });
-        std::erase_if(files.due, [this](const auto& d) { return early_.count(d.first) > 0; });
+        // Spooled, held or deleted while the batch was read.
+        std::erase_if(files.due, [&skip](const auto& d) { return skip(d.first); });
+        std::erase_if(files.jobs, [&skip](const job& j) { return skip(j.id); });
         auto t = now();
         // Old bounces are due before any job of theirs can run: a batch that finds its message
         // complete leaves it in place while a DSN is due (and sends the DSN itself).
@@ -238,10 +251,10 @@ asio::awaitable<void> runner::recover_spool() {
         // it. Moving kept each job's strings scattered through it: 20% more RAM per queued
         // message after a restart (scripts/bench --queue-scale).
         for (const auto& j : files.jobs)
-            if (!early_.count(j.id))  // spooled while it was read: submitted() scheduled it
-                scheduler_.add(job(j), t);
+            scheduler_.add(job(j), t);
         recovered += files.jobs.size();
         files.jobs = {};
+        recovery_next_ = next;
         poke();
         for (const auto& entry : files.due) {
             if (stopping_)
@@ -279,8 +292,11 @@ bool runner::remove(const std::string& id) {
     if (!spool::valid_queue_id(id))
         return false;
     bool was_held = held_.erase(id) != 0;
-    if (!was_held && scheduler_.remove(id) == 0)
-        return false;
+    if (!was_held && scheduler_.remove(id) == 0) {
+        if (!awaiting_recovery(id))
+            return false;
+        recovery_skip_.insert(id);
+    }
     std::error_code ignored;
     std::filesystem::remove(where_.hold_marker(id), ignored);
     std::error_code ec;
@@ -292,19 +308,37 @@ bool runner::remove(const std::string& id) {
 bool runner::hold(const std::string& id) {
     if (!spool::valid_queue_id(id) || held_.count(id))
         return held_.count(id) != 0;
-    if (scheduler_.remove(id) == 0)
-        return false;  // unknown, or in flight (its results decide what happens next)
+    if (scheduler_.remove(id) == 0) {
+        // Unknown, or in flight (its results decide what happens next).
+        if (!awaiting_recovery(id))
+            return false;
+        recovery_skip_.insert(id);
+    }
     { std::ofstream marker(where_.hold_marker(id)); }
     held_.insert(id);
     log::info("message_held", {{"queue_id", id}});
     return true;
 }
 
+bool runner::awaiting_recovery(const std::string& id) const {
+    if (started_ || early_.count(id) || held_.count(id) || recovery_skip_.count(id))
+        return false;
+    if (!scanned_) {  // queue/ is still being listed: whatever is there, recovery will find
+        std::error_code ec;
+        return std::filesystem::exists(where_.message(id), ec);
+    }
+    auto from = recovering_.begin() + static_cast<std::ptrdiff_t>(recovery_next_);
+    return std::binary_search(from, recovering_.end(), id);
+}
+
 asio::awaitable<bool> runner::release(std::string id) {
-    if (!held_.count(id))
-        co_return false;
-    held_.erase(id);
     std::error_code ec;
+    if (!held_.erase(id)) {
+        // Held by its marker, in a part of queue/ recovery has not read yet.
+        if (!awaiting_recovery(id) || !std::filesystem::exists(where_.hold_marker(id), ec))
+            co_return false;
+        recovery_skip_.insert(id);
+    }
     std::filesystem::remove(where_.hold_marker(id), ec);
     auto path = where_.message(id);
     auto rec = co_await util::offload(workers_, [&path] {

@@ -143,6 +143,9 @@ private:
     // Retries DSNs whose spooling failed (a full disk), a minute later.
     boost::asio::awaitable<void> retry_due_dsns();
     bool in_flight(const std::string& id) const;
+    // True when id is in queue/ and recovery has not scheduled it yet: hold, release and delete
+    // act on its files, and recovery leaves it alone.
+    bool awaiting_recovery(const std::string& id) const;
     // Results a full disk kept out of the spool file: written again every few seconds until they
     // fit; their recipients are not sent meanwhile.
     boost::asio::awaitable<void> retry_unrecorded();
@@ -167,6 +170,12 @@ private:
     std::shared_ptr<boost::asio::ssl::context> verifying_tls_;
     std::set<std::string> held_;
     std::set<std::string> early_;  // spooled while recovery was scanning the spool
+    // While recovery runs: queue/ as its scan found it (sorted), where the ids it has not
+    // scheduled yet start, and those the operator held or deleted before it got to them.
+    std::vector<std::string> recovering_;
+    bool scanned_ = false;  // recovering_ is filled
+    std::size_t recovery_next_ = 0;
+    std::set<std::string> recovery_skip_;
     std::set<std::pair<std::string, std::uint32_t>> claimed_;    // (queue id, recipient) in flight
     std::map<std::string, std::vector<dsn_recipient>> dsn_due_;  // by queue id
     std::set<std::string> dsn_sending_;                          // send_due_dsn() at work
