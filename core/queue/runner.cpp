@@ -209,14 +209,12 @@ asio::awaitable<void> runner::recover_spool() {
     });
     scanned_ = true;
     const auto& ids = recovering_;
-    std::size_t recovered = 0, held = 0, dsns_due = 0;
+    std::size_t recovered = 0, dsns_due = 0;
     // Held messages are known (and can be released) at once: they need no reading.
     if (!markers.empty())
         for (const auto& id : ids)
-            if (markers.count(id) && !recovery_skip_.count(id)) {
+            if (markers.count(id) && !recovery_skip_.count(id))
                 held_.insert(id);
-                ++held;
-            }
     // Not scheduled by recovery: spooled since the start (submitted() scheduled them; one may
     // even be done), held, or held or deleted by the operator before recovery reached them.
     auto skip = [this, &markers](const std::string& id) {
@@ -230,6 +228,9 @@ asio::awaitable<void> runner::recover_spool() {
         for (; next < ids.size() && batch.size() < batch_size; ++next)
             if (!skip(ids[next]))
                 batch.push_back(ids[next]);
+        // The batch is recovery's from here: the operator's hold and delete see its messages
+        // again once they are scheduled (recovery may remove one that is complete meanwhile).
+        recovery_next_ = next;
         auto files = co_await util::offload(workers_, [&where, &batch] {
             return read_for_recovery(where, batch);
         });
@@ -254,7 +255,6 @@ asio::awaitable<void> runner::recover_spool() {
             scheduler_.add(job(j), t);
         recovered += files.jobs.size();
         files.jobs = {};
-        recovery_next_ = next;
         poke();
         for (const auto& entry : files.due) {
             if (stopping_)
@@ -263,7 +263,9 @@ asio::awaitable<void> runner::recover_spool() {
             co_await send_due_dsn(id);
         }
     }
-    log::info("queue_recovered", {{"jobs", recovered}, {"held", held}, {"dsns_due", dsns_due}});
+    log::info(
+        "queue_recovered", {{"jobs", recovered}, {"held", held_.size()}, {"dsns_due", dsns_due}}
+    );
 }
 
 void runner::submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived) {
@@ -333,12 +335,13 @@ bool runner::awaiting_recovery(const std::string& id) const {
 
 asio::awaitable<bool> runner::release(std::string id) {
     std::error_code ec;
-    if (!held_.erase(id)) {
-        // Held by its marker, in a part of queue/ recovery has not read yet.
-        if (!awaiting_recovery(id) || !std::filesystem::exists(where_.hold_marker(id), ec))
-            co_return false;
-        recovery_skip_.insert(id);
-    }
+    // Held by its marker, in a part of queue/ recovery has not read yet.
+    if (!held_.count(id) &&
+        (!awaiting_recovery(id) || !std::filesystem::exists(where_.hold_marker(id), ec)))
+        co_return false;
+    held_.erase(id);
+    if (!started_)
+        recovery_skip_.insert(id);  // scheduled here, whatever recovery finds later
     std::filesystem::remove(where_.hold_marker(id), ec);
     auto path = where_.message(id);
     auto rec = co_await util::offload(workers_, [&path] {
@@ -348,12 +351,22 @@ asio::awaitable<bool> runner::release(std::string id) {
     if (!rec)
         co_return false;
     auto t = now();
+    // Bounces it had when it was held at a restart were never made due (recovery does not read
+    // held messages): they are now. send_due_dsn drops any already reported.
+    auto bounces = unreported_bounces(*rec);
+    if (!bounces.empty()) {
+        auto& due = dsn_due_[id];
+        due.insert(due.end(), bounces.begin(), bounces.end());
+        dsn_first_due_.try_emplace(id, t);
+    }
     for (auto& j : jobs_for(*rec)) {
         j.next_attempt = 0;  // released: now, whatever its retry schedule said
         scheduler_.add(std::move(j), t);
     }
     log::info("message_released", {{"queue_id", id}});
     poke();
+    if (!bounces.empty())
+        co_await send_due_dsn(id);
     co_return true;
 }
 
