@@ -82,14 +82,15 @@ summaries summarize(const config& c) {
         dns.push_back(e.text());
     s.live["delivery"] = fmt::format(
         "retry [{}], max_lifetime {}, port {}, tls {}, max_messages_per_connection {}, "
+        "idle_connection_time {}, "
         "max_connections {}, max_connections_per_destination {}, connect_timeout {}, "
         "command_timeout {}, tls_handshake_timeout {}, data_start_timeout {}, "
         "data_write_timeout {}, data_end_timeout {}, mta_sts {}, dane {}",
         fmt::join(retry, " "), ms(d.max_lifetime), d.port, d.tls, d.max_messages_per_connection,
-        d.max_connections, d.max_connections_per_destination, ms(d.connect_timeout),
-        ms(d.command_timeout), ms(d.tls_handshake_timeout), ms(d.data_start_timeout),
-        ms(d.data_write_timeout), ms(d.data_end_timeout), d.mta_sts ? "on" : "off",
-        d.dane ? "on" : "off"
+        ms(d.idle_connection_time), d.max_connections, d.max_connections_per_destination,
+        ms(d.connect_timeout), ms(d.command_timeout), ms(d.tls_handshake_timeout),
+        ms(d.data_start_timeout), ms(d.data_write_timeout), ms(d.data_end_timeout),
+        d.mta_sts ? "on" : "off", d.dane ? "on" : "off"
     );
     // Read once at start, into the certificate-checking context.
     s.live["tls_report"] =

@@ -675,6 +675,14 @@ void read_delivery(section& root, config& c) {
         d.tls_ca_file = *v;
     }
     s.unsigned_value("max_messages_per_connection", d.max_messages_per_connection, 1, 100000);
+    if (auto v = s.duration_value("idle_connection_time")) {
+        if (*v > std::chrono::minutes(1))
+            fail(
+                s.node("idle_connection_time")->source(),
+                "delivery.idle_connection_time must be at most 1m (receivers drop idle sessions)"
+            );
+        d.idle_connection_time = *v;
+    }
     s.unsigned_value("max_connections", d.max_connections, 1, 100000);
     s.unsigned_value("max_connections_per_destination", d.max_connections_per_destination, 1, 1000);
     s.deadline_into("connect_timeout", d.connect_timeout);

@@ -158,6 +158,10 @@ struct delivery_section {
     // PEM certificates trusted beside the system store, for MTA-STS fetches and MX certificates.
     std::string tls_ca_file;
     unsigned max_messages_per_connection = 100;
+    // A connection that carried everything it was given waits this long, idle, for the next
+    // delivery to the same server on the same terms (Postfix's smtp_connection_cache_time_limit).
+    // 0: QUIT at once.
+    duration idle_connection_time = std::chrono::seconds(2);
     unsigned max_connections = 200;
     unsigned max_connections_per_destination = 5;  // until [[throttle]] says otherwise
     duration connect_timeout = std::chrono::seconds(30);

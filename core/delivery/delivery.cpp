@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "core/delivery/connection_cache.hpp"
 #include "core/util/log.hpp"
 
 namespace outpost::delivery {
@@ -118,6 +119,7 @@ struct connection {
     bool decided = false;  // a transaction ended: results holds its outcome
     std::string tls;
     std::string verified_peer = {};  // the name the certificate was checked for, when it was
+    bool keep = false;               // idle after its last message: parked, not QUIT
 };
 
 template <class Stream>
@@ -188,6 +190,17 @@ asio::awaitable<bool> write_body(Stream& s, connection& c, std::string& error) {
 }
 
 enum class step { need_tls, idle, closed };
+
+// Nothing received and not yet read as replies below our own buffer: TLS keeps records it has
+// read from the socket, which a look at the socket cannot see.
+bool nothing_buffered(beast::tcp_stream&) {
+    return true;
+}
+
+bool nothing_buffered(asio::ssl::stream<beast::tcp_stream>& s) {
+    SSL* ssl = s.native_handle();
+    return !SSL_has_pending(ssl) && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
+}
 
 // Performs actions, then reads replies and performs what the client makes of them, until the
 // client is idle, closed, or wants TLS.
@@ -263,10 +276,11 @@ std::string summary(const std::vector<smtp::recipient_result>& results) {
 }
 
 // From an idle client: one transaction per pending message, in order, up to the per-connection
-// limit and while the connection lasts; then QUIT. Returns how many messages it decided.
+// limit and while the connection lasts; then QUIT, or (may_park, every message decided, room for
+// more) c.keep. Returns how many messages it decided.
 template <class Stream>
 asio::awaitable<std::size_t> transact(
-    Stream& s, connection& c, step st, batch& b, const target& t, const attempt& at
+    Stream& s, connection& c, step st, batch& b, const target& t, const attempt& at, bool may_park
 ) {
     std::size_t decided = 0;
     for (std::size_t i = 0; i < b.messages.size() && st == step::idle; ++i) {
@@ -295,9 +309,108 @@ asio::awaitable<std::size_t> transact(
         if (c.opts.on_decided)
             co_await c.opts.on_decided(i, out);
     }
-    if (st == step::idle)
+    bool room =
+        c.client.messages_sent() < std::max<std::size_t>(1, c.opts.max_messages_per_connection);
+    c.keep = st == step::idle && may_park && b.remaining == 0 && room && c.unread.empty() &&
+             nothing_buffered(s);
+    if (st == step::idle && !c.keep)
         co_await run(s, c, c.client.quit());
     co_return decided;
+}
+
+std::string address_text(const asio::ip::tcp::endpoint& e) {
+    return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
+                               : fmt::format("{}:{}", e.address().to_string(), e.port());
+}
+
+// The terms a connection was made on: a parked one is reused only under the same. Empty (never
+// parked): without a cache, under DANE, and under MTA-STS testing. When TLS sessions are counted
+// (on_connection, for TLS-RPT), only within the same scope (the destination they count for).
+std::string cache_key(const target& t, const options& o) {
+    if (!o.cache || o.parking.idle.count() <= 0 || t.dane || o.check_certificate)
+        return {};
+    return fmt::format(
+        "{}|{}|{}|{}|{}|{}|{}", t.host, address_text(t.endpoint),
+        o.source ? o.source->to_string() : "", to_string(o.tls), fmt::ptr(o.tls_context.get()),
+        o.ehlo_name, o.on_connection ? o.cache_scope : ""
+    );
+}
+
+template <class Stream>
+void park(
+    const options& opts,
+    const std::string& key,
+    Stream&& s,
+    connection& c,
+    std::chrono::steady_clock::time_point opened
+) {
+    opts.cache->park(
+        key,
+        std::make_unique<parked_connection>(parked_connection{
+            std::forward<Stream>(s), std::move(c.client), c.tls, c.verified_peer, opened}),
+        opts.parking
+    );
+}
+
+// A NOOP answered 250 on a parked connection: the server still holds the session. Without it,
+// a server that ended the idle session just now (closed, or a 421 on its idle timeout) would
+// be answering the next MAIL, and its messages would be deferred instead of sent afresh.
+template <class Stream>
+asio::awaitable<bool> still_there(Stream& s, connection& c, std::string& error) {
+    static constexpr std::string_view noop = "NOOP\r\n";
+    if (!co_await write(s, asio::buffer(noop), c.opts.limits.command, error))
+        co_return false;
+    auto r = co_await read_reply(s, c, c.opts.limits.command, error);
+    if (r && r->code != 250)
+        error = r->summary();
+    co_return r && r->code == 250 && c.unread.empty();
+}
+
+template <class Stream>
+asio::awaitable<std::size_t> reuse_over(
+    Stream& s,
+    parked_connection& p,
+    const target& t,
+    const options& opts,
+    batch& b,
+    const std::string& key
+) {
+    attempt at{t.host, address_text(t.endpoint), p.tls, {}, {}, {}, false};
+    connection c{std::move(p.client), smtp::reply_reader{}, {}, opts, nullptr, {}, false, p.tls,
+                 p.verified_peer};
+    std::string error;
+    std::size_t decided = 0;
+    if (co_await still_there(s, c, error)) {
+        decided = co_await transact(s, c, step::idle, b, t, at, true);
+        if (c.keep)
+            park(opts, key, std::move(s), c, p.opened);
+    } else {
+        beast::get_lowest_layer(s).close();
+    }
+    log::debug(
+        "delivery_attempt", {{"mx", at.host},
+                             {"address", at.address},
+                             {"tls", at.tls},
+                             {"reused", "yes"},
+                             {"decided", decided},
+                             {"result", error.empty() ? "ok" : "noop: " + error}}
+    );
+    co_return decided;
+}
+
+// The batch's pending messages over a parked connection to t. One that no longer answers
+// decides nothing, and the caller connects afresh.
+asio::awaitable<std::size_t> reuse(
+    std::unique_ptr<parked_connection> p,
+    const target& t,
+    const options& opts,
+    batch& b,
+    const std::string& key
+) {
+    if (auto* plain = std::get_if<beast::tcp_stream>(&p->stream))
+        co_return co_await reuse_over(*plain, *p, t, opts, b, key);
+    auto& tls = std::get<parked_connection::tls_stream>(p->stream);
+    co_return co_await reuse_over(tls, *p, t, opts, b, key);
 }
 
 // The client context for DANE connections: OpenSSL's DANE matching needs it enabled on the
@@ -368,8 +481,10 @@ asio::awaitable<verdict> try_target(
     const options& opts,
     batch& b,
     bool allow_tls,
-    attempt& at
+    attempt& at,
+    const std::string& key  // where to park it afterwards; empty: QUIT
 ) {
+    auto opened = std::chrono::steady_clock::now();
     beast::tcp_stream stream(ex);
     if (opts.source) {
         if (opts.source->is_v4() != t.endpoint.address().is_v4()) {
@@ -463,11 +578,17 @@ asio::awaitable<verdict> try_target(
                 c.verified_peer = peer ? peer : t.host;
             }
             st = co_await run(tls, c, c.client.on_tls_started());
-            decided = co_await transact(tls, c, st, b, t, at);
+            decided = co_await transact(tls, c, st, b, t, at, !key.empty());
+            if (c.keep)
+                park(opts, key, std::move(tls), c, opened);
         }
     } else {
-        decided = co_await transact(stream, c, st, b, t, at);
+        decided = co_await transact(stream, c, st, b, t, at, !key.empty());
+        if (c.keep)
+            park(opts, key, std::move(stream), c, opened);
     }
+    if (c.keep)
+        c.client = smtp::client(co);  // parked: what follows reads an idle session's state
 
     const auto& failure = c.client.failure();
     // Under a policy, what TLS-RPT counts as a session: a handshake made or failed, or no
@@ -544,24 +665,29 @@ asio::awaitable<std::vector<delivery_result>> deliver(
         else
             ++b.remaining;
     }
+    // A connection an earlier delivery left idle to any of the targets first (no connect, EHLO
+    // or STARTTLS), before opening one more: the receiver sees no more connections than before.
+    for (const auto& t : targets) {
+        auto key = cache_key(t, opts);
+        while (!key.empty() && b.remaining > 0) {
+            auto parked = opts.cache->take(key);
+            if (!parked)
+                break;
+            co_await reuse(std::move(parked), t, opts, b, key);
+        }
+    }
     std::string last_failure;
     for (std::size_t ti = 0; ti < targets.size() && b.remaining > 0;) {
         const auto& t = targets[ti];
+        auto key = cache_key(t, opts);
         bool allow_tls = true;
         verdict v = verdict::next;
         while (b.remaining > 0) {
             std::vector<bool> pending_before = b.done;
-            attempt at{
-                t.host,
-                t.endpoint.address().is_v6()
-                    ? fmt::format("[{}]:{}", t.endpoint.address().to_string(), t.endpoint.port())
-                    : fmt::format("{}:{}", t.endpoint.address().to_string(), t.endpoint.port()),
-                {},
-                {},
-                {},
-                {},
-                false};
-            v = co_await try_target(ex, t, opts, b, allow_tls, at);
+            attempt at{t.host, address_text(t.endpoint), {}, {}, {}, {}, false};
+            // The clear after a failed handshake is never parked: the next delivery tries TLS.
+            std::string park_key = allow_tls ? key : std::string();
+            v = co_await try_target(ex, t, opts, b, allow_tls, at, park_key);
             if (opts.on_connection)
                 opts.on_connection(at);
             log::debug(

@@ -22,6 +22,16 @@
 
 namespace outpost::delivery {
 
+class connection_cache;
+
+// How long a parked connection waits, and how many may wait: per server and terms (the
+// destination's connection limit: a batch takes an idle one before it opens another), and in all.
+struct connection_cache_terms {
+    std::chrono::milliseconds idle{std::chrono::seconds(2)};
+    std::size_t per_key = 5;
+    std::size_t total = 200;
+};
+
 enum class tls_policy {
     none,           // never STARTTLS
     opportunistic,  // STARTTLS when offered; in the clear when not, or when the handshake fails
@@ -83,6 +93,14 @@ struct options {
     // never sends an accepted message again. index is the message's position in the batch.
     std::function<boost::asio::awaitable<void>(std::size_t index, const delivery_result& result)>
         on_decided;
+    // Where a connection waits, idle, for the next delivery to the same server on the same terms
+    // when it carried all it was given (not under DANE or MTA-STS testing, which count TLS
+    // sessions); a parked one is used before connecting. Null: QUIT at once. Must outlive the
+    // call.
+    connection_cache* cache = nullptr;
+    connection_cache_terms parking;
+    // With on_connection set, parked connections serve only calls of the same scope.
+    std::string cache_scope;
 };
 
 // The message: envelope and bytes. content is the message as spooled (CRLF lines, not

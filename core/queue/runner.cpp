@@ -60,7 +60,8 @@ runner::runner(
       writer_(writer),
       workers_(workers),
       resolver_(resolver),
-      wake_(io) {}
+      wake_(io),
+      connections_(std::make_shared<delivery::connection_cache>(io.get_executor())) {}
 
 void runner::reconfigure(std::shared_ptr<const config::config> cfg) {
     shaper_.reconfigure(*cfg);
@@ -415,6 +416,7 @@ asio::awaitable<void> runner::stop(std::chrono::steady_clock::duration grace) {
     }
     if (in_flight_ > 0)
         log::warn("delivery_stop_timeout", {{"in_flight", in_flight_}});
+    connections_->close_all();
 }
 
 asio::awaitable<void> runner::deliver_batch(std::vector<job> jobs) {

@@ -22,6 +22,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "config/schema.hpp"
+#include "core/delivery/connection_cache.hpp"
 #include "core/dns/resolver.hpp"
 #include "core/events/event.hpp"
 #include "core/queue/dsn.hpp"
@@ -169,6 +170,8 @@ private:
     tlspolicy::sts_source* sts_ = nullptr;
     std::shared_ptr<boost::asio::ssl::context> verifying_tls_;
     std::set<std::string> held_;
+    // Delivery connections waiting idle for the next batch to the same server.
+    std::shared_ptr<delivery::connection_cache> connections_;
     std::set<std::string> early_;  // spooled while recovery was scanning the spool
     // While recovery runs: queue/ as its scan found it (sorted), where the ids it has not
     // scheduled yet start, and those the operator held or deleted before it got to them.

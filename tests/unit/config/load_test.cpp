@@ -325,6 +325,16 @@ TEST_CASE("delivery deadlines: RFC 5321's minimums by default, each settable, ne
         config_error_of("[delivery]\ndata_end_timeout = \"0s\"\n") ==
         "t.toml:2:20: delivery.data_end_timeout must be at least 1s"
     );
+    CHECK(config_from("").delivery.idle_connection_time == std::chrono::seconds(2));
+    CHECK(
+        config_from("[delivery]\nidle_connection_time = \"0s\"\n").delivery.idle_connection_time ==
+        std::chrono::seconds(0)
+    );
+    CHECK(
+        config_error_of("[delivery]\nidle_connection_time = \"2m\"\n") ==
+        "t.toml:2:24: delivery.idle_connection_time must be at most 1m (receivers drop idle "
+        "sessions)"
+    );
     CHECK(
         config_error_of("[delivery]\ncommand_timeout = \"500ms\"\n")
             .find("t.toml:2:19: delivery.command_timeout") == 0
