@@ -92,7 +92,7 @@ std::unique_ptr<parked_connection> connection_cache::take(const std::string& key
     while (!waiting.empty() && !found) {
         auto c = std::move(waiting.back());
         waiting.pop_back();
-        --count_;
+        forget(*c);
         if (now - c->opened >= max_age_ || c->expires <= now)
             retire(std::move(c), true);
         else if (!alive(*c))
@@ -105,6 +105,13 @@ std::unique_ptr<parked_connection> connection_cache::take(const std::string& key
     return found;
 }
 
+void connection_cache::forget(const parked_connection& c) {
+    --count_;
+    auto it = per_scope_.find(c.scope);
+    if (it != per_scope_.end() && --it->second == 0)
+        per_scope_.erase(it);
+}
+
 void connection_cache::park(
     const std::string& key,
     std::unique_ptr<parked_connection> c,
@@ -112,15 +119,31 @@ void connection_cache::park(
 ) {
     auto now = clock::now();
     auto idle = terms.idle;
-    auto it = idle_.find(key);
-    std::size_t here = it == idle_.end() ? 0 : it->second.size();
-    if (closed_ || count_ >= terms.total || here >= terms.per_key || now - c->opened >= max_age_ ||
-        idle.count() <= 0) {
+    if (closed_ || idle.count() <= 0 || now - c->opened >= max_age_) {
         retire(std::move(c), true);
         return;
     }
+    auto full = [&] {
+        auto in_scope = per_scope_.find(terms.scope);
+        return count_ >= terms.total ||
+               (in_scope != per_scope_.end() && in_scope->second >= terms.per_scope);
+    };
+    auto& waiting = idle_[key];
+    if (full() && !waiting.empty()) {  // the newest is the likeliest to be alive
+        forget(*waiting.front());
+        retire(std::move(waiting.front()), true);
+        waiting.pop_front();
+    }
+    if (full() || terms.per_scope == 0) {
+        if (waiting.empty())
+            idle_.erase(key);
+        retire(std::move(c), true);
+        return;
+    }
+    c->scope = terms.scope;
+    ++per_scope_[c->scope];
     c->expires = now + idle;
-    idle_[key].push_back(std::move(c));
+    waiting.push_back(std::move(c));
     ++count_;
     if (!sweeping_) {
         sweeping_ = true;
@@ -138,6 +161,7 @@ void connection_cache::close_all() {
             retire(std::move(c), true);
     idle_.clear();
     count_ = 0;
+    per_scope_.clear();
 }
 
 asio::awaitable<void> connection_cache::sweep() {

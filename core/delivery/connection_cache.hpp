@@ -36,6 +36,7 @@ struct parked_connection {
     std::string verified_peer;  // the name its certificate was verified for, when it was
     std::chrono::steady_clock::time_point opened;
     std::chrono::steady_clock::time_point expires = {};  // of its idle wait
+    std::string scope = {};                              // connection_cache_terms::scope
 };
 
 class connection_cache : public std::enable_shared_from_this<connection_cache> {
@@ -48,15 +49,17 @@ public:
     // The most recently parked live connection under key, or null.
     std::unique_ptr<parked_connection> take(const std::string& key);
 
-    // Keeps c for a later take(key) during terms.idle; sends it QUIT instead when as many wait
-    // as the terms allow, or the cache is closed.
+    // Keeps c for a later take(key) during terms.idle. At the terms' limits the oldest idle
+    // connection under key makes room; without one, c gets QUIT (so does everything once the
+    // cache is closed).
     void park(
         const std::string& key,
         std::unique_ptr<parked_connection> c,
         const connection_cache_terms& terms
     );
 
-    // QUIT to every parked connection; nothing is parked from now on (shutdown).
+    // QUIT to every parked connection (sent while the event loop still runs); nothing is parked
+    // from now on (shutdown).
     void close_all();
 
     std::size_t size() const { return count_; }
@@ -64,11 +67,14 @@ public:
 private:
     boost::asio::awaitable<void> sweep();
     static void retire(std::unique_ptr<parked_connection> c, bool say_quit);
+    // Its counts, as c leaves the cache.
+    void forget(const parked_connection& c);
 
     std::chrono::seconds max_age_;
     boost::asio::steady_timer timer_;
     std::map<std::string, std::deque<std::unique_ptr<parked_connection>>> idle_;
     std::size_t count_ = 0;
+    std::map<std::string, std::size_t> per_scope_;
     bool sweeping_ = false;
     bool closed_ = false;
 };

@@ -355,19 +355,27 @@ void park(
 // A NOOP answered 250 on a parked connection: the server still holds the session. Without it,
 // a server that ended the idle session just now (closed, or a 421 on its idle timeout) would
 // be answering the next MAIL, and its messages would be deferred instead of sent afresh.
+// Its own short deadline (Postfix's smtp_rset_timeout is 20s): a server that hangs here costs
+// little before the batch connects afresh.
 template <class Stream>
 asio::awaitable<bool> still_there(Stream& s, connection& c, std::string& error) {
     static constexpr std::string_view noop = "NOOP\r\n";
-    if (!co_await write(s, asio::buffer(noop), c.opts.limits.command, error))
+    constexpr auto noop_timeout = std::chrono::seconds(10);
+    auto limit = std::min<ms>(c.opts.limits.command, noop_timeout);
+    if (!co_await write(s, asio::buffer(noop), limit, error))
         co_return false;
-    auto r = co_await read_reply(s, c, c.opts.limits.command, error);
-    if (r && r->code != 250)
+    auto r = co_await read_reply(s, c, limit, error);
+    if (!r)
+        co_return false;
+    if (r->code != 250)
         error = r->summary();
-    co_return r && r->code == 250 && c.unread.empty();
+    else if (!c.unread.empty())
+        error = "more than the reply to NOOP";
+    co_return error.empty();
 }
 
 template <class Stream>
-asio::awaitable<std::size_t> reuse_over(
+asio::awaitable<std::optional<std::size_t>> reuse_over(
     Stream& s,
     parked_connection& p,
     const target& t,
@@ -380,7 +388,8 @@ asio::awaitable<std::size_t> reuse_over(
                  p.verified_peer};
     std::string error;
     std::size_t decided = 0;
-    if (co_await still_there(s, c, error)) {
+    bool answered = co_await still_there(s, c, error);
+    if (answered) {
         decided = co_await transact(s, c, step::idle, b, t, at, true);
         if (c.keep)
             park(opts, key, std::move(s), c, p.opened);
@@ -395,12 +404,14 @@ asio::awaitable<std::size_t> reuse_over(
                              {"decided", decided},
                              {"result", error.empty() ? "ok" : "noop: " + error}}
     );
+    if (!answered)
+        co_return std::nullopt;
     co_return decided;
 }
 
-// The batch's pending messages over a parked connection to t. One that no longer answers
-// decides nothing, and the caller connects afresh.
-asio::awaitable<std::size_t> reuse(
+// The batch's pending messages over a parked connection to t: how many it decided, or nothing
+// when it did not answer NOOP (the caller connects afresh).
+asio::awaitable<std::optional<std::size_t>> reuse(
     std::unique_ptr<parked_connection> p,
     const target& t,
     const options& opts,
@@ -673,7 +684,9 @@ asio::awaitable<std::vector<delivery_result>> deliver(
             auto parked = opts.cache->take(key);
             if (!parked)
                 break;
-            co_await reuse(std::move(parked), t, opts, b, key);
+            auto decided = co_await reuse(std::move(parked), t, opts, b, key);
+            if (!decided)
+                break;  // the others parked with it would likely not answer either
         }
     }
     std::string last_failure;

@@ -24,11 +24,12 @@ namespace outpost::delivery {
 
 class connection_cache;
 
-// How long a parked connection waits, and how many may wait: per server and terms (the
-// destination's connection limit: a batch takes an idle one before it opens another), and in all.
+// How long a parked connection waits, and how many may wait: per scope (the throttle key, up to
+// its connection limit; a batch takes an idle one before it opens another), and in all.
 struct connection_cache_terms {
     std::chrono::milliseconds idle{std::chrono::seconds(2)};
-    std::size_t per_key = 5;
+    std::string scope;
+    std::size_t per_scope = 5;
     std::size_t total = 200;
 };
 

@@ -338,8 +338,10 @@ delivery::options delivery_batch::delivery_options() const {
     }
     opts.cache = r_.connections_.get();
     opts.parking.idle = in_ms(d.idle_connection_time);
-    opts.parking.per_key = shaped_->configured.max_connections ? shaped_->configured.max_connections
-                                                               : d.max_connections_per_destination;
+    opts.parking.scope = shaped_->key;
+    opts.parking.per_scope = shaped_->configured.max_connections
+                                 ? shaped_->configured.max_connections
+                                 : d.max_connections_per_destination;
     opts.parking.total = d.max_connections;
     opts.cache_scope = destination_;
     opts.max_messages_per_connection = shaped_->configured.max_messages_per_connection

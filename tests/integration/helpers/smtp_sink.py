@@ -18,7 +18,7 @@ address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2
   "rcpt=421 4.7.28 unusual rate"; a 421 also closes the connection, as RFC 5321 §3.8 has it.
   A message refused at the dot is not recorded. Two more stages: greeting=REPLY greets with
   REPLY (then answers QUIT with 221 and anything else with 503; a 421 closes at once), and
-  helo=REPLY answers HELO (the client's fallback after a 5xx to EHLO).
+  helo=REPLY answers HELO (the client's fallback after a 5xx to EHLO); noop=REPLY answers NOOP.
 Fault injection (reliability tests):
 --stall-at STAGE never answers that stage (greeting, ehlo, mail, rcpt, data or dot) and keeps the
   connection open until the client gives up; a message stalled at the dot is recorded first
@@ -54,7 +54,7 @@ from aiosmtpd.smtp import SMTP
 
 DSN_MAIL = re.compile(r"^(RET|ENVID)=", re.I)
 DSN_RCPT = re.compile(r"^(NOTIFY|ORCPT)=", re.I)
-STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "dot")
+STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "dot", "noop")
 DROP_STAGES = ("greeting", "ehlo", "mail", "rcpt", "data", "dot", "after-dot")
 # End-of-data sequences that some receivers accepted (SEC Consult, "SMTP Smuggling", Dec 2023:
 # bare LF or bare CR around the dot, a NUL before it), each after the line ending before the dot.
@@ -150,6 +150,13 @@ class RecordingSMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push("250 OK" if status is None else status)
+
+    async def smtp_NOOP(self, arg):
+        reply = stage_reply(self, "noop")
+        if reply:
+            await self.push(reply)
+        else:
+            await super().smtp_NOOP(arg)
 
     async def smtp_MAIL(self, arg):
         if arg:
