@@ -35,11 +35,8 @@ int native_socket(parked_connection& c) {
 // Nothing to read and not closed: a server that timed the session out has written its 421, or
 // closed, and either shows here without consuming anything.
 bool alive(parked_connection& c) {
-    if (auto* tls = std::get_if<parked_connection::tls_stream>(&c.stream)) {
-        SSL* ssl = tls->native_handle();
-        if (SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0)
-            return false;
-    }
+    if (!std::visit([](auto& s) { return nothing_buffered(s); }, c.stream))
+        return false;
     char byte = 0;
     auto n = ::recv(native_socket(c), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -68,6 +65,15 @@ asio::awaitable<void> goodbye(std::unique_ptr<parked_connection> c) {
 }
 
 }  // namespace
+
+bool nothing_buffered(beast::tcp_stream&) {
+    return true;
+}
+
+bool nothing_buffered(parked_connection::tls_stream& s) {
+    SSL* ssl = s.native_handle();
+    return !SSL_has_pending(ssl) && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
+}
 
 connection_cache::connection_cache(asio::any_io_executor ex, std::chrono::seconds max_age)
     : max_age_(max_age), timer_(std::move(ex)) {}

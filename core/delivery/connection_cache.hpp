@@ -39,6 +39,12 @@ struct parked_connection {
     std::string scope = {};                              // connection_cache_terms::scope
 };
 
+// Nothing received and not yet read as replies below the caller's own buffer: TLS keeps records
+// it has read from the socket, which a look at the socket cannot see. Checked before a
+// connection is parked and again before it is handed out.
+bool nothing_buffered(boost::beast::tcp_stream& s);
+bool nothing_buffered(parked_connection::tls_stream& s);
+
 class connection_cache : public std::enable_shared_from_this<connection_cache> {
 public:
     explicit connection_cache(

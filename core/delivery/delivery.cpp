@@ -191,17 +191,6 @@ asio::awaitable<bool> write_body(Stream& s, connection& c, std::string& error) {
 
 enum class step { need_tls, idle, closed };
 
-// Nothing received and not yet read as replies below our own buffer: TLS keeps records it has
-// read from the socket, which a look at the socket cannot see.
-bool nothing_buffered(beast::tcp_stream&) {
-    return true;
-}
-
-bool nothing_buffered(asio::ssl::stream<beast::tcp_stream>& s) {
-    SSL* ssl = s.native_handle();
-    return !SSL_has_pending(ssl) && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
-}
-
 // Performs actions, then reads replies and performs what the client makes of them, until the
 // client is idle, closed, or wants TLS.
 template <class Stream>
