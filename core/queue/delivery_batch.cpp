@@ -618,11 +618,8 @@ asio::awaitable<bool> delivery_batch::make_durable(
             r_.unrecorded_retry_at_ = t + 5;
         co_return false;
     }
-    if (!bounced.empty()) {
-        auto& due = r_.dsn_due_[id];
-        due.insert(due.end(), bounced.begin(), bounced.end());
-        r_.dsn_first_due_.try_emplace(id, t);
-    }
+    if (!bounced.empty())
+        r_.make_due(id, bounced, t);
     auto count = it.rec.env.recipients.size();
     // Results only ever grow: when those read with the message and those this batch has made
     // durable since cover every recipient, so does the file, and nothing needs reading back

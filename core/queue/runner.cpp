@@ -241,11 +241,8 @@ asio::awaitable<void> runner::recover_spool() {
         auto t = now();
         // Old bounces are due before any job of theirs can run: a batch that finds its message
         // complete leaves it in place while a DSN is due (and sends the DSN itself).
-        for (auto& [id, bounces] : files.due) {
-            auto& due = dsn_due_[id];
-            due.insert(due.end(), bounces.begin(), bounces.end());
-            dsn_first_due_.try_emplace(id, t);
-        }
+        for (const auto& [id, bounces] : files.due)
+            make_due(id, bounces, t);
         dsns_due += files.due.size();
         // Copied, not moved: the copies are made here, in this thread's malloc arena, so that
         // the worker's arena (file buffers and parsed records interleaved with the jobs it built)
@@ -355,11 +352,8 @@ asio::awaitable<bool> runner::release(std::string id) {
     // Bounces it had when it was held at a restart were never made due (recovery does not read
     // held messages): they are now. send_due_dsn drops any already reported.
     auto bounces = unreported_bounces(*rec);
-    if (!bounces.empty()) {
-        auto& due = dsn_due_[id];
-        due.insert(due.end(), bounces.begin(), bounces.end());
-        dsn_first_due_.try_emplace(id, t);
-    }
+    if (!bounces.empty())
+        make_due(id, bounces, t);
     for (auto& j : jobs_for(*rec)) {
         j.next_attempt = 0;  // released: now, whatever its retry schedule said
         scheduler_.add(std::move(j), t);

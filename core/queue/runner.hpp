@@ -13,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -141,6 +142,9 @@ private:
     // line or the file's removal says it was: a crash in between gives a second DSN at restart,
     // never none.
     boost::asio::awaitable<void> send_due_dsn(std::string id);
+    // Adds bounces to the message's DSN due (merged: send_due_dsn drops repeats and any already
+    // reported), due since t unless already due.
+    void make_due(const std::string& id, std::span<const dsn_recipient> bounces, std::int64_t t);
     // Retries DSNs whose spooling failed (a full disk), a minute later.
     boost::asio::awaitable<void> retry_due_dsns();
     bool in_flight(const std::string& id) const;

@@ -52,6 +52,14 @@ bool runner::in_flight(const std::string& id) const {
     return it != claimed_.end() && it->first == id;
 }
 
+void runner::make_due(
+    const std::string& id, std::span<const dsn_recipient> bounces, std::int64_t t
+) {
+    auto& due = dsn_due_[id];
+    due.insert(due.end(), bounces.begin(), bounces.end());
+    dsn_first_due_.try_emplace(id, t);
+}
+
 asio::awaitable<void> runner::send_due_dsn(std::string id) {
     if (in_flight(id) || dsn_sending_.count(id))
         co_return;  // the last batch of the message, or the send at work, takes it
@@ -173,9 +181,7 @@ asio::awaitable<void> runner::retry_unrecorded() {
         std::erase_if(unrecorded_rcpts_, [&](const auto& r) { return r.first == id; });
         log::info("results_recorded", {{"queue_id", id}});
         if (!pending.bounced.empty()) {
-            auto& due = dsn_due_[id];
-            due.insert(due.end(), pending.bounced.begin(), pending.bounced.end());
-            dsn_first_due_.try_emplace(id, now());
+            make_due(id, pending.bounced, now());
             co_await send_due_dsn(id);
         } else {
             co_await remove_if_done(id);
