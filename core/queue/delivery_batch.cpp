@@ -489,7 +489,17 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
         if (o.what == outcome_line::kind::deferred)
             retries += spool::format_retry({o.index, attempt, retry_at, o.reply});
 
-    bool complete = co_await make_durable(it, lines, bounced, std::move(retries), t);
+    // A transaction that settles the message with nothing to report takes it out of queue/ in
+    // the writer's next group commit, and its leaving is the record: no results appended, no
+    // retirement after. Should that fail, the results are recorded as for any other.
+    bool removed = false;
+    if (bounced.empty() && retries.empty() && settles(it, lines)) {
+        auto [ec] = co_await r_.writer_.async_retire(it.j.id, asio::as_tuple(asio::use_awaitable));
+        removed = !ec || ec == std::errc::no_such_file_or_directory;
+    }
+    bool complete = removed;
+    if (!removed)
+        complete = co_await make_durable(it, lines, bounced, std::move(retries), t);
     report(u, outcomes, r, attempt, t, retry_at);
 
     job again = it.j;
@@ -509,7 +519,7 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
     // With a DSN still to send, send_due_dsn() removes the file after it.
     // Nor while results of this message wait in memory for the spool (retry_unrecorded): the
     // file is where they, and the bounces a DSN must report, are going.
-    if (complete && !r_.dsn_due_.count(it.j.id) && !r_.dsn_sending_.count(it.j.id) &&
+    if (!removed && complete && !r_.dsn_due_.count(it.j.id) && !r_.dsn_sending_.count(it.j.id) &&
         !r_.unrecorded_.count(it.j.id)) {
         r_.writer_.retire(it.j.id);  // logs event=message_done
     }
@@ -567,6 +577,31 @@ void delivery_batch::react(
     }
     if (delta.deferred || delta.bounced)
         r_.shaper_.record(source, shaped_->provider, std::chrono::system_clock::now(), delta);
+}
+
+// Every recipient of the message final once these lines are, with nothing else of it at work:
+// no other batch (whose results could still come), no DSN waiting or being sent, no results
+// waiting in memory for room in the spool. Known from what was read with the message and what
+// this batch made final, so a message another batch has appended to since is not settled here.
+bool delivery_batch::settles(const loaded& it, const std::vector<outcome_line>& lines) const {
+    const auto& id = it.j.id;
+    auto batches = r_.batches_of_.find(id);
+    if (batches != r_.batches_of_.end() && batches->second > 1)
+        return false;
+    if (r_.dsn_due_.count(id) || r_.dsn_sending_.count(id) || r_.unrecorded_.count(id))
+        return false;
+    auto count = it.rec.env.recipients.size();
+    auto known = it.made_final;
+    for (const auto& result : it.rec.results)
+        if (result.index < count)
+            known.insert(result.index);
+    for (const auto& o : lines) {
+        if (o.what == outcome_line::kind::deferred)
+            return false;
+        if (o.index < count)
+            known.insert(o.index);
+    }
+    return known.size() == count;
 }
 
 // Durable first: the results go into the spool file before anything acts on them. True when

@@ -93,6 +93,7 @@ private:
     // What record() does after deciding the outcomes.
     void react(const delivery::delivery_result& r, const std::vector<outcome_line>& lines);
     void note_tls_session(const delivery::attempt& a);
+    bool settles(const loaded& it, const std::vector<outcome_line>& lines) const;
     boost::asio::awaitable<bool> make_durable(
         const loaded& it,
         const std::vector<outcome_line>& lines,

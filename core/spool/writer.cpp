@@ -70,7 +70,7 @@ int rename_new(const std::filesystem::path& from, const std::filesystem::path& t
 // New messages and appends; retirements write nothing.
 std::size_t writer::writes_in(const std::vector<job>& batch) {
     return static_cast<std::size_t>(std::count_if(batch.begin(), batch.end(), [](const job& j) {
-        return j.op != operation::retire;
+        return j.op == operation::create || j.op == operation::append;
     }));
 }
 
@@ -121,6 +121,29 @@ void writer::retire_files(const std::vector<job>& batch) {
     // this batch, one fsync now does, rather than leaving them to wait for the next message.
     if (kept && idle())
         promote_retired();
+}
+
+// A finished message's file moves to tmp/ under its own name before the batch's directory fsyncs;
+// keep_finished() then gives it to the pool, or deletes it when the pool has no room.
+bool writer::move_finished(job& j) {
+    auto from = where_.message(j.id);
+
+    struct stat st {};
+
+    if (::stat(from.c_str(), &st) != 0 || rename_new(from, where_.tmp() / j.id) != 0) {
+        j.result = last_error();
+        return false;
+    }
+    j.size = static_cast<std::uint64_t>(st.st_size);
+    return true;
+}
+
+void writer::keep_finished(const job& j) {
+    log::info("message_done", {{"queue_id", j.id}});
+    if (pool_.fits(j.size))
+        pool_.retired(j.id, j.size);
+    else
+        ::unlink((where_.tmp() / j.id).c_str());
 }
 
 void writer::promote_retired() {
@@ -275,7 +298,7 @@ void writer::write_batch(std::vector<job>& batch) {
     std::vector<int> fds(batch.size(), -1);
     for (std::size_t i = 0; i < batch.size(); ++i) {
         auto& j = batch[i];
-        if (j.op == operation::retire)
+        if (j.op != operation::create && j.op != operation::append)
             continue;
         bool append = j.op == operation::append;
         fds[i] = open_for(j);
@@ -336,9 +359,13 @@ void writer::write_batch(std::vector<job>& batch) {
         if (batch[i].result && batch[i].op == operation::create)
             ::unlink((where_.tmp() / batch[i].id).c_str());
     }
-    // Phase 2: renamed into queue/, then one fsync makes every rename durable.
+    // Phase 2: renamed into queue/ (finished messages out of it), then one fsync makes every
+    // rename durable.
     bool renamed = false;
+    bool finished = false;
     for (auto& j : batch) {
+        if (j.op == operation::finish)
+            finished = move_finished(j) || finished;
         if (j.result || j.op != operation::create)
             continue;
         auto tmp = where_.tmp() / j.id;
@@ -355,23 +382,37 @@ void writer::write_batch(std::vector<job>& batch) {
     // must not outlive a power cut beside its new name in queue/, where emptying tmp/ at start
     // would free the file under the queued message (ext4 without a journal has no fsck-free
     // guarantee against that).
-    bool synced = renamed && ::fsync(tmp_dir_fd_) == 0 && ::fsync(queue_dir_fd_) == 0;
+    bool changed = renamed || finished;
+    bool synced = changed && ::fsync(tmp_dir_fd_) == 0 && ::fsync(queue_dir_fd_) == 0;
     if (synced) {
+        for (const auto& j : batch)
+            if (!j.result && j.op == operation::finish)
+                keep_finished(j);
         // Files retired before this fsync (retire_files runs after a batch's writes, on this
         // thread) are durably out of queue/ now.
         pool_.directory_synced();
     } else {
         auto ec = last_error();
-        if (!renamed)
+        if (!changed)
             return;
         log::error("spool_fsync_failed", {{"error", ec.message()}});
         // The renames may not be durable: do not acknowledge, and take the files back, so that a
-        // message the client was told to retry is not also delivered.
-        for (auto& j : batch)
-            if (!j.result && j.op == operation::create) {
+        // message the client was told to retry is not also delivered, and a finished one keeps
+        // its place in queue/ (its caller records its results instead).
+        for (auto& j : batch) {
+            if (j.result)
+                continue;
+            if (j.op == operation::create) {
                 j.result = ec;
                 ::unlink(where_.message(j.id).c_str());
+            } else if (j.op == operation::finish) {
+                j.result = ec;
+                // Should this fail too, the message stays out of queue/: every recipient is
+                // final, so nothing is lost but its results' record.
+                if (::rename((where_.tmp() / j.id).c_str(), where_.message(j.id).c_str()) != 0)
+                    log::error("spool_rename_failed", {{"queue_id", j.id}});
             }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 // Group commit: messages handed in from the I/O thread are written by one disk thread in batches.
-// A batch writes every file to tmp/, fdatasyncs each, renames them into queue/ and fsyncs the
-// directory once; only then does each caller's completion run (and the client get its 250).
+// A batch writes every file to tmp/, fdatasyncs each, renames them into queue/ (and finished
+// messages out of it) and fsyncs the directory once; only then does each caller's completion run
+// (and the client get its 250).
 // Under load a batch holds every message that arrived while the previous batch was syncing, so the
 // cost of the directory fsync is shared.
 #pragma once
@@ -44,7 +45,9 @@ public:
     // is durable; ENOSPC/EDQUOT mean the disk is full. The pieces are moved in: no copy.
     template <class Token>
     auto async_write(std::string id, std::vector<std::string> pieces, Token&& token) {
-        return initiate(false, std::move(id), std::move(pieces), std::forward<Token>(token));
+        return initiate(
+            operation::create, std::move(id), std::move(pieces), std::forward<Token>(token)
+        );
     }
 
     // Appends bytes to the existing queue/<id> (delivery results) and makes them durable, in the
@@ -53,7 +56,19 @@ public:
     auto async_append(std::string id, std::string bytes, Token&& token) {
         std::vector<std::string> pieces;
         pieces.push_back(std::move(bytes));
-        return initiate(true, std::move(id), std::move(pieces), std::forward<Token>(token));
+        return initiate(
+            operation::append, std::move(id), std::move(pieces), std::forward<Token>(token)
+        );
+    }
+
+    // Takes a message whose every recipient is final out of queue/ in the same batches as new
+    // files, and completes once its leaving is durable: for a delivery that settles the message,
+    // its leaving is the record of it, in place of results appended and the file retired after.
+    // Completes with ENOENT when the message is not in queue/ (deleted meanwhile). The file is
+    // kept for reuse like a retired one.
+    template <class Token>
+    auto async_retire(std::string id, Token&& token) {
+        return initiate(operation::finish, std::move(id), {}, std::forward<Token>(token));
     }
 
     // Takes a finished message out of queue/, after the writes handed in before it. Its file is
@@ -75,11 +90,11 @@ public:
     writer_stats stats() const;
 
 private:
-    enum class operation { create, append, retire };
+    // finish: async_retire; retire: retire(), which nobody waits for.
+    enum class operation { create, append, finish, retire };
 
     template <class Token>
-    auto initiate(bool append, std::string id, std::vector<std::string> pieces, Token&& token) {
-        auto op = append ? operation::append : operation::create;
+    auto initiate(operation op, std::string id, std::vector<std::string> pieces, Token&& token) {
         return boost::asio::async_initiate<Token, void(std::error_code)>(
             [this, op](auto handler, std::string name, std::vector<std::string> bytes) {
                 boost::asio::any_io_executor ex =
@@ -100,7 +115,8 @@ private:
         boost::asio::any_completion_handler<void(std::error_code)> handler;
         boost::asio::any_io_executor work;  // the handler's executor, tracking work until done
         std::error_code result;
-        bool reused = false;  // written into a retired message's file
+        bool reused = false;     // written into a retired message's file
+        std::uint64_t size = 0;  // finish: the file's size, for the pool
     };
 
     void submit(
@@ -115,6 +131,8 @@ private:
     static std::size_t writes_in(const std::vector<job>& batch);
     int open_for(job& j);
     void retire_files(const std::vector<job>& batch);
+    bool move_finished(job& j);
+    void keep_finished(const job& j);
     void complete(job& j);
 
     layout where_;

@@ -291,6 +291,47 @@ TEST_CASE("a retired message's file is overwritten by a later message, cut to it
     CHECK(w.stats().reused == 1);
 }
 
+TEST_CASE("a finished message leaves queue/ durably before async_retire completes") {
+    temp_dir dir;
+    spool::layout where{dir.path};
+    spool::prepare(where);
+    boost::asio::io_context io;
+    spool::writer w(where, io.get_executor());
+    auto retire_now = [&](const std::string& id) {
+        std::error_code result = std::make_error_code(std::errc::interrupted);
+        w.async_retire(id, [&](std::error_code ec) { result = ec; });
+        io.restart();
+        io.run();
+        return result;
+    };
+
+    auto a = spool::next_queue_id();
+    auto b = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, a, std::string(3000, 'a')));
+    REQUIRE(!write_now(io, w, b, "b"));
+    CHECK(!retire_now(a));
+    // Gone from queue/ when the caller hears of it, not later: its leaving is the record.
+    CHECK(spool::list_queue(where) == std::vector<std::string>{b});
+    // Its file went to the pool, free at once (the same batch fsynced queue/), and the next new
+    // message is written into it.
+    auto c = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, c, "the next message"));
+    CHECK(w.stats().reused == 1);
+    CHECK(slurp(where.message(c)) == "the next message");
+    CHECK(fs::is_empty(where.tmp()));
+
+    // One deleted meanwhile: ENOENT, and nothing else is touched.
+    CHECK(retire_now(spool::next_queue_id()) == std::errc::no_such_file_or_directory);
+    CHECK(spool::list_queue(where) == std::vector<std::string>{b, c});
+
+    // A large message's file is deleted rather than kept.
+    auto big = spool::next_queue_id();
+    REQUIRE(!write_now(io, w, big, std::string(300 * 1024, 'x')));
+    CHECK(!retire_now(big));
+    CHECK(!fs::exists(where.message(big)));
+    CHECK(!fs::exists(where.tmp() / big));
+}
+
 TEST_CASE("a write that cannot happen reports the error and leaves nothing behind") {
     temp_dir dir;
     spool::layout where{dir.path};
