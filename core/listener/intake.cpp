@@ -185,6 +185,12 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
         pieces.push_back(std::move(signing.header_block));
         pieces.push_back(std::move(prefix));
         pieces.push_back(std::move(content));
+        std::string file;
+        if (spooled_) {
+            file.reserve(pieces[0].size() + size);
+            for (const auto& p : pieces)
+                file += p;
+        }
         auto [ec] = co_await writer_.async_write(
             id, std::move(pieces), boost::asio::as_tuple(boost::asio::use_awaitable)
         );
@@ -224,7 +230,7 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
                 events_(std::move(e));
             }
         if (spooled_)
-            spooled_(id, env, now);
+            spooled_(id, env, now, std::move(file));
         co_return result{result::kind::queued, id, {}};
     } catch (const std::exception& e) {
         log::error("intake_failed", {{"queue_id", id}, {"error", e.what()}});

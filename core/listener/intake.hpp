@@ -112,9 +112,11 @@ public:
         storage_low_ = std::move(check);
     }
 
-    // Called on the event loop after each message is durable (delivery schedules it).
-    using spooled_fn =
-        std::function<void(const std::string& id, const smtp::envelope& env, std::int64_t arrived)>;
+    // Called on the event loop after each message is durable (delivery schedules it), with the
+    // file's text as written (so the first delivery need not read it back).
+    using spooled_fn = std::function<void(
+        const std::string& id, const smtp::envelope& env, std::int64_t arrived, std::string file
+    )>;
 
     void on_spooled(spooled_fn fn) { spooled_ = std::move(fn); }
 

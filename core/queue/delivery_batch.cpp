@@ -188,9 +188,20 @@ asio::awaitable<void> delivery_batch::read_messages() {
         jobs_.push_back(std::move(j));
     }
     overdue_.clear();
+    // A message spooled a moment ago comes from memory (spool::fresh_files), the rest from disk.
+    std::vector<job> wanted;
+    for (const auto& j : jobs_) {
+        auto text = r_.fresh_.take(j.id);
+        auto rec = text ? spool::parse(*text) : std::nullopt;
+        if (rec)
+            items_.push_back({j, std::move(*text), std::move(*rec), std::nullopt, {}});
+        else
+            wanted.push_back(j);
+    }
+    if (wanted.empty())
+        co_return;
     auto where = r_.where_;
-    std::vector<job> wanted = jobs_;
-    items_ = co_await util::offload(r_.workers_, [&where, &wanted] {
+    auto read = co_await util::offload(r_.workers_, [&where, &wanted] {
         std::vector<loaded> out;
         for (const auto& j : wanted) {
             auto text = spool::read_file(where.message(j.id));
@@ -203,6 +214,8 @@ asio::awaitable<void> delivery_batch::read_messages() {
         }
         return out;
     });
+    for (auto& item : read)
+        items_.push_back(std::move(item));
 }
 
 // Delivery units. The file is the authority: a recipient with a result is never sent again, and

@@ -266,9 +266,13 @@ asio::awaitable<void> runner::recover_spool() {
     );
 }
 
-void runner::submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived) {
+void runner::submitted(
+    const std::string& id, const smtp::envelope& env, std::int64_t arrived, std::string file
+) {
     if (!started_)
         early_.insert(id);
+    if (!file.empty())
+        fresh_.put(id, std::move(file));
     spool::record rec;
     rec.id = id;
     rec.arrived = arrived;
@@ -297,6 +301,7 @@ bool runner::remove(const std::string& id) {
             return false;
         recovery_skip_.insert(id);
     }
+    fresh_.forget(id);  // memory only: no job of it is left to read the copy
     std::error_code ignored;
     std::filesystem::remove(where_.hold_marker(id), ignored);
     std::error_code ec;

@@ -30,6 +30,7 @@
 #include "core/queue/scheduler.hpp"
 #include "core/shaping/shaper.hpp"
 #include "core/smtp/envelope.hpp"
+#include "core/spool/fresh.hpp"
 #include "core/spool/layout.hpp"
 #include "core/spool/record.hpp"
 #include "core/spool/writer.hpp"
@@ -73,8 +74,14 @@ public:
     // Starts delivering, and reads queue/ (off the event loop) to schedule what it holds.
     void start();
 
-    // A message the listener has just spooled.
-    void submitted(const std::string& id, const smtp::envelope& env, std::int64_t arrived);
+    // A message the listener has just spooled; file, when given, is its spool file's text, kept
+    // for the first delivery (spool::fresh_files).
+    void submitted(
+        const std::string& id,
+        const smtp::envelope& env,
+        std::int64_t arrived,
+        std::string file = {}
+    );
 
     // Deliveries in flight finish (or are cut off after grace); nothing new starts.
     boost::asio::awaitable<void> stop(std::chrono::steady_clock::duration grace);
@@ -162,6 +169,7 @@ private:
     shaping::shaper shaper_;
     spool::layout where_;
     spool::writer& writer_;
+    spool::fresh_files fresh_;  // just spooled, for the first delivery
     boost::asio::thread_pool& workers_;
     dns::resolver& resolver_;
     scheduler scheduler_;

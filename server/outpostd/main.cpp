@@ -357,7 +357,9 @@ int main(int argc, char** argv) {
         feedback.on_returned([&](const suppression::sent_entry& sent, bool complaint,
                                  std::int64_t at) { delivery.returned(sent, complaint, at); });
         intake.on_spooled([&](const std::string& id, const smtp::envelope& env,
-                              std::int64_t arrived) { delivery.submitted(id, env, arrived); });
+                              std::int64_t arrived, std::string file) {
+            delivery.submitted(id, env, arrived, std::move(file));
+        });
         // TLS-RPT: yesterday's reports (and any of the last week not yet sent) by mail.
         daemon::tls_reporter tls_reports(io, current, *sts_cache, *resolver, intake, [] {
             return std::chrono::duration_cast<std::chrono::seconds>(
