@@ -10,6 +10,7 @@
 
 #include "core/listener/priority.hpp"
 #include "core/message/header.hpp"
+#include "core/spool/fresh.hpp"
 #include "core/spool/queue_id.hpp"
 #include "core/spool/record.hpp"
 #include "core/spool/space.hpp"
@@ -185,8 +186,8 @@ boost::asio::awaitable<smtp::message_result> intake::accept(
         pieces.push_back(std::move(signing.header_block));
         pieces.push_back(std::move(prefix));
         pieces.push_back(std::move(content));
-        std::string file;
-        if (spooled_) {
+        std::string file;  // for the first delivery, when small enough to be kept
+        if (spooled_ && pieces[0].size() + size <= spool::fresh_files::largest) {
             file.reserve(pieces[0].size() + size);
             for (const auto& p : pieces)
                 file += p;

@@ -188,34 +188,35 @@ asio::awaitable<void> delivery_batch::read_messages() {
         jobs_.push_back(std::move(j));
     }
     overdue_.clear();
-    // A message spooled a moment ago comes from memory (spool::fresh_files), the rest from disk.
-    std::vector<job> wanted;
-    for (const auto& j : jobs_) {
+    // A message spooled a moment ago comes from memory (spool::fresh_files), the rest from disk;
+    // either way in the jobs' order, which is the scheduler's (priority, then age): admission
+    // lets the first units through.
+    std::vector<std::optional<loaded>> slots(jobs_.size());
+    std::vector<std::size_t> unread;
+    for (std::size_t k = 0; k < jobs_.size(); ++k) {
+        const auto& j = jobs_[k];
         auto text = r_.fresh_.take(j.id);
         auto rec = text ? spool::parse(*text) : std::nullopt;
         if (rec)
-            items_.push_back({j, std::move(*text), std::move(*rec), std::nullopt, {}});
+            slots[k] = loaded{j, std::move(*text), std::move(*rec), std::nullopt, {}};
         else
-            wanted.push_back(j);
+            unread.push_back(k);
     }
-    if (wanted.empty())
-        co_return;
-    auto where = r_.where_;
-    auto read = co_await util::offload(r_.workers_, [&where, &wanted] {
-        std::vector<loaded> out;
-        for (const auto& j : wanted) {
-            auto text = spool::read_file(where.message(j.id));
-            if (!text)
-                continue;
-            auto rec = spool::parse(*text);
-            if (!rec)
-                continue;
-            out.push_back({j, std::move(*text), std::move(*rec), std::nullopt, {}});
-        }
-        return out;
-    });
-    for (auto& item : read)
-        items_.push_back(std::move(item));
+    if (!unread.empty()) {
+        auto where = r_.where_;
+        co_await util::offload(r_.workers_, [&where, &unread, &slots, this] {
+            for (auto k : unread) {
+                const auto& j = jobs_[k];
+                auto text = spool::read_file(where.message(j.id));
+                auto rec = text ? spool::parse(*text) : std::nullopt;
+                if (rec)
+                    slots[k] = loaded{j, std::move(*text), std::move(*rec), std::nullopt, {}};
+            }
+        });
+    }
+    for (auto& slot : slots)
+        if (slot)
+            items_.push_back(std::move(*slot));
 }
 
 // Delivery units. The file is the authority: a recipient with a result is never sent again, and

@@ -6,7 +6,7 @@ namespace outpost::spool {
 
 void fresh_files::put(const std::string& id, std::string file) {
     forget(id);
-    if (file.size() > limits_.bytes || limits_.files == 0)
+    if (file.size() > largest || file.size() > limits_.bytes || limits_.files == 0)
         return;
     // order_ is bounded too: taken ids stay in it until they reach the front.
     while (!order_.empty() &&

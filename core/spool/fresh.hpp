@@ -16,6 +16,9 @@ namespace outpost::spool {
 
 class fresh_files {
 public:
+    // Larger messages are not kept (nor copied by intake to be kept).
+    static constexpr std::size_t largest = 256 * 1024;
+
     struct limits {
         std::size_t files = 1024;
         std::size_t bytes = 8 * 1024 * 1024;
@@ -25,7 +28,8 @@ public:
 
     explicit fresh_files(limits l) : limits_(l) {}
 
-    // The file's whole text as written to queue/<id>. Too large for the limit alone: not kept.
+    // The file's whole text as written to queue/<id>. Larger than `largest` or the byte limit:
+    // not kept.
     void put(const std::string& id, std::string file);
     // The copy, taken out: nullopt when not kept (dropped, taken before, or never put).
     std::optional<std::string> take(const std::string& id);

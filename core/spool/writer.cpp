@@ -406,11 +406,12 @@ void writer::write_batch(std::vector<job>& batch) {
                 j.result = ec;
                 ::unlink(where_.message(j.id).c_str());
             } else if (j.op == operation::finish) {
-                j.result = ec;
-                // Should this fail too, the message stays out of queue/: every recipient is
-                // final, so nothing is lost but its results' record.
-                if (::rename((where_.tmp() / j.id).c_str(), where_.message(j.id).c_str()) != 0)
-                    log::error("spool_rename_failed", {{"queue_id", j.id}});
+                // Should this fail too, the message stays out of queue/ (a later fsync makes
+                // that durable), and its file waits in the pool for that fsync.
+                if (::rename((where_.tmp() / j.id).c_str(), where_.message(j.id).c_str()) == 0)
+                    j.result = ec;
+                else
+                    keep_finished(j);
             }
         }
     }
