@@ -222,17 +222,35 @@ TEST_CASE("the pool of retired files is bounded in files, bytes and file size") 
 
 namespace {
 
-// One write, run to completion.
-std::error_code write_now(
-    boost::asio::io_context& io, spool::writer& w, const std::string& id, std::string bytes
-) {
+spool::layout prepared(spool::layout where) {
+    spool::prepare(where);
+    return where;
+}
+
+// A prepared spool in a folder of its own, with its writer (a doctest fixture).
+struct open_spool {
+    temp_dir dir;
+    spool::layout where = prepared(spool::layout{dir.path});
+    boost::asio::io_context io;
+    spool::writer w{where, io.get_executor()};
+};
+
+// One writer operation, run to completion: start(handler) begins it; returns its error.
+template <class Start>
+std::error_code run_now(boost::asio::io_context& io, Start start) {
     std::error_code result = std::make_error_code(std::errc::interrupted);
-    w.async_write(id, std::vector<std::string>{std::move(bytes)}, [&](std::error_code ec) {
-        result = ec;
-    });
+    start([&](std::error_code ec) { result = ec; });
     io.restart();
     io.run();
     return result;
+}
+
+std::error_code write_now(
+    boost::asio::io_context& io, spool::writer& w, const std::string& id, std::string bytes
+) {
+    return run_now(io, [&](auto handler) {
+        w.async_write(id, std::vector<std::string>{std::move(bytes)}, std::move(handler));
+    });
 }
 
 // Retirement completes nothing: wait for its effect on disk.
@@ -245,13 +263,9 @@ bool eventually(Predicate done) {
 
 }  // namespace
 
-TEST_CASE("a retired message's file is overwritten by a later message, cut to its length") {
-    temp_dir dir;
-    spool::layout where{dir.path};
-    spool::prepare(where);
-    boost::asio::io_context io;
-    spool::writer w(where, io.get_executor());
-
+TEST_CASE_FIXTURE(
+    open_spool, "a retired message's file is overwritten by a later message, cut to its length"
+) {
     auto a = spool::next_queue_id();
     REQUIRE(!write_now(io, w, a, std::string(5000, 'a')));
     w.retire(a);
@@ -266,11 +280,7 @@ TEST_CASE("a retired message's file is overwritten by a later message, cut to it
     CHECK(spool::list_queue(where) == std::vector<std::string>{b});
 
     // Appends go to the reused file like to any other.
-    std::error_code appended = std::make_error_code(std::errc::interrupted);
-    w.async_append(b, "\nresult", [&](std::error_code ec) { appended = ec; });
-    io.restart();
-    io.run();
-    CHECK(!appended);
+    CHECK(!run_now(io, [&](auto handler) { w.async_append(b, "\nresult", std::move(handler)); }));
     CHECK(slurp(where.message(b)) == "the new message\nresult");
 
     // A large message's file is deleted rather than kept.
@@ -291,18 +301,11 @@ TEST_CASE("a retired message's file is overwritten by a later message, cut to it
     CHECK(w.stats().reused == 1);
 }
 
-TEST_CASE("a finished message leaves queue/ durably before async_retire completes") {
-    temp_dir dir;
-    spool::layout where{dir.path};
-    spool::prepare(where);
-    boost::asio::io_context io;
-    spool::writer w(where, io.get_executor());
+TEST_CASE_FIXTURE(
+    open_spool, "a finished message leaves queue/ durably before async_retire completes"
+) {
     auto retire_now = [&](const std::string& id) {
-        std::error_code result = std::make_error_code(std::errc::interrupted);
-        w.async_retire(id, [&](std::error_code ec) { result = ec; });
-        io.restart();
-        io.run();
-        return result;
+        return run_now(io, [&](auto handler) { w.async_retire(id, std::move(handler)); });
     };
 
     auto a = spool::next_queue_id();
@@ -332,12 +335,9 @@ TEST_CASE("a finished message leaves queue/ durably before async_retire complete
     CHECK(!fs::exists(where.tmp() / big));
 }
 
-TEST_CASE("a write that cannot happen reports the error and leaves nothing behind") {
-    temp_dir dir;
-    spool::layout where{dir.path};
-    spool::prepare(where);
-    boost::asio::io_context io;
-    spool::writer w(where, io.get_executor());
+TEST_CASE_FIXTURE(
+    open_spool, "a write that cannot happen reports the error and leaves nothing behind"
+) {
     auto id = spool::next_queue_id();
     std::ofstream(where.tmp() / id) << "taken";  // O_EXCL must refuse, never overwrite
     std::error_code result;
