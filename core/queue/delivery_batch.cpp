@@ -522,6 +522,7 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
         if (o.what == outcome_line::kind::deferred) {
             again.rcpts.push_back(o.index);
             again.last_reply = o.reply;
+            release({it.j.id, o.index});
         }
     if (!again.rcpts.empty()) {
         again.attempts = attempt;
@@ -894,11 +895,14 @@ void delivery_batch::put_back(const unit& u, const shaping::wait& w) {
     for (auto p : u.positions) {
         auto index = items_[u.item].j.rcpts[p];
         again.rcpts.push_back(index);
-        claim c{again.id, index};
-        r_.claimed_.erase(c);
-        std::erase(mine_, c);
+        release({again.id, index});
     }
     wait_with(std::move(again), w);
+}
+
+void delivery_batch::release(const claim& c) {
+    r_.claimed_.erase(c);
+    std::erase(mine_, c);
 }
 
 void delivery_batch::give_back(const shaping::admission::group& g) {

@@ -128,6 +128,9 @@ private:
     void hold_back(job j, const shaping::wait& w);
     // A unit that may not go now: its recipients wait, no longer claimed by this batch.
     void put_back(const unit& u, const shaping::wait& w);
+    // A recipient this batch hands back to the scheduler is no longer its own: the batch that
+    // takes it next, while this one goes on, must find it unclaimed or it would skip it.
+    void release(const claim& c);
     // A warming unit pays for mail a receiver saw, not for a connection that failed.
     void give_back(const shaping::admission::group& g);
     // The Message-ID a suppression entry and a VERP record name the message by: read from the

@@ -220,7 +220,7 @@ class Handler:
             return "451 4.2.1 mailbox busy, try later"
         if self.args.full_prefix and address.startswith(self.args.full_prefix):
             return "552 5.2.2 mailbox full"
-        if self.args.defer_first:
+        if self.args.defer_first and address.startswith(self.args.defer_first_prefix):
             with self.lock:
                 seen = self.rcpts_seen.get(address, 0)
                 self.rcpts_seen[address] = seen + 1
@@ -382,7 +382,10 @@ def parser():
     p.add_argument("--greeting")
     p.add_argument("--silent", action="store_true")
     p.add_argument("--drop-after-dot", action="store_true")
-    p.add_argument("--defer-first", type=int, default=0)
+    p.add_argument("--defer-first", type=int, default=0,
+                   help="RCPT for each address gets 451 this many times before it is taken")
+    p.add_argument("--defer-first-prefix", default="",
+                   help="--defer-first applies only to addresses with this prefix")
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--data-delay", type=float, default=0.0)
     p.add_argument("--reply-at", action="append", default=[], metavar="STAGE=REPLY")
