@@ -477,7 +477,10 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
         const auto* result = r && p < r->recipients.size() ? &r->recipients[p] : nullptr;
         outcomes.push_back(decide_outcome(index, result, facts));
         lines.push_back(outcomes.back().line);
-        decided_.insert({it.j.id, index});
+        // A deferred one is this batch's until it goes back to the scheduler below (abandon()
+        // puts it back should anything fail before then).
+        if (lines.back().what != outcome_line::kind::deferred)
+            decided_.insert({it.j.id, index});
     }
 
     if (r && shaped_)
@@ -522,13 +525,14 @@ asio::awaitable<void> delivery_batch::record(const unit& u, const delivery::deli
         if (o.what == outcome_line::kind::deferred) {
             again.rcpts.push_back(o.index);
             again.last_reply = o.reply;
-            release({it.j.id, o.index});
         }
     if (!again.rcpts.empty()) {
         again.attempts = attempt;
         again.waiting.clear();
         again.next_attempt = retry_at;
-        r_.scheduler_.add(std::move(again), t);
+        for (auto index : again.rcpts)
+            release({it.j.id, index});
+        r_.reschedule(std::move(again), t);
     }
 
     // With a DSN still to send, send_due_dsn() removes the file after it.
@@ -877,7 +881,7 @@ void delivery_batch::wait_with(job j, const shaping::wait& w) {
         j.arrived + std::chrono::duration_cast<std::chrono::seconds>(lifetime_).count();
     j.next_attempt = std::max(t + 1, std::min(until, end_of_life));
     j.waiting = w.reason;
-    r_.scheduler_.add(std::move(j), t);
+    r_.reschedule(std::move(j), t);
 }
 
 void delivery_batch::hold_back(job j, const shaping::wait& w) {

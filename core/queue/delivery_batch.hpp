@@ -155,7 +155,7 @@ private:
     std::set<std::string> messages_;  // held by this batch until it ends (send_due_dsn)
 
     std::vector<claim> mine_;    // recipients this batch claimed
-    std::set<claim> decided_;    // ... whose outcome was recorded
+    std::set<claim> decided_;    // ... whose final outcome was recorded
     bool units_formed_ = false;  // mine_ says what this batch still holds
 
     std::vector<job> overdue_;  // held back by shaping until their lifetime ended

@@ -133,6 +133,13 @@ void runner::poke() {
     wake_.cancel();
 }
 
+void runner::reschedule(job j, std::int64_t now) {
+    auto at = j.next_attempt;
+    scheduler_.add(std::move(j), now);
+    if (!wake_at_ || at < *wake_at_)
+        poke();
+}
+
 namespace {
 
 // Spool files are read for recovery a batch at a time, and each batch is scheduled (and can be
@@ -394,6 +401,7 @@ asio::awaitable<void> runner::loop() {
             next = dsn_retry_at_;
         if (unrecorded_retry_at_ && (!next || unrecorded_retry_at_ < *next))
             next = unrecorded_retry_at_;
+        wake_at_ = next;
         auto wait = next ? std::chrono::seconds(std::max<std::int64_t>(0, *next - now()))
                          : std::chrono::seconds(3600);
         wake_.expires_after(

@@ -139,6 +139,10 @@ private:
     // One destination's jobs through resolve, admit, read, transact, record and react.
     boost::asio::awaitable<void> deliver_batch(std::vector<job> jobs);
     void poke();
+    // A job a batch hands back (a deferral, a shaping wait): scheduled, and the loop woken when
+    // it falls due before the loop's next wake-up, so a retry due while the batch goes on is
+    // taken on time rather than when the batch ends.
+    void reschedule(job j, std::int64_t now);
     std::int64_t now() const;
 
     // DSNs, one per message per event (RFC 3464 reports many recipients at once, and Postfix
@@ -174,6 +178,7 @@ private:
     dns::resolver& resolver_;
     scheduler scheduler_;
     boost::asio::steady_timer wake_;
+    std::optional<std::int64_t> wake_at_;  // when loop() looks again; nullopt: in an hour
     std::mt19937_64 random_{std::random_device{}()};
     std::size_t in_flight_ = 0;
     class feedback* feedback_ = nullptr;

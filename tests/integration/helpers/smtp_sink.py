@@ -3,12 +3,14 @@
 
 Usage: smtp_sink.py --port PORT [--address 127.0.0.x] --out DIR [--tls-cert PEM --tls-key PEM]
                     [--reject-prefix P] [--defer-prefix P] [--plain-esmtp] [--greeting CODE]
-                    [--defer-first N] [--drop-first N] [--data-delay SECONDS]
+                    [--defer-first N [--defer-first-prefix P]] [--drop-first N]
+                    [--data-delay SECONDS]
 Each accepted message becomes DIR/NNNN.json: mail_from, mail_options, rcpt_tos, peer_port, the DSN
 parameters as sent (RET, ENVID, and NOTIFY/ORCPT per recipient), ehlo, tls, data. RCPT for an
 address starting with the reject prefix gets 550 5.1.1, the defer prefix 451 4.2.1.
 --drop-after-dot records each message and then drops the connection instead of answering.
---defer-first N answers 451 4.2.1 to the first N RCPTs of each address, then accepts it.
+--defer-first N answers 451 4.2.1 to the first N RCPTs of each address, then accepts it;
+  with --defer-first-prefix P, only of each address starting with P.
 --drop-first N behaves as --drop-after-dot for the first N messages, then answers normally.
 --data-delay SECONDS records each message, then waits that long before answering the dot.
 --greeting CODE answers every connection with "CODE ..." and closes; --silent never greets.
