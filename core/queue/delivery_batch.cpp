@@ -180,8 +180,9 @@ asio::awaitable<void> delivery_batch::lease_connection() {
     jobs_.clear();
 }
 
-// The messages, read off the event loop. A file that vanished was deleted meanwhile. Jobs whose
-// lifetime ran out while shaping held them back are read with the rest and bounced, never sent.
+// The messages, read off the event loop. A file that vanished was deleted meanwhile; one that is
+// there but cannot be read is tried again later. Jobs whose lifetime ran out while shaping held
+// them back are read with the rest and bounced, never sent.
 asio::awaitable<void> delivery_batch::read_messages() {
     for (auto& j : overdue_) {
         overdue_serials_.insert(j.serial);
@@ -202,21 +203,43 @@ asio::awaitable<void> delivery_batch::read_messages() {
         else
             unread.push_back(k);
     }
+    std::map<std::size_t, std::string> unreadable;  // by position in jobs_: why
     if (!unread.empty()) {
         auto where = r_.where_;
-        co_await util::offload(r_.workers_, [&where, &unread, &slots, this] {
+        co_await util::offload(r_.workers_, [&where, &unread, &slots, &unreadable, this] {
             for (auto k : unread) {
                 const auto& j = jobs_[k];
-                auto text = spool::read_file(where.message(j.id));
-                auto rec = text ? spool::parse(*text) : std::nullopt;
+                auto path = where.message(j.id);
+                auto text = spool::read_file(path);
+                std::string error = text ? "" : "cannot be read";
+                auto rec = text ? spool::parse(*text, &error) : std::nullopt;
+                std::error_code ec;
                 if (rec)
                     slots[k] = loaded{j, std::move(*text), std::move(*rec), std::nullopt, {}};
+                else if (std::filesystem::exists(path, ec) || ec)
+                    unreadable[k] = error;
             }
         });
     }
+    for (const auto& [k, error] : unreadable)
+        retry_unreadable(jobs_[k], error);
     for (auto& slot : slots)
         if (slot)
             items_.push_back(std::move(*slot));
+}
+
+void delivery_batch::retry_unreadable(job j, const std::string& error) {
+    auto t = r_.now();
+    std::uniform_real_distribution<double> jitter(0.0, 1.0);
+    j.attempts += 1;
+    j.next_attempt = t + retry_delay(cfg_.delivery.retry, j.attempts, jitter(r_.random_)).count();
+    j.last_reply = fmt::format("spool file unreadable: {}", error);
+    j.waiting.clear();
+    log::error(
+        "spool_unreadable",
+        {{"queue_id", j.id}, {"error", error}, {"attempt", j.attempts}, {"at", "delivery"}}
+    );
+    r_.reschedule(std::move(j), t);
 }
 
 // Delivery units. The file is the authority: a recipient with a result is never sent again, and

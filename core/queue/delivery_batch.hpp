@@ -76,6 +76,9 @@ private:
     // max_connections on every node; without a lease the batch waits.
     boost::asio::awaitable<void> lease_connection();
     boost::asio::awaitable<void> read_messages();
+    // A job whose spool file is there but cannot be read or parsed now (no file descriptors, an
+    // I/O error, a file being repaired): tried again on the retry schedule, not forgotten.
+    void retry_unreadable(job j, const std::string& error);
     void form_units();
     boost::asio::awaitable<void> transact();
 
